@@ -1,0 +1,157 @@
+/**
+ * Config loading: YAML (or JSON) files validated by zod, with every error
+ * pointing at the file, line and column of the offending value. Pure.
+ */
+import { readFileSync } from 'node:fs';
+import { EVENT_ID, getScalarValue, load, parseEvents, YAMLException, type Event } from 'js-yaml';
+import type { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+export interface Position {
+  line: number; // 1-based
+  column: number; // 1-based
+}
+
+type PathKey = string; // JSON of the path array
+
+function positionOf(source: string, offset: number): Position {
+  let line = 1;
+  let lastNl = -1;
+  for (let i = 0; i < offset && i < source.length; i++) {
+    if (source.charCodeAt(i) === 10) {
+      line++;
+      lastNl = i;
+    }
+  }
+  return { line, column: offset - lastNl };
+}
+
+/**
+ * Map each node path (e.g. `["rules",2,"paths"]`) of the first document to the
+ * offset where its value (and, for mapping entries, its key) starts.
+ */
+export function yamlPositions(source: string): Map<PathKey, { key?: number; value: number }> {
+  const positions = new Map<PathKey, { key?: number; value: number }>();
+  let events: Event[];
+  try {
+    events = parseEvents(source, {});
+  } catch {
+    return positions;
+  }
+  interface Frame {
+    kind: 'map' | 'seq';
+    path: (string | number)[];
+    index: number; // seq: next item index; map: count of scalars/nodes seen
+    pendingKey?: string;
+    pendingKeyOffset?: number;
+  }
+  const stack: Frame[] = [];
+  let docs = 0;
+  const childPath = (): { path: (string | number)[]; key?: number } | null => {
+    const top = stack[stack.length - 1];
+    if (!top) return { path: [] };
+    if (top.kind === 'seq') return { path: [...top.path, top.index++] };
+    if (top.pendingKey === undefined) return null; // this node is a key
+    const p = { path: [...top.path, top.pendingKey], key: top.pendingKeyOffset! };
+    top.pendingKey = undefined;
+    return p;
+  };
+  for (const ev of events) {
+    if (ev.type === EVENT_ID.DOCUMENT) {
+      if (++docs > 1) break;
+      continue;
+    }
+    if (ev.type === EVENT_ID.POP) {
+      stack.pop();
+      continue;
+    }
+    const start = ev.type === EVENT_ID.SCALAR ? ev.valueStart : 'start' in ev ? ev.start : -1;
+    const top = stack[stack.length - 1];
+    const isKey = top?.kind === 'map' && top.pendingKey === undefined;
+    if (isKey) {
+      top!.pendingKey = ev.type === EVENT_ID.SCALAR ? getScalarValue(source, ev) : '?';
+      top!.pendingKeyOffset = start;
+      if (ev.type === EVENT_ID.MAPPING || ev.type === EVENT_ID.SEQUENCE) stack.push({ kind: 'map', path: ['?complex-key'], index: 0 });
+      continue;
+    }
+    const at = childPath();
+    if (at) {
+      const entry: { key?: number; value: number } = { value: start };
+      if (at.key !== undefined) entry.key = at.key;
+      positions.set(JSON.stringify(at.path), entry);
+      if (ev.type === EVENT_ID.MAPPING) stack.push({ kind: 'map', path: at.path, index: 0 });
+      else if (ev.type === EVENT_ID.SEQUENCE) stack.push({ kind: 'seq', path: at.path, index: 0 });
+    }
+  }
+  return positions;
+}
+
+/** Line/column of a path, falling back to its nearest ancestor that has a position. */
+export function locate(source: string, path: readonly PropertyKey[], positions = yamlPositions(source)): Position | undefined {
+  const p = path.map((k) => (typeof k === 'symbol' ? String(k) : k));
+  for (let n = p.length; n >= 0; n--) {
+    const hit = positions.get(JSON.stringify(p.slice(0, n)));
+    if (hit) {
+      const off = hit.value >= 0 ? hit.value : hit.key;
+      // A missing key is best reported at its parent's key.
+      const offset = n < p.length && hit.key !== undefined ? hit.key : off;
+      if (offset !== undefined && offset >= 0) return positionOf(source, offset);
+    }
+  }
+  return undefined;
+}
+
+export function parseYaml(source: string, file: string): unknown {
+  try {
+    return load(source, { filename: file });
+  } catch (e) {
+    if (e instanceof YAMLException) {
+      const mark = e.mark;
+      throw new ConfigError(`invalid YAML: ${e.reason}`, {
+        file,
+        ...(mark ? { line: mark.line + 1, column: mark.column + 1 } : {}),
+        fix: 'fix the YAML syntax at that position (indentation, quotes, a missing colon)',
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+function describePath(path: readonly PropertyKey[]): string {
+  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+}
+
+/**
+ * Validate already-parsed data; the first problem becomes a ConfigError at its
+ * line (all problems are listed in the message).
+ */
+export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, source: string, file: string, fix?: string): z.output<S> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  const positions = yamlPositions(source);
+  const issues = r.error.issues.map((i) => ({ issue: i, pos: locate(source, i.path, positions) }));
+  const first = issues[0]!;
+  const lines = issues.map(({ issue, pos }) => `${pos ? `line ${pos.line}: ` : ''}${describePath(issue.path)}: ${issue.message}`);
+  throw new ConfigError(lines.length === 1 ? lines[0]!.replace(/^line \d+: /, '') : `${lines.length} problems: ${lines.join('; ')}`, {
+    file,
+    ...(first.pos ? { line: first.pos.line, column: first.pos.column } : {}),
+    fix: fix ?? 'correct the value(s) named above; see the documentation of this file',
+  });
+}
+
+/** Read, parse and validate a YAML/JSON config file. A missing file is a ConfigError. */
+export function loadConfigFile<S extends z.ZodType>(schema: S, file: string, opts: { displayPath?: string; fix?: string } = {}): z.output<S> {
+  const shown = opts.displayPath ?? file;
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      file: shown,
+      fix: 'check the path (it is relative to the repository root)',
+      cause: e,
+    });
+  }
+  return validateConfig(schema, parseYaml(source, shown), source, shown, opts.fix);
+}

@@ -1,0 +1,181 @@
+/**
+ * Git helpers over the git CLI. Pure of `@actions/*` so the CLI can use them.
+ * Paths are read with `-z`, so unicode and odd file names arrive verbatim.
+ */
+import { execFile } from 'node:child_process';
+import { ConfigError } from './errors.js';
+
+export class GitError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`git ${args.join(' ')} failed (exit ${exitCode}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
+    this.name = 'GitError';
+  }
+}
+
+export interface GitOptions {
+  cwd: string;
+  env?: Record<string, string | undefined>;
+}
+
+export function git(args: readonly string[], opts: GitOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      args as string[],
+      {
+        cwd: opts.cwd,
+        env: { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+        maxBuffer: 1024 * 1024 * 512,
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const code = typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : null;
+          reject(new GitError(args, code, stderr || err.message));
+        } else resolve(stdout);
+      },
+    );
+  });
+}
+
+/** True if `rev` names a commit present in the local object store. */
+export async function hasCommit(rev: string, opts: GitOptions): Promise<boolean> {
+  try {
+    await git(['cat-file', '-e', `${rev}^{commit}`], opts);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function isShallow(opts: GitOptions): Promise<boolean> {
+  return (await git(['rev-parse', '--is-shallow-repository'], opts)).trim() === 'true';
+}
+
+export async function revParse(rev: string, opts: GitOptions): Promise<string> {
+  return (await git(['rev-parse', '--verify', `${rev}^{commit}`], opts)).trim();
+}
+
+export async function isAncestor(ancestor: string, descendant: string, opts: GitOptions): Promise<boolean> {
+  try {
+    await git(['merge-base', '--is-ancestor', ancestor, descendant], opts);
+    return true;
+  } catch (e) {
+    if (e instanceof GitError && e.exitCode === 1) return false;
+    throw e;
+  }
+}
+
+/**
+ * Make sure `sha` is available locally; in a shallow or partial clone fetch
+ * just that commit (depth 1 unless told otherwise). Never guesses another base.
+ */
+export async function ensureCommit(sha: string, opts: GitOptions & { remote?: string; depth?: number }): Promise<'present' | 'fetched'> {
+  if (await hasCommit(sha, opts)) return 'present';
+  const remote = opts.remote ?? 'origin';
+  try {
+    await git(['fetch', '--no-tags', '--no-recurse-submodules', `--depth=${opts.depth ?? 1}`, remote, sha], opts);
+  } catch (e) {
+    throw new ConfigError(`commit ${sha} is not in this clone and could not be fetched from '${remote}': ${(e as Error).message}`, {
+      file: 'git checkout',
+      fix: 'use actions/checkout with `fetch-depth: 0`, or make sure the token can read the repository',
+      cause: e,
+    });
+  }
+  if (!(await hasCommit(sha, opts))) {
+    throw new ConfigError(`commit ${sha} is still missing after fetching it from '${remote}'`, {
+      file: 'git checkout',
+      fix: 'check that the SHA exists on the remote (it may have been force-pushed away)',
+    });
+  }
+  return 'fetched';
+}
+
+/**
+ * Merge base of two commits, deepening a shallow clone step by step (up to
+ * `maxDeepen` commits) until one is found.
+ */
+export async function mergeBase(a: string, b: string, opts: GitOptions & { remote?: string; maxDeepen?: number }): Promise<string> {
+  const remote = opts.remote ?? 'origin';
+  let deepened = 0;
+  let step = 50;
+  for (;;) {
+    try {
+      return (await git(['merge-base', a, b], opts)).trim();
+    } catch (e) {
+      if (!(e instanceof GitError) || e.exitCode !== 1) throw e;
+      if (!(await isShallow(opts)) || deepened >= (opts.maxDeepen ?? 10000)) {
+        throw new ConfigError(`no common ancestor between ${a.slice(0, 12)} and ${b.slice(0, 12)}`, {
+          file: 'git checkout',
+          fix: 'fetch more history (actions/checkout `fetch-depth: 0`) or check that the base branch is right',
+        });
+      }
+      await git(['fetch', '--no-tags', `--deepen=${step}`, remote, a, b], opts);
+      deepened += step;
+      step *= 2;
+    }
+  }
+}
+
+export type ChangeStatus = 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'type-changed';
+
+export interface FileChange {
+  status: ChangeStatus;
+  path: string;
+  /** Set for renames and copies: the path before. */
+  oldPath?: string;
+  /** Rename/copy similarity in percent. */
+  similarity?: number;
+}
+
+const STATUS: Record<string, ChangeStatus> = {
+  A: 'added',
+  M: 'modified',
+  D: 'deleted',
+  R: 'renamed',
+  C: 'copied',
+  T: 'type-changed',
+};
+
+/** Parse `git diff --name-status -z` output. */
+export function parseNameStatus(out: string): FileChange[] {
+  const parts = out.split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  const changes: FileChange[] = [];
+  for (let i = 0; i < parts.length; ) {
+    const code = parts[i++]!;
+    const letter = code[0]!;
+    const status = STATUS[letter];
+    if (!status) throw new Error(`unexpected git status '${code}'`);
+    if (letter === 'R' || letter === 'C') {
+      const oldPath = parts[i++]!;
+      const path = parts[i++]!;
+      changes.push({ status, path, oldPath, similarity: Number(code.slice(1)) || 0 });
+    } else {
+      changes.push({ status, path: parts[i++]! });
+    }
+  }
+  return changes;
+}
+
+/** Files changed between two commits, with rename detection. */
+export async function diffFiles(base: string, head: string, opts: GitOptions & { renames?: boolean }): Promise<FileChange[]> {
+  const args = ['-c', 'core.quotePath=false', 'diff', '--name-status', '-z', '--no-ext-diff'];
+  args.push(opts.renames === false ? '--no-renames' : '--find-renames');
+  args.push(base, head, '--');
+  return parseNameStatus(await git(args, opts));
+}
+
+/** Every path a change touches: both sides of a rename count. */
+export function touchedPaths(changes: readonly FileChange[]): string[] {
+  const out = new Set<string>();
+  for (const c of changes) {
+    out.add(c.path);
+    if (c.oldPath) out.add(c.oldPath);
+  }
+  return [...out];
+}

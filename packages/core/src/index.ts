@@ -1,0 +1,7 @@
+export * from './errors.js';
+export * from './inputs.js';
+export * from './markdown.js';
+export * from './runner.js';
+export * from './github.js';
+export * from './git.js';
+export * from './config.js';

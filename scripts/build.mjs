@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// Bundle every action (actions/* and the test-only test/actions/*) with @vercel/ncc.
+// Entries come from each action.yml: runs.main/pre/post `dist/X.js` <- `src/X.ts`.
+// Output is deterministic (no timestamps, sorted assets); a test builds twice and compares.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { load } from 'js-yaml';
+import ncc from '@vercel/ncc';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function actionDirs() {
+  const dirs = [];
+  for (const parent of ['actions', 'test/actions']) {
+    const abs = path.join(root, parent);
+    if (!existsSync(abs)) continue;
+    for (const name of readdirSync(abs).sort()) {
+      if (existsSync(path.join(abs, name, 'action.yml'))) dirs.push(path.join(abs, name));
+    }
+  }
+  return dirs;
+}
+
+function entries(dir) {
+  const meta = load(readFileSync(path.join(dir, 'action.yml'), 'utf8'));
+  const out = [];
+  for (const stage of ['pre', 'main', 'post']) {
+    const target = meta?.runs?.[stage];
+    if (!target) continue;
+    // Each entry gets its own folder so code-split chunks of different entries never collide.
+    const m = /^dist\/(?:([\w-]+)\/)?index\.js$/.exec(target);
+    if (!m) throw new Error(`${dir}/action.yml: runs.${stage} must be dist/index.js or dist/<stage>/index.js, got ${target}`);
+    out.push({ stage, out: target, src: path.join(dir, 'src', `${m[1] ?? 'index'}.ts`) });
+  }
+  return out;
+}
+
+async function buildAction(dir, { outRoot } = {}) {
+  const dist = outRoot ? path.join(outRoot, path.relative(root, dir), 'dist') : path.join(dir, 'dist');
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(dist, { recursive: true });
+  const written = [];
+  for (const e of entries(dir)) {
+    if (!existsSync(e.src)) throw new Error(`${path.relative(root, e.src)} is missing (runs.${e.stage} of ${path.relative(root, dir)})`);
+    const { code, assets } = await ncc(e.src, {
+      cache: false,
+      minify: false,
+      sourceMap: false,
+      quiet: true,
+      license: '',
+      target: 'es2022',
+      assetBuilds: false,
+      transpileOnly: true, // types are checked once by `tsc --noEmit`
+    });
+    const file = path.join(dist, e.out.slice('dist/'.length));
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, code);
+    written.push(file);
+    for (const name of Object.keys(assets ?? {}).sort()) {
+      if (name === 'package.json') continue;
+      const target = path.join(path.dirname(file), name);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, assets[name].source);
+    }
+  }
+  // ESM bundles need a type:module marker next to them.
+  writeFileSync(path.join(dist, 'package.json'), '{\n  "type": "module"\n}\n');
+  return written;
+}
+
+export async function build({ only, outRoot } = {}) {
+  const dirs = actionDirs().filter((d) => !only || only.includes(path.basename(d)));
+  const results = [];
+  for (const dir of dirs) {
+    const t0 = Date.now();
+    const files = await buildAction(dir, { outRoot });
+    results.push({ action: path.relative(root, dir), files: files.map((f) => path.relative(root, f)), ms: Date.now() - t0 });
+  }
+  return results;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const outIdx = args.indexOf('--out');
+  const outRoot = outIdx >= 0 ? path.resolve(args[outIdx + 1]) : undefined;
+  const only = args.filter((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+  try {
+    const results = await build({ only: only.length ? only : undefined, outRoot });
+    for (const r of results) console.log(`built ${r.action} (${r.files.length} entr${r.files.length === 1 ? 'y' : 'ies'}, ${(r.ms / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    console.error(`build failed: ${e.message}`);
+    process.exit(1);
+  }
+}

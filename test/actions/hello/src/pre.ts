@@ -1,0 +1,3 @@
+import { pre } from './run.js';
+
+void pre();
