@@ -1,0 +1,82 @@
+/**
+ * GitHub's official OpenAPI description (`@octokit/openapi`), loaded once per
+ * process, normalized, and wrapped in an `openapi-backend` instance used to
+ * route and validate every request and response of the fake API.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as OpenAPIBackendModule from 'openapi-backend';
+import addFormatsModule from 'ajv-formats';
+
+const require = createRequire(import.meta.url);
+// Both packages are CommonJS with a default export.
+const OpenAPIBackend = OpenAPIBackendModule.OpenAPIBackend;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: unknown) => unknown;
+
+export type Backend = InstanceType<typeof OpenAPIBackend>;
+export type JsonObject = Record<string, unknown>;
+
+/**
+ * The spec uses OpenAPI 3.0 `nullable: true` on schemas without `type`
+ * (allOf/$ref wrappers), which Ajv rejects. Rewrite each such schema as
+ * `anyOf: [schema, {enum: [null]}]` — the meaning the spec intends.
+ */
+export function normalizeNullable(node: unknown): number {
+  let count = 0;
+  const walk = (n: unknown) => {
+    if (Array.isArray(n)) {
+      n.forEach(walk);
+      return;
+    }
+    if (!n || typeof n !== 'object') return;
+    const o = n as JsonObject;
+    for (const v of Object.values(o)) walk(v);
+    if (o['nullable'] === true && !('type' in o)) {
+      const inner: JsonObject = { ...o };
+      delete inner['nullable'];
+      for (const k of Object.keys(o)) delete o[k];
+      o['anyOf'] = [inner, { enum: [null] }];
+      count++;
+    }
+  };
+  walk(node);
+  return count;
+}
+
+let loaded: Promise<{ backend: Backend; definition: JsonObject }> | undefined;
+
+export function specPath(): string {
+  return require.resolve('@octokit/openapi/generated/api.github.com.json');
+}
+
+/** Load (once per process) and initialise the validating backend. */
+export function loadGitHubSpec(): Promise<{ backend: Backend; definition: JsonObject }> {
+  loaded ??= (async () => {
+    const definition = JSON.parse(readFileSync(specPath(), 'utf8')) as JsonObject;
+    normalizeNullable(definition['paths']);
+    normalizeNullable(definition['components']);
+    const backend = new OpenAPIBackend({
+      definition: definition as never,
+      quick: true,
+      validate: true,
+      coerceTypes: true,
+      customizeAjv: (ajv: unknown) => {
+        addFormats(ajv);
+        return ajv as never;
+      },
+    });
+    await backend.init();
+    return { backend, definition };
+  })();
+  return loaded;
+}
+
+/** The first example the spec gives for an operation's response (deep copy). */
+export function specExample(backend: Backend, operationId: string, status: number): JsonObject | JsonObject[] {
+  const op = backend.getOperation(operationId);
+  if (!op) throw new Error(`no operation ${operationId} in the spec`);
+  const content = (op.responses?.[String(status)] as { content?: Record<string, { example?: unknown; examples?: Record<string, { value?: unknown }> }> } | undefined)?.content?.['application/json'];
+  const ex = content?.example ?? Object.values(content?.examples ?? {})[0]?.value;
+  if (ex === undefined) throw new Error(`the spec has no example for ${operationId} ${status}`);
+  return structuredClone(ex) as JsonObject | JsonObject[];
+}
