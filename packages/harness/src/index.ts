@@ -5,3 +5,4 @@ export * from './fake-cache.js';
 export * from './git-fixture.js';
 export * from './events.js';
 export { loadGitHubSpec, normalizeNullable, specExample } from './openapi.js';
+export * from './static-gate.js';

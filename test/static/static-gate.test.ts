@@ -1,0 +1,84 @@
+import { describe, expect, test } from '@jest/globals';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { actionYmlSchema, actionlint, crossCheckUses, readActionYml, scanIo, sourceFiles, yamlFiles } from '@maestro/harness';
+import { load } from 'js-yaml';
+
+const root = path.resolve('.');
+const actionDirs = ['actions', 'test/actions'].flatMap((p) =>
+  existsSync(p) ? readdirSync(p).filter((n) => existsSync(path.join(p, n, 'action.yml'))).map((n) => path.join(root, p, n)) : [],
+);
+
+describe('action.yml files', () => {
+  test('there is at least one action to check', () => {
+    expect(actionDirs.length).toBeGreaterThan(0);
+  });
+
+  test.each(actionDirs.map((d) => [path.relative(root, d), d]))('%s: schema, node24, bundles exist', (_name, dir) => {
+    const meta = readActionYml(dir);
+    expect(meta.runs.using).toBe('node24');
+    for (const stage of ['pre', 'main', 'post'] as const) {
+      const target = meta.runs[stage];
+      if (target) expect(existsSync(path.join(dir, target))).toBe(true);
+    }
+    expect(existsSync(path.join(dir, 'dist/package.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(path.join(dir, 'dist/package.json'), 'utf8'))).toEqual({ type: 'module' });
+  });
+
+  test('the schema rejects what the runner or our conventions would not accept', () => {
+    const ok = { name: 'x', description: 'd', runs: { using: 'node24', main: 'dist/index.js' } };
+    expect(actionYmlSchema.safeParse(ok).success).toBe(true);
+    expect(actionYmlSchema.safeParse({ ...ok, runs: { using: 'node20', main: 'dist/index.js' } }).success).toBe(false);
+    expect(actionYmlSchema.safeParse({ ...ok, inputs: { a: { required: true } } }).success).toBe(false); // no description
+    expect(actionYmlSchema.safeParse({ ...ok, descripton: 'typo' }).success).toBe(false);
+  });
+
+  test.each(actionDirs.map((d) => [path.relative(root, d), d]))('%s: the input schema keys equal action.yml inputs; every output set is declared and every declared output is set', async (_name, dir) => {
+    const meta = readActionYml(dir);
+    const mod = (await import(path.join(dir, 'src/run.ts'))) as { inputSchema?: { shape: Record<string, unknown> } };
+    expect(mod.inputSchema).toBeDefined();
+    expect(Object.keys(mod.inputSchema!.shape).sort()).toEqual(Object.keys(meta.inputs ?? {}).sort());
+    const io = scanIo(sourceFiles(path.join(dir, 'src')));
+    expect(io.rawInputs).toEqual([]); // inputs are read only through the zod schema
+    expect(io.outputs).not.toContain('<spread>');
+    const declared = Object.keys(meta.outputs ?? {}).sort();
+    expect([...new Set(io.outputs)].sort()).toEqual(declared);
+  });
+});
+
+describe('workflows', () => {
+  const workflows = [...yamlFiles(path.join(root, '.github/workflows')), ...yamlFiles(path.join(root, 'workflows-templates'))];
+
+  test('actionlint is clean on every workflow and template', () => {
+    expect(workflows.length).toBeGreaterThan(0);
+    const findings = actionlint(workflows);
+    expect(findings.map((f) => `${path.relative(root, f.file)}:${f.line}:${f.column} [${f.kind}] ${f.message}`)).toEqual([]);
+  });
+
+  test('actionlint really runs: it reports a bad workflow', () => {
+    const bad = path.join(root, 'test/static/fixtures/bad-workflow.yml');
+    const findings = actionlint([bad]);
+    const kinds = findings.map((f) => f.kind);
+    expect(kinds).toContain('expression'); // injection / unknown context
+    expect(findings.some((f) => /permission/.test(f.message))).toBe(true);
+  });
+
+  test('templates reference our actions by owner/repo path, with known inputs only', () => {
+    const problems = yamlFiles(path.join(root, 'workflows-templates')).flatMap((f) => crossCheckUses(f, path.join(root, 'actions'), { ownRepo: 'maestro/conductor', forbidLocal: true }));
+    expect(problems).toEqual([]);
+  });
+
+  test('the cross-check catches unknown and missing inputs and ./ references', () => {
+    const problems = crossCheckUses(path.join(root, 'test/static/fixtures/bad-uses.yml'), path.join(root, 'test/actions'), { ownRepo: 'maestro/conductor', forbidLocal: true });
+    expect(problems.map((p) => p.message)).toEqual([
+      "uses './actions/hello': templates must reference maestro/conductor/...@ref, not ./ (it resolves in the caller's repository)",
+      "input 'tresh' is not defined by hello/action.yml",
+      "required input 'who-to-greet' of hello is missing",
+    ]);
+  });
+
+  test('the CI workflow runs the same command as .ci/run', () => {
+    const ci = load(readFileSync(path.join(root, '.github/workflows/ci.yml'), 'utf8')) as { jobs: { test: { steps: Array<{ run?: string }> } } };
+    expect(ci.jobs.test.steps.some((s) => s.run === '.ci/run')).toBe(true);
+  });
+});
