@@ -56,7 +56,7 @@ async function create(token: string, opts: ClientOptions): Promise<GitHubClient>
     token,
     {
       baseUrl: apiBaseUrl(),
-      retry: { retries: opts.retries ?? 3, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+      retry: { retries: opts.retries ?? 3, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451, 501] },
       throttle: {
         onRateLimit: onLimit('primary'),
         onSecondaryRateLimit: onLimit('secondary'),

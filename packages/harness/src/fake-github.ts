@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadGitHubSpec, specExample, type Backend, type JsonObject } from './openapi.js';
+import { loadGitHubSpec, operationById, specExample, type Backend, type JsonObject } from './openapi.js';
 
 export interface Violation {
   kind: 'request' | 'response' | 'unimplemented' | 'unknown-route' | 'handler-error';
@@ -110,13 +110,17 @@ export class FakeGitHub {
   private server!: Server;
   url = '';
 
-  private constructor(private readonly backend: Backend) {
+  private constructor(
+    private readonly backend: Backend,
+    /** GHES serves the API under `/api/v3`. */
+    private readonly pathPrefix: string,
+  ) {
     this.handlers = this.makeHandlers();
   }
 
-  static async start(): Promise<FakeGitHub> {
+  static async start(opts: { pathPrefix?: string } = {}): Promise<FakeGitHub> {
     const { backend } = await loadGitHubSpec();
-    const fake = new FakeGitHub(backend);
+    const fake = new FakeGitHub(backend, (opts.pathPrefix ?? '').replace(/\/+$/, ''));
     fake.server = createServer((req, res) => {
       fake.handle(req, res).catch((e: Error) => {
         fake.violations.push({ kind: 'handler-error', method: req.method ?? '', path: req.url ?? '', detail: e.stack ?? e.message });
@@ -125,7 +129,7 @@ export class FakeGitHub {
       });
     });
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}${fake.pathPrefix}`;
     return fake;
   }
 
@@ -226,7 +230,9 @@ export class FakeGitHub {
       operation,
       status: opts.secondary ? 403 : 429,
       times: opts.times ?? 1,
-      headers: { 'retry-after': String(opts.retryAfter ?? 1), ...(opts.secondary ? {} : { 'x-ratelimit-remaining': '0' }) },
+      headers: opts.secondary
+        ? { 'retry-after': String(opts.retryAfter ?? 1) }
+        : { 'retry-after': String(opts.retryAfter ?? 1), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + (opts.retryAfter ?? 1)) },
       message: opts.secondary ? 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' : 'API rate limit exceeded',
     });
   }
@@ -271,11 +277,16 @@ export class FakeGitHub {
     }
     const query = Object.fromEntries(url.searchParams.entries());
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
-    const request = { method, path: url.pathname, query, headers, body };
+    if (this.pathPrefix && !url.pathname.startsWith(`${this.pathPrefix}/`)) {
+      this.violations.push({ kind: 'unknown-route', method, path: url.pathname, detail: `outside the API root ${this.pathPrefix}` });
+      return this.send(res, undefined, method, url, { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } }, body, undefined);
+    }
+    const apiPath = url.pathname.slice(this.pathPrefix.length);
+    const request = { method, path: apiPath, query, headers, body };
     const operation = this.backend.router.matchOperation(request as never);
     const token = /^(?:token|bearer)\s+(.+)$/i.exec(headers['authorization'] ?? '')?.[1];
     if (!operation) {
-      this.violations.push({ kind: 'unknown-route', method, path: url.pathname, detail: 'no such path in the OpenAPI description' });
+      this.violations.push({ kind: 'unknown-route', method, path: apiPath, detail: 'no such path in the OpenAPI description' });
       return this.send(res, undefined, method, url, { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } }, body, token);
     }
     const operationId = operation.operationId!;
@@ -320,7 +331,7 @@ export class FakeGitHub {
 
   private send(res: ServerResponse, operationId: string | undefined, method: string, url: URL, reply: Reply, body: unknown, token: string | undefined): void {
     if (operationId && reply.body !== undefined) {
-      const op = this.backend.getOperation(operationId)!;
+      const op = operationById(this.backend, operationId)!;
       const declared = op.responses?.[String(reply.status)] as { content?: Record<string, unknown> } | undefined;
       if (declared?.content?.['application/json']) {
         const v = this.backend.validator.validateResponse(reply.body, op, reply.status);

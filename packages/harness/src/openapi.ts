@@ -71,12 +71,37 @@ export function loadGitHubSpec(): Promise<{ backend: Backend; definition: JsonOb
   return loaded;
 }
 
+type Operation = NonNullable<ReturnType<Backend['getOperation']>>;
+const operationIndex = new WeakMap<Backend, Map<string, Operation>>();
+const exampleCache = new WeakMap<Backend, Map<string, unknown>>();
+
+/** `backend.getOperation` scans all ~1,200 operations (3 ms a call); index them once. */
+export function operationById(backend: Backend, operationId: string): Operation | undefined {
+  let index = operationIndex.get(backend);
+  if (!index) {
+    index = new Map(backend.getOperations().map((o) => [o.operationId!, o]));
+    operationIndex.set(backend, index);
+  }
+  return index.get(operationId);
+}
+
 /** The first example the spec gives for an operation's response (deep copy). */
 export function specExample(backend: Backend, operationId: string, status: number): JsonObject | JsonObject[] {
-  const op = backend.getOperation(operationId);
+  let cache = exampleCache.get(backend);
+  if (!cache) {
+    cache = new Map();
+    exampleCache.set(backend, cache);
+  }
+  const key = `${operationId} ${status}`;
+  if (!cache.has(key)) cache.set(key, findExample(backend, operationId, status));
+  return structuredClone(cache.get(key)) as JsonObject | JsonObject[];
+}
+
+function findExample(backend: Backend, operationId: string, status: number): unknown {
+  const op = operationById(backend, operationId);
   if (!op) throw new Error(`no operation ${operationId} in the spec`);
   const content = (op.responses?.[String(status)] as { content?: Record<string, { example?: unknown; examples?: Record<string, { value?: unknown }> }> } | undefined)?.content?.['application/json'];
   const ex = content?.example ?? Object.values(content?.examples ?? {})[0]?.value;
   if (ex === undefined) throw new Error(`the spec has no example for ${operationId} ${status}`);
-  return structuredClone(ex) as JsonObject | JsonObject[];
+  return ex;
 }
