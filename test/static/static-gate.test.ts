@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { actionYmlSchema, actionlint, crossCheckUses, readActionYml, scanIo, sourceFiles, yamlFiles } from '@maestro/harness';
@@ -80,5 +81,13 @@ describe('workflows', () => {
   test('the CI workflow runs the same command as .ci/run', () => {
     const ci = load(readFileSync(path.join(root, '.github/workflows/ci.yml'), 'utf8')) as { jobs: { test: { steps: Array<{ run?: string }> } } };
     expect(ci.jobs.test.steps.some((s) => s.run === '.ci/run')).toBe(true);
+  });
+});
+
+describe('types', () => {
+  test('tsc --noEmit is clean over every package, action and test (strict)', () => {
+    const { status, stdout } = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], { cwd: root, encoding: 'utf8' });
+    expect(stdout).toBe('');
+    expect(status).toBe(0);
   });
 });
