@@ -464,7 +464,8 @@ export class FakeGitHub {
         return this.page(ctx, (p.files ?? []).slice(0, FILES_API_LIMIT).map((f) => this.diffEntry(f)));
       }),
       'repos/compare-commits': withRepo((ctx, repo) => {
-        const key = ctx.params['basehead'] ?? '';
+        // openapi-backend mis-splits `{basehead}` values containing '...'; read the segment from the URL.
+        const key = decodeURIComponent(ctx.url.pathname.split('/compare/')[1] ?? '');
         const cmp = repo.compares.get(key);
         if (!cmp) return notFound();
         const ex = this.ex('repos/compare-commits', 200);
@@ -528,7 +529,7 @@ export class FakeGitHub {
         if (!permission) return notFound();
         const ex = this.ex('repos/get-collaborator-permission-level', 200);
         const roleName = permission;
-        return { status: 200, body: { ...ex, permission: permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission, role_name: roleName, user: { ...(ex['user'] as JsonObject), ...this.user(login) } } };
+        return { status: 200, body: { ...ex, permission: permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission, role_name: roleName, user: { ...(ex['user'] as JsonObject), ...this.user(login), role_name: roleName } } };
       }),
       'repos/list-attestations': withRepo((ctx, repo) => {
         const list = repo.attestations.get(ctx.params['subject_digest'] ?? '') ?? [];

@@ -19,7 +19,8 @@ export type JsonObject = Record<string, unknown>;
 /**
  * The spec uses OpenAPI 3.0 `nullable: true` on schemas without `type`
  * (allOf/$ref wrappers), which Ajv rejects. Rewrite each such schema as
- * `anyOf: [schema, {enum: [null]}]` — the meaning the spec intends.
+ * `anyOf: [schema, {enum: [null]}]` — the meaning the spec intends — and add
+ * null to nullable enums, which Ajv would otherwise reject.
  */
 export function normalizeNullable(node: unknown): number {
   let count = 0;
@@ -31,6 +32,11 @@ export function normalizeNullable(node: unknown): number {
     if (!n || typeof n !== 'object') return;
     const o = n as JsonObject;
     for (const v of Object.values(o)) walk(v);
+    // `nullable` with an `enum` that lacks null: GitHub sends null (e.g. a check run's conclusion).
+    if (o['nullable'] === true && 'type' in o && Array.isArray(o['enum']) && !(o['enum'] as unknown[]).includes(null)) {
+      o['enum'] = [...(o['enum'] as unknown[]), null];
+      count++;
+    }
     if (o['nullable'] === true && !('type' in o)) {
       const inner: JsonObject = { ...o };
       delete inner['nullable'];
