@@ -36,6 +36,34 @@ function entries(dir) {
   return out;
 }
 
+/**
+ * Bundle one TypeScript entry with ncc into `outFile` (ESM), writing its
+ * code-split chunks and assets next to it in sorted order, and a
+ * `package.json` with type module in `typeModuleDir` (default: next to it).
+ */
+export async function bundle(entry, outFile, { typeModuleDir } = {}) {
+  const { code, assets } = await ncc(entry, {
+    cache: false,
+    minify: false,
+    sourceMap: false,
+    quiet: true,
+    license: '',
+    target: 'es2022',
+    assetBuilds: false,
+    transpileOnly: true, // types are checked once by `tsc --noEmit`
+  });
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, code);
+  for (const name of Object.keys(assets ?? {}).sort()) {
+    if (name === 'package.json') continue;
+    const target = path.join(path.dirname(outFile), name);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, assets[name].source);
+  }
+  // ESM bundles need a type:module marker next to (or above) them.
+  writeFileSync(path.join(typeModuleDir ?? path.dirname(outFile), 'package.json'), '{\n  "type": "module"\n}\n');
+}
+
 async function buildAction(dir, { outRoot } = {}) {
   const dist = outRoot ? path.join(outRoot, path.relative(root, dir), 'dist') : path.join(dir, 'dist');
   rmSync(dist, { recursive: true, force: true });
@@ -43,29 +71,10 @@ async function buildAction(dir, { outRoot } = {}) {
   const written = [];
   for (const e of entries(dir)) {
     if (!existsSync(e.src)) throw new Error(`${path.relative(root, e.src)} is missing (runs.${e.stage} of ${path.relative(root, dir)})`);
-    const { code, assets } = await ncc(e.src, {
-      cache: false,
-      minify: false,
-      sourceMap: false,
-      quiet: true,
-      license: '',
-      target: 'es2022',
-      assetBuilds: false,
-      transpileOnly: true, // types are checked once by `tsc --noEmit`
-    });
     const file = path.join(dist, e.out.slice('dist/'.length));
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, code);
+    await bundle(e.src, file, { typeModuleDir: dist });
     written.push(file);
-    for (const name of Object.keys(assets ?? {}).sort()) {
-      if (name === 'package.json') continue;
-      const target = path.join(path.dirname(file), name);
-      mkdirSync(path.dirname(target), { recursive: true });
-      writeFileSync(target, assets[name].source);
-    }
   }
-  // ESM bundles need a type:module marker next to them.
-  writeFileSync(path.join(dist, 'package.json'), '{\n  "type": "module"\n}\n');
   return written;
 }
 

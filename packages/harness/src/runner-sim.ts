@@ -69,6 +69,11 @@ export function readActionYml(actionDir: string): ActionMetadata {
 
 export { actionYmlSchema };
 
+/**
+ * The runner's INPUT_ name mangling. Deliberately written here again rather
+ * than imported from @maestro/core: the simulator is the independent model the
+ * core implementation is tested against.
+ */
 export function inputEnvName(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
