@@ -422,12 +422,13 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
 
     // stdout/stderr: workflow commands, masks, leaks.
     const logLines: string[] = [];
-    const mask = () => masker(secrets);
+    // Rebuilt only when a mask is added, not for every log line.
+    let mask = masker(secrets);
     let stopToken: string | null = null;
     const handleLine = (line: string) => {
       if (stopToken !== null) {
         if (line.trim() === `::${stopToken}::`) stopToken = null;
-        logLines.push(mask()(line));
+        logLines.push(mask(line));
         return;
       }
       const cmd = parseWorkflowCommand(line);
@@ -437,6 +438,7 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
           secrets.add(cmd.data);
           result.masks.push(cmd.data);
           for (const part of cmd.data.split(/\r?\n/)) if (part) secrets.add(part);
+          mask = masker(secrets);
         }
         logLines.push('::add-mask::***');
         return;
@@ -444,14 +446,14 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
       // A value masked only later was visible in this line.
       const pendingLeak = pendingSecrets.find((s) => line.includes(s));
       if (pendingLeak) result.violations.push(`[${stage}] a secret was printed before it was masked: ${JSON.stringify(line.replace(pendingLeak, '<secret>').slice(0, 200))}`);
-      logLines.push(mask()(line));
+      logLines.push(mask(line));
       if (!cmd) return;
       const props = cmd.properties;
       switch (cmd.command) {
         case 'error':
         case 'warning':
         case 'notice': {
-          const a: Annotation = { level: cmd.command, message: mask()(cmd.data) };
+          const a: Annotation = { level: cmd.command, message: mask(cmd.data) };
           if (props['title']) a.title = props['title'];
           if (props['file']) a.file = path.isAbsolute(props['file']) ? path.relative(workspace, props['file']) : props['file'];
           const line = props['line'] ? Number(props['line']) : undefined;
@@ -541,7 +543,7 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
       shownSummary = '';
     }
     if ([...secrets].some((s) => summary.includes(s))) result.violations.push(`[${stage}] the step summary contains a secret`);
-    shownSummary = mask()(shownSummary);
+    shownSummary = mask(shownSummary);
     if (stage === 'main') result.summary = shownSummary;
 
     const log = logLines.join('\n');
