@@ -2,25 +2,12 @@
 // Bundle every action (actions/* and the test-only test/actions/*) with @vercel/ncc.
 // Entries come from each action.yml: runs.main/pre/post `dist/X.js` <- `src/X.ts`.
 // Output is deterministic (no timestamps, sorted assets); a test builds twice and compares.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import ncc from '@vercel/ncc';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-export function actionDirs() {
-  const dirs = [];
-  for (const parent of ['actions', 'test/actions']) {
-    const abs = path.join(root, parent);
-    if (!existsSync(abs)) continue;
-    for (const name of readdirSync(abs).sort()) {
-      if (existsSync(path.join(abs, name, 'action.yml'))) dirs.push(path.join(abs, name));
-    }
-  }
-  return dirs;
-}
+import { actionDirs, root } from './actions.mjs';
 
 function entries(dir) {
   const meta = load(readFileSync(path.join(dir, 'action.yml'), 'utf8'));

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Generate the inputs/outputs tables of every action README from its action.yml
 // (the single source). `--check` exits 1 and names the files that drifted.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
+import { actionDirs, root } from './actions.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const START = '<!-- maestro:api:start (generated from action.yml by `pnpm docs`; do not edit) -->';
 const END = '<!-- maestro:api:end -->';
 
@@ -41,13 +41,6 @@ export function updateReadme(readme, meta) {
   if (s >= 0 && e > s) return readme.slice(0, s) + block + readme.slice(e + END.length);
   const head = readme.trim() ? `${readme.trimEnd()}\n\n` : `# ${meta.name}\n\n${meta.description}\n\n`;
   return `${head}## API\n\n${block}\n`;
-}
-
-export function actionDirs() {
-  return ['actions', 'test/actions'].flatMap((p) => {
-    const abs = path.join(root, p);
-    return existsSync(abs) ? readdirSync(abs).sort().filter((n) => existsSync(path.join(abs, n, 'action.yml'))).map((n) => path.join(abs, n)) : [];
-  });
 }
 
 export function run({ check }) {

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitFixture, pushEvent, runAction } from '@maestro/harness';
 
-const root = path.resolve('.');
-const actionDirs = ['actions', 'test/actions'].flatMap((p) =>
-  existsSync(p) ? readdirSync(p).filter((n) => existsSync(path.join(p, n, 'action.yml'))).map((n) => path.join(root, p, n)) : [],
-);
+// @ts-expect-error -- plain ESM script without types
+import { actionDirs as listActionDirs, root } from '../../scripts/actions.mjs';
+
+const actionDirs: string[] = listActionDirs();
 
 function hashTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,14 +1,14 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { actionYmlSchema, actionlint, crossCheckUses, readActionYml, scanIo, sourceFiles, yamlFiles } from '@maestro/harness';
 import { load } from 'js-yaml';
 
-const root = path.resolve('.');
-const actionDirs = ['actions', 'test/actions'].flatMap((p) =>
-  existsSync(p) ? readdirSync(p).filter((n) => existsSync(path.join(p, n, 'action.yml'))).map((n) => path.join(root, p, n)) : [],
-);
+// @ts-expect-error -- plain ESM script without types
+import { actionDirs as listActionDirs, root } from '../../scripts/actions.mjs';
+
+const actionDirs: string[] = listActionDirs();
 
 describe('action.yml files', () => {
   test('there is at least one action to check', () => {
