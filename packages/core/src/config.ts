@@ -155,3 +155,21 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string, opt
   }
   return validateConfig(schema, parseYaml(source, shown), source, shown, opts.fix);
 }
+
+/** Parse JSON; a syntax error becomes a ConfigError at its line and column. */
+export function parseJson(source: string, file: string): unknown {
+  try {
+    return JSON.parse(source);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = /position (\d+)/.exec(msg) ?? /at (\d+)/.exec(msg);
+    const lc = /line (\d+) column (\d+)/.exec(msg);
+    const pos = lc ? { line: Number(lc[1]), column: Number(lc[2]) } : m ? positionOf(source, Number(m[1])) : undefined;
+    throw new ConfigError(`invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')}`, {
+      file,
+      ...(pos ? pos : {}),
+      fix: 'fix the JSON syntax at that position (a trailing comma, a missing quote or brace)',
+      cause: e,
+    });
+  }
+}

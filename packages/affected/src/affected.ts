@@ -1,0 +1,295 @@
+/**
+ * Affected projects and tasks between two trees, each with the reason that
+ * selected it. Pure: trees and the file list come in, a result goes out.
+ */
+import { load } from 'js-yaml';
+import { Minimatch } from 'minimatch';
+import { isDeepStrictEqual } from 'node:util';
+import { ConfigError } from '@maestro/core/errors';
+import type { FileChange } from '@maestro/core/git';
+import { ProjectGraph } from './graph.js';
+import { describeChanges, parseLockfile, type LockfileIndex } from './lockfile.js';
+import { readAll, type Tree } from './tree.js';
+import { discover, InputMatcher, Ownership, PRODUCTION_INPUTS, type Project, type Workspace } from './workspace.js';
+
+export type Reason =
+  | { kind: 'file'; file: string }
+  | { kind: 'dependency'; via: string[]; cause: Reason }
+  | { kind: 'lockfile'; file: string; changes: string[] }
+  | { kind: 'new'; manifest: string }
+  | { kind: 'all'; why: string }
+  | { kind: 'needed-by'; via: string[] };
+
+export interface AffectedProject {
+  name: string;
+  root: string;
+  /** The first reason is the one shown; all direct reasons are kept. */
+  reasons: Reason[];
+}
+
+export interface AffectedTask {
+  project: string;
+  root: string;
+  target: string;
+  reason: string;
+}
+
+export interface AffectedOptions {
+  /** Base tree; undefined when no base could be established (everything is affected). */
+  base: Tree | undefined;
+  head: Tree;
+  /** Changed files between base and head (ignored without a base). */
+  changes: readonly FileChange[];
+  /** Why there is no base, when `base` is undefined. */
+  baseUnavailable?: string;
+  /** Only these targets (default: every target a project declares). */
+  targets?: readonly string[];
+  /** Also select the dependencies of affected projects (what a build of them needs). */
+  includeDependencies?: boolean;
+  /** Targets selected on projects pulled in by includeDependencies. */
+  dependencyTargets?: readonly string[];
+  /** Extra global input globs (from the action input). */
+  globalInputs?: readonly string[];
+}
+
+export interface AffectedResult {
+  all: boolean;
+  allReason?: string;
+  projects: AffectedProject[];
+  tasks: AffectedTask[];
+  removed: Array<{ name: string; root: string }>;
+  /** Changed files owned by no project and not global (e.g. root docs). */
+  unowned: string[];
+  cycles: string[][];
+  warnings: string[];
+  workspace: Workspace;
+  graph: ProjectGraph;
+  lockfile?: { head?: LockfileIndex };
+}
+
+/** One line per reason, for summaries and the `reasons` output. */
+export function describeReason(r: Reason): string {
+  switch (r.kind) {
+    case 'file':
+      return `${r.file} changed`;
+    case 'dependency':
+      return `depends on ${r.via[r.via.length - 1]} (${r.via.join(' → ')}): ${describeReason(r.cause)}`;
+    case 'lockfile':
+      return `${r.file}: ${r.changes.join(', ')}`;
+    case 'new':
+      return `new project (${r.manifest})`;
+    case 'all':
+      return `everything is affected: ${r.why}`;
+    case 'needed-by':
+      return `needed to build ${r.via[r.via.length - 1]} (${r.via.join(' ← ')})`;
+  }
+}
+
+const ROOT_MANIFEST_IGNORED = new Set(['scripts', 'description', 'keywords', 'author', 'license', 'repository', 'homepage', 'bugs', 'version', 'funding', 'contributors', 'private', 'name', 'prettier', 'eslintConfig', 'lint-staged', 'commitlint', 'release']);
+
+function tryJson(s: string | undefined): unknown {
+  if (s === undefined) return undefined;
+  try {
+    return JSON.parse(s);
+  } catch {
+    return Symbol('invalid');
+  }
+}
+
+function tryYaml(s: string | undefined): unknown {
+  if (s === undefined) return undefined;
+  try {
+    return load(s);
+  } catch {
+    return Symbol('invalid');
+  }
+}
+
+function omit(o: unknown, keys: Set<string>): unknown {
+  if (!o || typeof o !== 'object') return o;
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.has(k)));
+}
+
+export async function computeAffected(opts: AffectedOptions): Promise<AffectedResult> {
+  const ws = await discover(opts.head);
+  const graph = new ProjectGraph(ws.projects);
+  const warnings = [...ws.warnings];
+  const cycles = graph.cycles();
+  for (const c of cycles) warnings.push(`dependency cycle: ${[...c, c[0]].join(' → ')}`);
+  const globalGlobs = [...ws.global, ...(opts.globalInputs ?? [])];
+  const globalMatchers = globalGlobs.map((g) => new Minimatch(g, { dot: true }));
+
+  const result = (all: string | undefined, direct: Map<string, Reason[]>, removed: AffectedResult['removed'], unowned: string[], prodChanged: Set<string>, ownFiles: Map<string, string[]>, lock?: LockfileIndex): AffectedResult => {
+    const projects = new Map<string, AffectedProject>();
+    if (all !== undefined) {
+      for (const p of ws.projects.values()) projects.set(p.name, { name: p.name, root: p.root, reasons: [{ kind: 'all', why: all }] });
+    } else {
+      const reach = graph.closure(direct.keys(), 'dependents');
+      for (const [name, path] of reach) {
+        const p = ws.projects.get(name)!;
+        const reasons = direct.get(name) ?? [{ kind: 'dependency' as const, via: path, cause: direct.get(path[path.length - 1]!)![0]! }];
+        projects.set(name, { name, root: p.root, reasons });
+      }
+      if (opts.includeDependencies) {
+        const needed = graph.closure(projects.keys(), 'dependencies');
+        for (const [name, path] of needed) {
+          if (!projects.has(name)) projects.set(name, { name, root: ws.projects.get(name)!.root, reasons: [{ kind: 'needed-by', via: path }] });
+        }
+      }
+    }
+    // Task selection: which targets of each affected project see a change in their inputs.
+    const upstreamProd = all !== undefined ? new Set<string>() : new Set(graph.closure(prodChanged, 'dependents').keys());
+    const tasks: AffectedTask[] = [];
+    const wanted = opts.targets?.length ? new Set(opts.targets) : undefined;
+    const depTargets = new Set(opts.dependencyTargets ?? ['build']);
+    for (const ap of [...projects.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = ws.projects.get(ap.name)!;
+      for (const [target, cfg] of [...p.targets].sort(([a], [b]) => a.localeCompare(b))) {
+        if (wanted && !wanted.has(target)) continue;
+        const primary = ap.reasons[0]!;
+        let why: string | undefined;
+        if (primary.kind === 'all' || primary.kind === 'new') why = describeReason(primary);
+        else if (primary.kind === 'needed-by') {
+          if (depTargets.has(target)) why = describeReason(primary);
+        } else {
+          const lockReason = ap.reasons.find((r) => r.kind === 'lockfile');
+          if (lockReason) why = describeReason(lockReason);
+          if (!why) {
+            const m = new InputMatcher(cfg.inputs);
+            const hit = (ownFiles.get(p.name) ?? []).find((f) => m.matches(f, p.root));
+            if (hit) why = `${hit} changed (an input of ${target})`;
+          }
+          if (!why && graph.deps(p.name).some((d) => upstreamProd.has(d))) {
+            const dep = ap.reasons.find((r) => r.kind === 'dependency');
+            why = dep ? describeReason(dep) : `a dependency changed (${graph.deps(p.name).filter((d) => upstreamProd.has(d)).join(', ')})`;
+          }
+        }
+        if (why) tasks.push({ project: p.name, root: p.root, target, reason: why });
+      }
+    }
+    const out: AffectedResult = {
+      all: all !== undefined,
+      projects: [...projects.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      tasks,
+      removed,
+      unowned,
+      cycles,
+      warnings,
+      workspace: ws,
+      graph,
+    };
+    if (all !== undefined) out.allReason = all;
+    if (lock) out.lockfile = { head: lock };
+    return out;
+  };
+
+  if (!opts.base) return result(opts.baseUnavailable ?? 'no base commit', new Map(), [], [], new Set(), new Map());
+
+  let baseWs: Workspace | undefined;
+  try {
+    baseWs = await discover(opts.base);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    warnings.push(`the workspace at the base commit could not be read (${e.message}); removed projects are not reported`);
+  }
+  const removed = baseWs ? [...baseWs.projects.values()].filter((p) => !ws.projects.has(p.name)).map((p) => ({ name: p.name, root: p.root })) : [];
+  const headOwners = new Ownership(ws.projects.values());
+  const baseOwners = baseWs ? new Ownership(baseWs.projects.values()) : undefined;
+  const direct = new Map<string, Reason[]>();
+  const prodChanged = new Set<string>();
+  const ownFiles = new Map<string, string[]>();
+  const unowned: string[] = [];
+  const addReason = (name: string, r: Reason) => {
+    if (!direct.has(name)) direct.set(name, []);
+    const list = direct.get(name)!;
+    if (list.length < 20 && !list.some((x) => isDeepStrictEqual(x, r))) list.push(r);
+  };
+  for (const p of ws.projects.values()) {
+    if (baseWs && !baseWs.projects.has(p.name)) {
+      addReason(p.name, { kind: 'new', manifest: p.manifest });
+      prodChanged.add(p.name);
+    }
+  }
+
+  const touched = new Set<string>();
+  for (const c of opts.changes) {
+    touched.add(c.path);
+    if (c.oldPath) touched.add(c.oldPath);
+  }
+  const lockPaths = new Set([ws.lockfile?.path, baseWs?.lockfile?.path].filter((x): x is string => !!x));
+  const semantic = await readAll(opts.head, ['package.json', 'pnpm-workspace.yaml']);
+  const semanticBase = await readAll(opts.base, ['package.json', 'pnpm-workspace.yaml']);
+  let all: string | undefined;
+  let lockChanged = false;
+
+  for (const file of [...touched].sort()) {
+    if (lockPaths.has(file)) {
+      lockChanged = true;
+      continue;
+    }
+    if (file === 'package.json') {
+      const a = omit(tryJson(semanticBase.get(file)), ROOT_MANIFEST_IGNORED);
+      const b = omit(tryJson(semantic.get(file)), ROOT_MANIFEST_IGNORED);
+      if (!isDeepStrictEqual(a, b)) all ??= `the root package.json changed beyond scripts and metadata`;
+      continue;
+    }
+    if (file === 'pnpm-workspace.yaml') {
+      // Catalog edits reach packages through the lockfile; anything else is global.
+      const strip = (src: string | undefined) => omit(tryYaml(src), new Set(['catalog', 'catalogs']));
+      if (!isDeepStrictEqual(strip(semanticBase.get(file)), strip(semantic.get(file)))) all ??= 'pnpm-workspace.yaml changed beyond catalogs';
+      continue;
+    }
+    if (globalMatchers.some((m) => m.match(file))) {
+      all ??= `${file} is a global input`;
+      continue;
+    }
+    let owners = headOwners.owners(file);
+    if (!owners.length && baseOwners) owners = baseOwners.owners(file).filter((p) => ws.projects.has(p.name)).map((p) => ws.projects.get(p.name)!);
+    if (!owners.length) {
+      unowned.push(file);
+      continue;
+    }
+    for (const p of owners) {
+      addReason(p.name, { kind: 'file', file });
+      if (!ownFiles.has(p.name)) ownFiles.set(p.name, []);
+      ownFiles.get(p.name)!.push(file);
+      const build = p.targets.get('build')?.inputs ?? PRODUCTION_INPUTS;
+      if (new InputMatcher(build).matches(file, p.root)) prodChanged.add(p.name);
+    }
+  }
+
+  let headLock: LockfileIndex | undefined;
+  if (lockChanged && !all) {
+    const hl = ws.lockfile;
+    const bl = baseWs?.lockfile;
+    if (!hl) all = `the lockfile ${[...lockPaths][0]} was removed`;
+    else if (hl.kind !== 'pnpm' && hl.kind !== 'npm') all = `${hl.path} changed; per-package attribution supports pnpm and npm lockfiles only`;
+    else if (!bl || bl.kind !== hl.kind) all = `the lockfile changed format (${bl?.path ?? 'none'} → ${hl.path})`;
+    else {
+      const texts = await readAll(opts.head, [hl.path]);
+      headLock = parseLockfile(hl.kind, texts.get(hl.path) ?? '', hl.path);
+      let baseLock: LockfileIndex | undefined;
+      try {
+        const bt = await readAll(opts.base, [bl.path]);
+        baseLock = parseLockfile(bl.kind, bt.get(bl.path) ?? '', bl.path);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        all = `the lockfile at the base commit is unreadable (${e.message})`;
+      }
+      if (baseLock) {
+        const rootA = baseLock.get('.');
+        const rootB = headLock.get('.');
+        if (rootA?.fingerprint !== rootB?.fingerprint) all = `root dependencies changed in ${hl.path}: ${describeChanges(rootA, rootB, 3).join(', ')}`;
+        for (const p of ws.projects.values()) {
+          const a = baseLock.get(p.root);
+          const b = headLock.get(p.root);
+          if (a?.fingerprint === b?.fingerprint) continue;
+          if (!b && !a) continue;
+          addReason(p.name, { kind: 'lockfile', file: hl.path, changes: describeChanges(a, b) });
+          prodChanged.add(p.name);
+        }
+      }
+    }
+  }
+  return result(all, direct, removed, unowned, prodChanged, ownFiles, headLock);
+}

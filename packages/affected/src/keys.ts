@@ -1,0 +1,134 @@
+/**
+ * Content keys per project target, from git blob ids only (no file reads):
+ * key = sha256(target config, `path:blob` of the target's input files, the
+ * project's lockfile fingerprint, global input files, declared env values,
+ * salt, and the source hashes of every project it depends on, transitively).
+ * The same tree and env give the same key on any machine.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path/posix';
+import { Minimatch } from 'minimatch';
+import type { ProjectGraph } from './graph.js';
+import type { LockfileIndex } from './lockfile.js';
+import type { Tree } from './tree.js';
+import { InputMatcher, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
+
+export interface TargetKey {
+  project: string;
+  target: string;
+  /** Cache key: `<prefix>-<target>-<project>-<hash>`. */
+  key: string;
+  hash: string;
+  /** Number of input files hashed. */
+  files: number;
+  /** Output globs, relative to the repository root (what a cache saves). */
+  outputs: string[];
+}
+
+export interface KeyOptions {
+  prefix?: string;
+  /** Extra text mixed into every key (toolchain versions, a manual bump). */
+  salt?: string;
+  /** Environment the declared `env` names are read from. */
+  env?: Record<string, string | undefined>;
+  /** Lockfile index of the head tree, when parsed. */
+  lockfile?: LockfileIndex;
+  /** Only these targets (default: all). */
+  targets?: readonly string[];
+}
+
+function sanitize(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+}
+
+export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts: KeyOptions = {}): TargetKey[] {
+  const prefix = opts.prefix ?? 'maestro';
+  // Files of each project, by walking up to the nearest project root once per file.
+  const byRoot = new Map<string, string>();
+  for (const p of ws.projects.values()) if (!p.inputs) byRoot.set(p.root, p.name);
+  const files = new Map<string, Array<[string, string]>>();
+  for (const name of ws.projects.keys()) files.set(name, []);
+  const globalMatchers = ws.global.map((g) => new Minimatch(g, { dot: true }));
+  const globalFiles: string[] = [];
+  for (const [file, oid] of tree.files) {
+    for (let dir = path.dirname(file); dir !== '.'; dir = path.dirname(dir)) {
+      const owner = byRoot.get(dir);
+      if (owner) {
+        files.get(owner)!.push([file, oid]);
+        break;
+      }
+    }
+    if (globalMatchers.some((m) => m.match(file))) globalFiles.push(`${file}:${oid}`);
+  }
+  for (const p of ws.projects.values()) {
+    if (!p.inputs) continue;
+    const m = new InputMatcher(p.inputs);
+    for (const [file, oid] of tree.files) if (m.matches(file, p.root)) files.get(p.name)!.push([file, oid]);
+  }
+  const globalHash = createHash('sha256').update(globalFiles.sort().join('\n')).update(opts.salt ?? '').digest('hex');
+  const rootLock = opts.lockfile?.get('.')?.fingerprint ?? '';
+
+  // Matching is memoised per (input set, relative path): most projects share both.
+  const memo = new Map<string, Map<string, boolean>>();
+  const matcherCache = new Map<string, InputMatcher>();
+  const inputs = (globs: readonly string[], file: string, root: string): boolean => {
+    const id = globs.join('\0');
+    let m = matcherCache.get(id);
+    if (!m) matcherCache.set(id, (m = new InputMatcher(globs)));
+    let cache = memo.get(id);
+    if (!cache) memo.set(id, (cache = new Map()));
+    // Relative paths share results across projects unless a glob is repo-rooted.
+    const rel = globs.some((g) => g.replace(/^!/, '').startsWith('/')) ? file : file.slice(root.length + 1);
+    let hit = cache.get(rel);
+    if (hit === undefined) cache.set(rel, (hit = m.matches(file, root)));
+    return hit;
+  };
+  const hashFiles = (name: string, globs: readonly string[]): { hash: string; count: number } => {
+    const p = ws.projects.get(name)!;
+    const h = createHash('sha256');
+    let count = 0;
+    for (const [file, oid] of files.get(name)!.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (inputs(globs, file, p.root)) {
+        h.update(`${file.slice(p.root.length + 1)}:${oid}\n`);
+        count++;
+      }
+    }
+    return { hash: h.digest('hex'), count };
+  };
+
+  // Source hash of a project = its production files + its lockfile closure.
+  const sourceHash = new Map<string, string>();
+  for (const p of ws.projects.values()) {
+    const prod = p.targets.get('build')?.inputs ?? PRODUCTION_INPUTS;
+    const { hash } = hashFiles(p.name, prod);
+    sourceHash.set(p.name, createHash('sha256').update(hash).update(opts.lockfile?.get(p.root)?.fingerprint ?? '').digest('hex'));
+  }
+
+  const wanted = opts.targets?.length ? new Set(opts.targets) : undefined;
+  const keys: TargetKey[] = [];
+  for (const p of [...ws.projects.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    const upstream = graph.transitiveDeps(p.name).map((d) => `${d}:${sourceHash.get(d)}`).join('\n');
+    for (const [target, cfg] of [...p.targets].sort(([a], [b]) => a.localeCompare(b))) {
+      if (wanted && !wanted.has(target)) continue;
+      const own = hashFiles(p.name, cfg.inputs);
+      const h = createHash('sha256');
+      h.update(`maestro-key-v1\n${p.name}\n`);
+      h.update(`${target}\n${JSON.stringify(cfg)}\n`);
+      h.update(`files ${own.hash}\n`);
+      h.update(`lock ${opts.lockfile?.get(p.root)?.fingerprint ?? ''} ${rootLock}\n`);
+      h.update(`global ${globalHash}\n`);
+      for (const name of [...cfg.env].sort()) h.update(`env ${name}=${createHash('sha256').update(opts.env?.[name] ?? '\0unset').digest('hex')}\n`);
+      h.update(`upstream\n${upstream}\n`);
+      const hash = h.digest('hex');
+      keys.push({
+        project: p.name,
+        target,
+        hash,
+        key: `${prefix}-${sanitize(target)}-${sanitize(p.name)}-${hash.slice(0, 40)}`,
+        files: own.count,
+        outputs: cfg.outputs.map((o) => (o.startsWith('!') ? `!${path.join(p.root, o.slice(1))}` : path.join(p.root, o))),
+      });
+    }
+  }
+  return keys;
+}

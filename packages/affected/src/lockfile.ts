@@ -1,0 +1,178 @@
+/**
+ * Per-importer lockfile fingerprints. Each workspace package ("importer") gets
+ * the set of external packages it resolves to, transitively, with their
+ * integrity. Comparing base and head then says exactly which packages a
+ * lockfile change touches and how (`ms 2.1.2 → 2.1.3`), instead of "the
+ * lockfile changed, everything is affected".
+ *
+ * Formats: pnpm v9 (`importers` + `snapshots`), pnpm v6 (`packages` carry the
+ * dependencies), npm v2/v3 (`packages` keyed by node_modules path).
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseJson, parseYaml, validateConfig } from '@maestro/core/config';
+
+export interface ImporterResolution {
+  /** sha256 over the sorted transitive closure (name@version + integrity). */
+  fingerprint: string;
+  /** name → versions in the closure. */
+  packages: Map<string, Set<string>>;
+}
+
+/** importer path ('.' for the root, else the package directory) → resolution. */
+export type LockfileIndex = Map<string, ImporterResolution>;
+
+const depMap = z.record(z.string(), z.unknown()).optional();
+const pnpmSchema = z.looseObject({
+  lockfileVersion: z.union([z.string(), z.number()]),
+  importers: z.record(z.string(), z.looseObject({ dependencies: depMap, devDependencies: depMap, optionalDependencies: depMap, peerDependencies: depMap }).nullable()).optional(),
+  packages: z.record(z.string(), z.looseObject({}).nullable()).nullable().optional(),
+  snapshots: z.record(z.string(), z.looseObject({}).nullable()).nullable().optional(),
+  dependencies: depMap,
+  devDependencies: depMap,
+  optionalDependencies: depMap,
+});
+
+const npmEntry = z.looseObject({
+  version: z.string().optional(),
+  integrity: z.string().optional(),
+  resolved: z.string().optional(),
+  link: z.boolean().optional(),
+  dependencies: z.record(z.string(), z.string()).optional(),
+  devDependencies: z.record(z.string(), z.string()).optional(),
+  optionalDependencies: z.record(z.string(), z.string()).optional(),
+  peerDependencies: z.record(z.string(), z.string()).optional(),
+});
+const npmSchema = z.looseObject({ lockfileVersion: z.number(), packages: z.record(z.string(), npmEntry).optional() });
+
+function finish(closure: Map<string, string>, packages: Map<string, Set<string>>): ImporterResolution {
+  const h = createHash('sha256');
+  for (const k of [...closure.keys()].sort()) h.update(`${k}\0${closure.get(k)}\n`);
+  return { fingerprint: h.digest('hex'), packages };
+}
+
+function depVersion(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && 'version' in v && typeof (v as { version: unknown }).version === 'string') return (v as { version: string }).version;
+  return undefined;
+}
+
+const DEP_KEYS = ['dependencies', 'optionalDependencies'] as const;
+const IMPORTER_KEYS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
+
+/** Name of a pnpm snapshot key: `@scope/name@1.0.0(peer@2)` → `@scope/name`. */
+function pnpmName(key: string): string {
+  const k = key.startsWith('/') ? key.slice(1) : key;
+  const at = k.indexOf('@', 1);
+  return at < 0 ? k : k.slice(0, at);
+}
+
+export function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): LockfileIndex {
+  const lock = validateConfig(pnpmSchema, parseYaml(source, file), source, file, 'regenerate it with `pnpm install`');
+  const snapshots = (lock.snapshots ?? lock.packages ?? {}) as Record<string, Record<string, unknown> | null>;
+  const packages = (lock.packages ?? {}) as Record<string, Record<string, unknown> | null>;
+  const v6 = !lock.snapshots;
+  const resolveKey = (name: string, version: string): string | undefined => {
+    if (version.startsWith('link:') || version.startsWith('file:') && !snapshots[`${name}@${version}`]) return undefined;
+    for (const k of v6 ? [`/${name}@${version}`, `/${version}`, `${name}@${version}`, version] : [`${name}@${version}`, version]) {
+      if (k in snapshots) return k;
+    }
+    return undefined;
+  };
+  const integrity = (key: string): string => {
+    const base = v6 ? key : key.replace(/\(.*$/, '');
+    const entry = packages[base] ?? packages[key];
+    const res = entry?.['resolution'] as { integrity?: string; tarball?: string; commit?: string } | undefined;
+    return res?.integrity ?? res?.tarball ?? res?.commit ?? '';
+  };
+  const importers = lock.importers ?? { '.': { dependencies: lock.dependencies, devDependencies: lock.devDependencies, optionalDependencies: lock.optionalDependencies } };
+  const index: LockfileIndex = new Map();
+  for (const [importer, deps] of Object.entries(importers)) {
+    const closure = new Map<string, string>();
+    const names = new Map<string, Set<string>>();
+    const stack: string[] = [];
+    const visit = (name: string, version: string | undefined, direct: boolean) => {
+      if (!version) return;
+      if (direct) closure.set(`direct:${name}`, version.startsWith('link:') ? 'link' : version);
+      const key = resolveKey(name, version);
+      if (!key || closure.has(key)) return;
+      closure.set(key, integrity(key));
+      const n = pnpmName(key);
+      if (!names.has(n)) names.set(n, new Set());
+      names.get(n)!.add(key.replace(/^\/?(@[^/]+\/)?[^@]+@/, '').replace(/\(.*$/, ''));
+      stack.push(key);
+    };
+    for (const field of IMPORTER_KEYS) for (const [name, v] of Object.entries(deps?.[field] ?? {})) visit(name, depVersion(v), true);
+    while (stack.length) {
+      const key = stack.pop()!;
+      const snap = snapshots[key] ?? {};
+      for (const field of DEP_KEYS) for (const [name, v] of Object.entries((snap[field] ?? {}) as Record<string, unknown>)) visit(name, depVersion(v), false);
+    }
+    index.set(importer === '' ? '.' : importer, finish(closure, names));
+  }
+  return index;
+}
+
+export function parseNpmLock(source: string, file = 'package-lock.json'): LockfileIndex {
+  const lock = validateConfig(npmSchema, parseJson(source, file), source, file, 'regenerate it with `npm install`');
+  const pkgs = lock.packages ?? {};
+  const index: LockfileIndex = new Map();
+  /** Node's resolution: look in <from>/node_modules, then each parent. */
+  const resolve = (from: string, name: string): string | undefined => {
+    let dir = from;
+    for (;;) {
+      const candidate = dir ? `${dir}/node_modules/${name}` : `node_modules/${name}`;
+      if (candidate in pkgs) return candidate;
+      if (!dir) return undefined;
+      const nm = dir.lastIndexOf('/node_modules/');
+      const slash = dir.lastIndexOf('/');
+      dir = nm >= 0 ? dir.slice(0, nm) : slash >= 0 ? dir.slice(0, slash) : '';
+    }
+  };
+  const importers = Object.keys(pkgs).filter((k) => !k.includes('node_modules/') && k !== 'node_modules');
+  for (const importer of importers) {
+    const root = pkgs[importer]!;
+    const closure = new Map<string, string>();
+    const names = new Map<string, Set<string>>();
+    const stack: string[] = [];
+    const visit = (from: string, name: string, direct: boolean) => {
+      const loc = resolve(from, name);
+      if (!loc) return;
+      const entry = pkgs[loc]!;
+      if (entry.link) return; // a workspace package: its own importer
+      if (direct) closure.set(`direct:${name}`, entry.version ?? '');
+      if (closure.has(loc)) return;
+      closure.set(loc, `${entry.version ?? ''} ${entry.integrity ?? entry.resolved ?? ''}`);
+      if (!names.has(name)) names.set(name, new Set());
+      names.get(name)!.add(entry.version ?? '?');
+      stack.push(loc);
+    };
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const) for (const name of Object.keys(root[field] ?? {})) visit(importer, name, true);
+    while (stack.length) {
+      const loc = stack.pop()!;
+      const entry = pkgs[loc]!;
+      for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies'] as const) for (const name of Object.keys(entry[field] ?? {})) visit(loc, name, false);
+    }
+    index.set(importer === '' ? '.' : importer, finish(closure, names));
+  }
+  return index;
+}
+
+export function parseLockfile(kind: 'pnpm' | 'npm', source: string, file: string): LockfileIndex {
+  return kind === 'pnpm' ? parsePnpmLock(source, file) : parseNpmLock(source, file);
+}
+
+/** Human-readable differences between two resolutions: `ms 2.1.2 → 2.1.3`, `+ debug 4.3.4`. */
+export function describeChanges(before: ImporterResolution | undefined, after: ImporterResolution | undefined, limit = 5): string[] {
+  const a = before?.packages ?? new Map<string, Set<string>>();
+  const b = after?.packages ?? new Map<string, Set<string>>();
+  const out: string[] = [];
+  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const va = [...(a.get(name) ?? [])].sort().join(', ');
+    const vb = [...(b.get(name) ?? [])].sort().join(', ');
+    if (va === vb) continue;
+    out.push(!va ? `+ ${name} ${vb}` : !vb ? `- ${name} ${va}` : `${name} ${va} → ${vb}`);
+  }
+  if (!out.length) out.push('same versions, different integrity or direct specifiers');
+  return out.length > limit ? [...out.slice(0, limit), `… ${out.length - limit} more`] : out;
+}

@@ -1,0 +1,121 @@
+/**
+ * One call from "a checkout and an event" to the full report, shared by the
+ * action and `maestro affected`.
+ */
+import { diffFiles, type FileChange } from '@maestro/core/git';
+import { computeAffected, describeReason, type AffectedResult } from './affected.js';
+import { resolveBase, type BaseContext, type BaseResolution } from './base.js';
+import { selectTests, type TestSelection } from './imports.js';
+import { computeKeys, type TargetKey } from './keys.js';
+import { buildMatrix, nxProjects, reasonsMap, turboFilter, type MatrixEntry } from './outputs.js';
+import { gitTree } from './tree.js';
+
+export interface AnalyzeOptions extends BaseContext {
+  targets?: string[];
+  includeDependencies?: boolean;
+  dependencyTargets?: string[];
+  globalInputs?: string[];
+  testSelection?: 'off' | 'files';
+  testGlobs?: string[];
+  keyPrefix?: string;
+  keySalt?: string;
+  keyEnv?: Record<string, string | undefined>;
+  maxJobs?: number;
+}
+
+export interface Report {
+  base: string | null;
+  head: string;
+  baseSource: string | null;
+  baseNote: string | null;
+  all: boolean;
+  allReason: string | null;
+  projects: string[];
+  reasons: Record<string, string[]>;
+  removed: Array<{ name: string; root: string }>;
+  tasks: Array<{ project: string; target: string; root: string; reason: string; key?: string }>;
+  matrix: { include: MatrixEntry[] };
+  turboFilter: string;
+  nxProjects: string;
+  files: FileChange[];
+  unowned: string[];
+  keys: TargetKey[];
+  tests?: TestSelection;
+  cycles: string[][];
+  warnings: string[];
+  fetched: string[];
+  graph: Array<{ name: string; root: string; deps: string[] }>;
+}
+
+export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; result: AffectedResult; resolution: BaseResolution }> {
+  const resolution = await resolveBase(opts);
+  const head = await gitTree(resolution.head, opts);
+  const base = resolution.base ? await gitTree(resolution.base, opts) : undefined;
+  const files = resolution.base ? await diffFiles(resolution.base, resolution.head, opts) : [];
+  const result = await computeAffected({
+    base,
+    head,
+    changes: files,
+    ...(resolution.reason && !resolution.base ? { baseUnavailable: resolution.reason } : {}),
+    ...(opts.targets?.length ? { targets: opts.targets } : {}),
+    ...(opts.includeDependencies ? { includeDependencies: true } : {}),
+    ...(opts.dependencyTargets ? { dependencyTargets: opts.dependencyTargets } : {}),
+    ...(opts.globalInputs ? { globalInputs: opts.globalInputs } : {}),
+  });
+  const keys = computeKeys(head, result.workspace, result.graph, {
+    ...(opts.keyPrefix ? { prefix: opts.keyPrefix } : {}),
+    ...(opts.keySalt ? { salt: opts.keySalt } : {}),
+    ...(opts.keyEnv ? { env: opts.keyEnv } : {}),
+    ...(result.lockfile?.head ? { lockfile: result.lockfile.head } : {}),
+  });
+  const keyOf = new Map(keys.map((k) => [`${k.project}\0${k.target}`, k.key]));
+  const projects = result.projects.map((p) => p.name);
+  const report: Report = {
+    base: resolution.base ?? null,
+    head: resolution.head,
+    baseSource: resolution.source ?? null,
+    baseNote: resolution.reason ?? null,
+    all: result.all,
+    allReason: result.allReason ?? null,
+    projects,
+    reasons: reasonsMap(result),
+    removed: result.removed,
+    tasks: result.tasks.map((t) => {
+      const key = keyOf.get(`${t.project}\0${t.target}`);
+      return key ? { ...t, key } : t;
+    }),
+    matrix: buildMatrix(result.tasks, opts.maxJobs),
+    turboFilter: turboFilter(projects),
+    nxProjects: nxProjects(projects),
+    files,
+    unowned: result.unowned,
+    keys,
+    cycles: result.cycles,
+    warnings: result.warnings,
+    fetched: resolution.fetched,
+    graph: [...result.workspace.projects.values()].map((p) => ({ name: p.name, root: p.root, deps: result.graph.deps(p.name) })),
+  };
+  if (opts.testSelection === 'files') {
+    const changed = files.filter((f) => f.status !== 'deleted').map((f) => f.path);
+    report.tests = await selectTests(head, result, changed, opts.testGlobs);
+  }
+  return { report, result, resolution };
+}
+
+/** Plain-text rendering for the CLI. */
+export function formatReport(r: Report): string {
+  const lines: string[] = [];
+  lines.push(`base ${r.base ? r.base.slice(0, 12) : '(none)'} (${r.baseSource ?? r.baseNote ?? 'unknown'}) → head ${r.head.slice(0, 12)}; ${r.files.length} changed file(s)`);
+  if (r.baseNote && r.base) lines.push(`  note: ${r.baseNote}`);
+  if (r.all) lines.push(`ALL ${r.projects.length} projects affected: ${r.allReason}`);
+  else lines.push(`${r.projects.length} of ${r.graph.length} projects affected`);
+  for (const p of r.projects) lines.push(`  ${p}: ${(r.reasons[p] ?? [])[0] ?? ''}${(r.reasons[p]?.length ?? 0) > 1 ? ` (+${r.reasons[p]!.length - 1} more)` : ''}`);
+  if (r.removed.length) lines.push(`removed: ${r.removed.map((x) => `${x.name} (${x.root})`).join(', ')}`);
+  lines.push(`${r.tasks.length} task(s): ${r.tasks.map((t) => `${t.project}:${t.target}`).join(' ') || '(none)'}`);
+  if (r.unowned.length) lines.push(`outside any project (no effect): ${r.unowned.join(', ')}`);
+  if (r.tests) lines.push(`${r.tests.tests.length} test file(s): ${r.tests.tests.join(' ') || '(none)'}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n');
+}
+
+export { describeReason };

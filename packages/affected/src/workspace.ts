@@ -1,0 +1,324 @@
+/**
+ * Project discovery from one tree: pnpm (`pnpm-workspace.yaml`), npm/yarn
+ * `workspaces`, Nx `project.json`, and `maestro.projects.yaml` for anything
+ * else. Dependencies come from workspace names in every dependency field.
+ * Malformed files are ConfigErrors with the file and line.
+ */
+import path from 'node:path/posix';
+import { Minimatch } from 'minimatch';
+import { z } from 'zod';
+import { ConfigError } from '@maestro/core/errors';
+import { parseJson, parseYaml, validateConfig } from '@maestro/core/config';
+import { readAll, type Tree } from './tree.js';
+
+export const CONFIG_FILE = 'maestro.projects.yaml';
+
+export interface TargetConfig {
+  /** Globs relative to the project root; `!` excludes; a leading `/` means the repository root. */
+  inputs: string[];
+  /** Output globs relative to the project root (what the cache saves). */
+  outputs: string[];
+  /** Environment variable names whose values are part of the key. */
+  env: string[];
+}
+
+export type ProjectSource = 'pnpm' | 'npm' | 'nx' | 'maestro';
+
+export interface Project {
+  name: string;
+  /** Directory relative to the repository root ('' never: the root is not a project). */
+  root: string;
+  source: ProjectSource;
+  /** package.json (or project.json / config file) that declared it. */
+  manifest: string;
+  /** Names of workspace projects this one depends on, with the field that said so. */
+  deps: Map<string, string>;
+  /** File ownership globs (relative to root); default: everything under root. */
+  inputs?: string[];
+  targets: Map<string, TargetConfig>;
+}
+
+export interface Workspace {
+  projects: Map<string, Project>;
+  /** Lockfile path, when one is present. */
+  lockfile?: { path: string; kind: 'pnpm' | 'npm' | 'yarn' | 'bun' };
+  /** Files whose change affects every project. */
+  global: string[];
+  /** Declared target defaults. */
+  targetDefaults: Map<string, TargetConfig>;
+  /** Non-fatal findings (duplicate names, cycles are reported by the graph). */
+  warnings: string[];
+}
+
+const DOCS = ['!**/*.md', '!**/*.mdx', '!**/docs/**', '!**/LICENSE*', '!**/CHANGELOG*', '!**/.gitignore'];
+const TESTS = ['!**/*.test.*', '!**/*.spec.*', '!**/test/**', '!**/tests/**', '!**/__tests__/**', '!**/__mocks__/**', '!**/*.stories.*'];
+/** Default inputs of test-like targets: every file but docs. */
+export const DEFAULT_TEST_INPUTS = ['**/*', ...DOCS];
+/** Default inputs of every other target ("production"): no docs, no tests. */
+export const PRODUCTION_INPUTS = ['**/*', ...DOCS, ...TESTS];
+export const TEST_TARGET = /(^|[-:_])(test|tests|spec|e2e|lint|typecheck|check)($|[-:_])/;
+
+export function defaultTarget(name: string): TargetConfig {
+  return { inputs: TEST_TARGET.test(name) ? DEFAULT_TEST_INPUTS : PRODUCTION_INPUTS, outputs: [], env: [] };
+}
+
+/** Files whose change affects everything, unless the config replaces the list. */
+export const DEFAULT_GLOBAL = ['pnpm-workspace.yaml', '.npmrc', '.yarnrc.yml', '.pnpmfile.cjs', CONFIG_FILE, 'turbo.json', 'nx.json', 'tsconfig.base.json', 'tsconfig.json', '.nvmrc', '.node-version', '.tool-versions'];
+
+const targetSchema = z
+  .object({
+    inputs: z.array(z.string().min(1)).optional(),
+    outputs: z.array(z.string().min(1)).optional(),
+    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional(),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    global: z.array(z.string().min(1)).optional(),
+    'global-replace': z.boolean().optional(),
+    targets: z.record(z.string(), targetSchema).optional(),
+    projects: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            root: z.string().min(1).refine((r) => !r.startsWith('/') && !r.split('/').includes('..'), 'a path inside the repository'),
+            'depends-on': z.array(z.string().min(1)).optional(),
+            inputs: z.array(z.string().min(1)).optional(),
+            targets: z.record(z.string(), targetSchema).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+  })
+  .strict();
+
+export type ProjectsConfig = z.output<typeof configSchema>;
+
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
+
+const manifestSchema = z.looseObject({
+  name: z.string().optional(),
+  workspaces: z.union([z.array(z.string()), z.looseObject({ packages: z.array(z.string()).optional() })]).optional(),
+  scripts: z.record(z.string(), z.string()).optional(),
+  dependencies: z.record(z.string(), z.string()).optional(),
+  devDependencies: z.record(z.string(), z.string()).optional(),
+  peerDependencies: z.record(z.string(), z.string()).optional(),
+  optionalDependencies: z.record(z.string(), z.string()).optional(),
+});
+type Manifest = z.output<typeof manifestSchema>;
+
+const pnpmWorkspaceSchema = z.looseObject({ packages: z.array(z.string()).optional() }).nullable();
+
+const nxProjectSchema = z.looseObject({
+  name: z.string().optional(),
+  implicitDependencies: z.array(z.string()).optional(),
+  targets: z.record(z.string(), z.unknown()).optional(),
+});
+
+function readJson<S extends z.ZodType>(schema: S, source: string, file: string): z.output<S> {
+  return validateConfig(schema, parseJson(source, file), source, file, `fix ${path.basename(file)} so it is valid`);
+}
+
+function isIgnoredDir(p: string): boolean {
+  return p.split('/').some((seg) => seg === 'node_modules' || seg === '.git');
+}
+
+/** Directories matched by workspace globs (`!` negates), in tree order. */
+function matchDirs(dirs: readonly string[], globs: readonly string[]): string[] {
+  const pos = globs.filter((g) => !g.startsWith('!')).map((g) => new Minimatch(g.replace(/^\.\//, '').replace(/\/+$/, ''), { dot: true }));
+  const neg = globs.filter((g) => g.startsWith('!')).map((g) => new Minimatch(g.slice(1).replace(/^\.\//, '').replace(/\/+$/, ''), { dot: true }));
+  return dirs.filter((d) => pos.some((m) => m.match(d)) && !neg.some((m) => m.match(d)));
+}
+
+function mergeTarget(base: TargetConfig, over?: z.output<typeof targetSchema>): TargetConfig {
+  return { inputs: over?.inputs ?? base.inputs, outputs: over?.outputs ?? base.outputs, env: over?.env ?? base.env };
+}
+
+/** Name referenced by a dependency entry: `workspace:` and `npm:` aliases point elsewhere. */
+function referencedName(key: string, spec: string): string {
+  const alias = /^(?:workspace|npm):((?:@[^/@]+\/)?[^@]+)@/.exec(spec);
+  return alias ? alias[1]! : key;
+}
+
+export async function discover(tree: Tree): Promise<Workspace> {
+  const warnings: string[] = [];
+  const manifests = [...tree.files.keys()].filter((f) => (f === 'package.json' || f.endsWith('/package.json')) && !isIgnoredDir(f));
+  const nxFiles = [...tree.files.keys()].filter((f) => f.endsWith('/project.json') && !isIgnoredDir(f));
+  const wanted = ['pnpm-workspace.yaml', CONFIG_FILE, 'package.json', ...nxFiles];
+  const contents = await readAll(tree, wanted);
+
+  // --- the maestro config (optional) ---
+  let config: ProjectsConfig = {};
+  const cfgSrc = contents.get(CONFIG_FILE);
+  if (cfgSrc !== undefined) config = validateConfig(configSchema, parseYaml(cfgSrc, CONFIG_FILE) ?? {}, cfgSrc, CONFIG_FILE, `see the '${CONFIG_FILE}' reference in actions/affected/README.md`);
+  const targetDefaults = new Map<string, TargetConfig>();
+  for (const [name, t] of Object.entries(config.targets ?? {})) targetDefaults.set(name, mergeTarget(defaultTarget(name), t));
+  const targetFor = (name: string, over?: z.output<typeof targetSchema>) => mergeTarget(targetDefaults.get(name) ?? defaultTarget(name), over);
+
+  // --- JS workspace globs ---
+  let globs: string[] | undefined;
+  let source: ProjectSource = 'npm';
+  const pnpmSrc = contents.get('pnpm-workspace.yaml');
+  if (pnpmSrc !== undefined) {
+    const ws = validateConfig(pnpmWorkspaceSchema, parseYaml(pnpmSrc, 'pnpm-workspace.yaml') ?? null, pnpmSrc, 'pnpm-workspace.yaml', 'list package globs under `packages:`');
+    globs = ws?.packages ?? [];
+    source = 'pnpm';
+  }
+  const rootSrc = contents.get('package.json');
+  const rootManifest = rootSrc !== undefined ? readJson(manifestSchema, rootSrc, 'package.json') : undefined;
+  if (!globs && rootManifest?.workspaces) {
+    globs = Array.isArray(rootManifest.workspaces) ? rootManifest.workspaces : (rootManifest.workspaces.packages ?? []);
+  }
+
+  const projects = new Map<string, Project>();
+  const add = (p: Project) => {
+    const prev = projects.get(p.name);
+    if (prev && prev.root !== p.root) {
+      throw new ConfigError(`two projects are named '${p.name}': ${prev.root} and ${p.root}`, { file: p.manifest, fix: 'give each project a unique name' });
+    }
+    projects.set(p.name, p);
+  };
+
+  const jsManifests = new Map<string, Manifest>();
+  if (globs && globs.length) {
+    const dirs = manifests.filter((f) => f !== 'package.json').map((f) => path.dirname(f));
+    const matched = matchDirs(dirs, globs);
+    const pkgContents = await readAll(tree, matched.map((d) => `${d}/package.json`));
+    for (const dir of matched) {
+      const file = `${dir}/package.json`;
+      const m = readJson(manifestSchema, pkgContents.get(file) ?? '{}', file);
+      if (!m.name) {
+        warnings.push(`${file} has no "name"; it is not a workspace package`);
+        continue;
+      }
+      jsManifests.set(m.name, m);
+      const targets = new Map<string, TargetConfig>();
+      for (const script of Object.keys(m.scripts ?? {})) targets.set(script, targetFor(script));
+      add({ name: m.name, root: dir, source, manifest: file, deps: new Map(), targets });
+    }
+  }
+
+  // --- Nx project.json (merges into a package.json project at the same root) ---
+  const implicit = new Map<string, string[]>();
+  for (const file of nxFiles) {
+    const nx = readJson(nxProjectSchema, contents.get(file) ?? '{}', file);
+    const root = path.dirname(file);
+    const existing = [...projects.values()].find((p) => p.root === root);
+    const name = nx.name ?? existing?.name ?? root;
+    const targets = existing?.targets ?? new Map<string, TargetConfig>();
+    for (const t of Object.keys(nx.targets ?? {})) if (!targets.has(t)) targets.set(t, targetFor(t));
+    if (existing && existing.name !== name) projects.delete(existing.name);
+    add({ name, root, source: existing?.source ?? 'nx', manifest: existing?.manifest ?? file, deps: existing?.deps ?? new Map(), targets });
+    if (existing && existing.name !== name) {
+      const m = jsManifests.get(existing.name);
+      if (m) {
+        jsManifests.delete(existing.name);
+        jsManifests.set(name, m);
+      }
+    }
+    if (nx.implicitDependencies?.length) implicit.set(name, nx.implicitDependencies.filter((d) => !d.startsWith('!')));
+  }
+
+  // --- maestro.projects.yaml projects ---
+  for (const [i, p] of (config.projects ?? []).entries()) {
+    const root = p.root.replace(/^\.\//, '').replace(/\/+$/, '');
+    const targets = new Map<string, TargetConfig>();
+    for (const [t, over] of Object.entries(p.targets ?? {})) targets.set(t, targetFor(t, over));
+    const existing = projects.get(p.name);
+    if (existing && existing.root !== root) throw new ConfigError(`project '${p.name}' is declared twice (${existing.root} and ${root})`, { file: CONFIG_FILE, fix: `rename projects[${i}] or remove the duplicate` });
+    const project: Project = { name: p.name, root, source: 'maestro', manifest: CONFIG_FILE, deps: new Map(), targets: existing ? new Map([...existing.targets, ...targets]) : targets };
+    if (p.inputs) project.inputs = p.inputs;
+    if (existing) project.deps = existing.deps;
+    projects.set(p.name, project);
+    for (const d of p['depends-on'] ?? []) project.deps.set(d, `${CONFIG_FILE} depends-on`);
+  }
+
+  // --- dependency edges ---
+  for (const [name, m] of jsManifests) {
+    const project = projects.get(name)!;
+    for (const field of DEP_FIELDS) {
+      for (const [key, spec] of Object.entries(m[field] ?? {})) {
+        const target = referencedName(key, spec);
+        if (target !== name && projects.has(target) && !project.deps.has(target)) project.deps.set(target, `${project.manifest} ${field}`);
+      }
+    }
+  }
+  for (const [name, deps] of implicit) for (const d of deps) projects.get(name)?.deps.set(d, 'project.json implicitDependencies');
+  for (const p of projects.values()) {
+    for (const d of p.deps.keys()) {
+      if (!projects.has(d)) {
+        if (p.source === 'maestro' || p.deps.get(d)!.includes('implicitDependencies')) {
+          throw new ConfigError(`project '${p.name}' depends on '${d}', which is not a project`, { file: p.manifest, fix: `declare '${d}' as a project or remove it from the dependency list` });
+        }
+        p.deps.delete(d);
+      }
+    }
+  }
+
+  // --- lockfile and global inputs ---
+  let lockfile: Workspace['lockfile'];
+  for (const [file, kind] of [['pnpm-lock.yaml', 'pnpm'], ['package-lock.json', 'npm'], ['npm-shrinkwrap.json', 'npm'], ['yarn.lock', 'yarn'], ['bun.lock', 'bun'], ['bun.lockb', 'bun']] as const) {
+    if (tree.files.has(file)) {
+      lockfile = { path: file, kind };
+      break;
+    }
+  }
+  const global = config['global-replace'] ? [...(config.global ?? [])] : [...DEFAULT_GLOBAL, ...(config.global ?? [])];
+  const ws: Workspace = { projects, global, targetDefaults, warnings };
+  if (lockfile) ws.lockfile = lockfile;
+  return ws;
+}
+
+/** Map each file to the project that owns it: the deepest root, plus config projects whose globs match. */
+export class Ownership {
+  private readonly byRoot = new Map<string, Project>();
+  private readonly globbed: Array<{ project: Project; matcher: InputMatcher }> = [];
+  constructor(projects: Iterable<Project>) {
+    for (const p of projects) {
+      if (p.inputs) this.globbed.push({ project: p, matcher: new InputMatcher(p.inputs) });
+      else if (!this.byRoot.has(p.root)) this.byRoot.set(p.root, p);
+    }
+  }
+
+  /** Projects a file belongs to (usually one). */
+  owners(file: string): Project[] {
+    const out: Project[] = [];
+    for (let dir = path.dirname(file); dir !== '.' && dir !== '/'; dir = path.dirname(dir)) {
+      const p = this.byRoot.get(dir);
+      if (p) {
+        out.push(p);
+        break;
+      }
+    }
+    for (const g of this.globbed) if (g.matcher.matches(file, g.project.root)) out.push(g.project);
+    return out;
+  }
+}
+
+/**
+ * A compiled input matcher. Globs are relative to the project root; a glob
+ * starting with `/` is relative to the repository root; `!` excludes.
+ */
+export class InputMatcher {
+  private readonly rel: { inc: Minimatch[]; exc: Minimatch[] } = { inc: [], exc: [] };
+  private readonly abs: { inc: Minimatch[]; exc: Minimatch[] } = { inc: [], exc: [] };
+  constructor(readonly globs: readonly string[]) {
+    for (const g of globs) {
+      const neg = g.startsWith('!');
+      const body = neg ? g.slice(1) : g;
+      const set = body.startsWith('/') ? this.abs : this.rel;
+      (neg ? set.exc : set.inc).push(new Minimatch(body.replace(/^\/+/, ''), { dot: true }));
+    }
+  }
+
+  matches(file: string, root: string): boolean {
+    const inside = file.startsWith(`${root}/`);
+    if (inside) {
+      const rel = file.slice(root.length + 1);
+      if (this.rel.inc.some((m) => m.match(rel)) && !this.rel.exc.some((m) => m.match(rel)) && !this.abs.exc.some((m) => m.match(file))) return true;
+    }
+    return this.abs.inc.some((m) => m.match(file)) && !this.abs.exc.some((m) => m.match(file)) && !(inside && this.rel.exc.some((m) => m.match(file.slice(root.length + 1))));
+  }
+}
