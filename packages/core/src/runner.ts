@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import { appendFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { describeFailure } from './errors.js';
+import { describeFailure, isConfigError, type ConfigError } from './errors.js';
 import { sizeOf, truncateMarkdown } from './markdown.js';
 
 /** GitHub refuses a step summary over 1 MiB (and drops it whole). */
@@ -103,6 +103,14 @@ export async function runAction(actionName: string, fn: () => Promise<void>): Pr
   } catch (err) {
     const report = describeFailure(actionName, err);
     if (report.detail) core.debug(report.detail);
-    core.setFailed(report.message);
+    // A user error in a file is annotated on that file and line, so it shows in the PR diff.
+    const file = isConfigError(err) ? (err as ConfigError).file : undefined;
+    if (file && !/\s/.test(file)) {
+      const c = err as ConfigError;
+      core.error(report.message, { file, ...(c.line ? { startLine: c.line } : {}), ...(c.column ? { startColumn: c.column } : {}) });
+      process.exitCode = core.ExitCode.Failure;
+    } else {
+      core.setFailed(report.message);
+    }
   }
 }

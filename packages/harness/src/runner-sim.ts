@@ -149,6 +149,11 @@ export interface RunOptions {
   /** Job env from earlier steps (GITHUB_ENV). */
   jobEnv?: Record<string, string>;
   stages?: Stage[];
+  /**
+   * State saved by earlier stages of this same step, to run `post` on its own
+   * after other steps of the job changed the workspace (the runner keeps it).
+   */
+  state?: Record<string, string>;
   timeoutMs?: number;
   debug?: boolean;
   /** Node binary; default the Node 24 from `.tools/node24` when installed, else this process's node. */
@@ -377,7 +382,7 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
     annotations: [],
     masks: [],
     summary: '',
-    state: {},
+    state: { ...(opts.state ?? {}) },
     jobEnv: { ...(opts.jobEnv ?? {}) },
     path: [],
     warnings,
@@ -390,7 +395,8 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
   };
 
   const stages = (opts.stages ?? ['pre', 'main', 'post']).filter((s) => meta.runs[s]);
-  let mainRan = false;
+  // Given state means main already ran in this step (a test running post on its own).
+  let mainRan = opts.state !== undefined;
   for (const stage of stages) {
     if (stage === 'post' && !mainRan) continue;
     if (stage === 'main' && result.stages.some((s) => s.stage === 'pre' && s.exitCode !== 0)) break;
