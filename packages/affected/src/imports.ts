@@ -13,7 +13,7 @@ import type { AffectedResult } from './affected.js';
 
 export const CODE_EXT = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 const RESOLVE_EXT = [...CODE_EXT, '.json', '.node'];
-const DOC = /\.(md|mdx|txt)$|(^|\/)(LICENSE|CHANGELOG)[^/]*$/i;
+const DOC = /\.(md|mdx)$|(^|\/)(LICENSE|CHANGELOG)[^/]*$/i;
 export const DEFAULT_TEST_GLOBS = ['**/*.{test,spec}.{ts,tsx,mts,cts,js,jsx,mjs,cjs}', '**/__tests__/**/*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}', '**/test/**/*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}', '**/tests/**/*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}'];
 
 /** Remove comments, keeping strings (specifiers live in them). */

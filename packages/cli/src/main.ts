@@ -4,6 +4,7 @@
  * implemented in the same pure packages the actions use.
  */
 import { describeFailure } from '@maestro/core/errors';
+import { affectedCommand } from './commands/affected.js';
 
 export interface CommandContext {
   args: string[];
@@ -25,7 +26,7 @@ export interface Command {
 export const VERSION = '0.1.0';
 
 export const commands: Command[] = [
-  { name: 'affected', action: 'affected', summary: 'affected projects and tasks between two commits, with reasons', usage: 'maestro affected [--base <sha>] [--head <sha>]' },
+  { name: 'affected', action: 'affected', summary: 'affected projects and tasks between two commits, with reasons', usage: 'maestro affected [--base <rev>] [--head <rev>] [--targets build,test] [--include-dependencies] [--tests] [--json] [--cwd <dir>]', run: affectedCommand },
   { name: 'shards', action: 'allocate-shards', summary: 'time-balanced test shards from historical timings', usage: 'maestro shards --count <n|auto> [--timings <file>]' },
   { name: 'risk', action: 'risk-score', summary: 'calibrated defect probability of a local diff, with top factors', usage: 'maestro risk [--base <sha>]' },
   { name: 'policy', action: 'policy-gate', summary: 'evaluate policy/rules.yaml against a change', usage: 'maestro policy [--policy <file>] [--base <sha>]' },
@@ -78,6 +79,10 @@ export async function main(argv: string[], io: Omit<CommandContext, 'args'>): Pr
   try {
     return await cmd.run({ ...io, args: rest });
   } catch (err) {
+    if (String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`maestro ${cmd.name}: ${(err as Error).message}\nUsage: ${cmd.usage}`);
+      return 2;
+    }
     const report = describeFailure(`maestro ${cmd.name}`, err);
     io.stderr(report.message);
     return 1;

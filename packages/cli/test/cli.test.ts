@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { GitFixture } from '@maestro/harness';
 
 const bin = path.resolve('packages/cli/dist/index.js');
 const maestro = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
@@ -25,8 +26,37 @@ describe('maestro CLI (the built bundle)', () => {
   });
 
   test('a capability that has not landed says so and exits 2, without a stack trace', () => {
-    const r = maestro('affected');
+    const r = maestro('shards');
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe("maestro affected: not available in this version yet (it lands with the 'affected' action).");
+    expect(r.stderr.trim()).toBe("maestro shards: not available in this version yet (it lands with the 'allocate-shards' action).");
+  });
+
+  test('affected: the same analysis as the action on a local repository, text and JSON; bad flags exit 2', () => {
+    const fx = GitFixture.create();
+    try {
+      fx.commit('base', {
+        'pnpm-workspace.yaml': 'packages:\n  - packages/*\n',
+        'packages/a/package.json': JSON.stringify({ name: 'a', scripts: { build: 'x' } }),
+        'packages/b/package.json': JSON.stringify({ name: 'b', dependencies: { a: 'workspace:*' }, scripts: { build: 'x', test: 'y' } }),
+        'packages/a/src/x.ts': 'export const x = 1;\n',
+      });
+      fx.branch('feature');
+      fx.commit('edit', { 'packages/a/src/x.ts': 'export const x = 2;\n' });
+      const t = maestro('affected', '--cwd', fx.work);
+      expect(t.status).toBe(0);
+      expect(t.stdout).toContain('(merge-base of HEAD with main)');
+      expect(t.stdout).toContain('  b: depends on a (b → a): packages/a/src/x.ts changed');
+      expect(t.stdout).toContain('3 task(s): a:build b:build b:test');
+      const j = maestro('affected', '--cwd', fx.work, '--base', 'main', '--json', '--targets', 'build');
+      const report = JSON.parse(j.stdout);
+      expect(report.projects).toEqual(['a', 'b']);
+      expect(report.tasks.map((x: { project: string; target: string }) => `${x.project}:${x.target}`)).toEqual(['a:build', 'b:build']);
+      expect(report.base).toBe(fx.head('main'));
+      const bad = maestro('affected', '--frobnicate');
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain("Unknown option '--frobnicate'");
+    } finally {
+      fx.dispose();
+    }
   });
 });

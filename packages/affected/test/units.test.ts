@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { GitFixture } from '@maestro/harness';
+import { buildMatrix, computeAffected, importsOf, memoryTree, resolveBase, resolveFile, selectTests, stripComments, type AffectedTask } from '../src/index.js';
+
+let fx: GitFixture | undefined;
+afterEach(() => fx?.dispose());
+
+describe('import scanning', () => {
+  test('finds import/export/require/dynamic import/mock specifiers, ignores comments, keeps strings', () => {
+    const src = [
+      "import a from './a';",
+      "import type { B } from \"./b.js\";",
+      "import './side-effect';",
+      "export * from './c';",
+      "export { d } from '@scope/pkg/sub';",
+      "const e = require('./e.cjs');",
+      "const f = await import('./f');",
+      "jest.mock('./g');",
+      "// import x from './commented';",
+      "/* require('./block') */",
+      "const s = \"// not a comment\"; import h from './h';",
+      "import {\n  i,\n  j,\n} from './multi';",
+    ].join('\n');
+    expect(importsOf(src).sort()).toEqual(['./a', './b.js', './c', './e.cjs', './f', './g', './h', './multi', './side-effect', '@scope/pkg/sub']);
+    expect(stripComments("a // b\nc /* d */ e 'f // g'")).toBe("a \nc   e 'f // g'");
+  });
+
+  test('resolves extensions, .js → .ts, and index files', () => {
+    const t = memoryTree('x', { 'p/a.ts': '', 'p/b/index.tsx': '', 'p/c.json': '', 'p/d.mts': '' });
+    expect(resolveFile(t, 'p/a')).toBe('p/a.ts');
+    expect(resolveFile(t, 'p/a.js')).toBe('p/a.ts');
+    expect(resolveFile(t, 'p/d.mjs')).toBe('p/d.mts');
+    expect(resolveFile(t, 'p/b')).toBe('p/b/index.tsx');
+    expect(resolveFile(t, 'p/c.json')).toBe('p/c.json');
+    expect(resolveFile(t, 'p/zzz')).toBeUndefined();
+  });
+
+  test('selects reachable tests across packages; an unimported fixture selects its whole project, saying why', async () => {
+    const files = {
+      'pnpm-workspace.yaml': 'packages:\n  - packages/*\n',
+      'packages/u/package.json': JSON.stringify({ name: 'u', main: 'dist/index.js', scripts: { test: 'x' } }),
+      'packages/u/src/index.ts': "export * from './a.js';\n",
+      'packages/u/src/a.ts': "import { b } from './b';\nexport const a = b;\n",
+      'packages/u/src/b.ts': 'export const b = 1;\n',
+      'packages/u/src/lonely.ts': 'export const l = 1;\n',
+      'packages/u/src/a.test.ts': "import { a } from './a';\n",
+      'packages/u/src/lonely.test.ts': "import { l } from './lonely';\n",
+      'packages/u/test/fixtures/data.txt': 'x\n',
+      'packages/v/package.json': JSON.stringify({ name: 'v', dependencies: { u: 'workspace:*' }, scripts: { test: 'x' } }),
+      'packages/v/src/v.ts': "import { a } from 'u';\nexport const v = a;\n",
+      'packages/v/src/v.spec.ts': "import { v } from '../src/v';\n",
+      'packages/v/src/other.spec.ts': 'export {};\n',
+    };
+    const base = memoryTree('base', files);
+    const head = memoryTree('head', { ...files, 'packages/u/src/b.ts': 'export const b = 2;\n' });
+    const r = await computeAffected({ base, head, changes: [{ status: 'modified', path: 'packages/u/src/b.ts' }] });
+    const sel = await selectTests(head, r, ['packages/u/src/b.ts']);
+    expect(sel.tests).toEqual(['packages/u/src/a.test.ts', 'packages/v/src/v.spec.ts']);
+    expect(sel.reasons['packages/v/src/v.spec.ts']).toBe('imports packages/u/src/b.ts');
+
+    const head2 = memoryTree('head2', { ...files, 'packages/u/test/fixtures/data.txt': 'y\n' });
+    const r2 = await computeAffected({ base, head: head2, changes: [{ status: 'modified', path: 'packages/u/test/fixtures/data.txt' }] });
+    const sel2 = await selectTests(head2, r2, ['packages/u/test/fixtures/data.txt']);
+    expect(sel2.tests).toEqual(['packages/u/src/a.test.ts', 'packages/u/src/lonely.test.ts']);
+    expect(sel2.wholeProjects).toEqual({ u: 'packages/u/test/fixtures/data.txt changed and is not imported by code (config or fixture)' });
+  });
+});
+
+describe('matrix', () => {
+  const tasks = (n: number, target: string): AffectedTask[] => Array.from({ length: n }, (_, i) => ({ project: `p${i}`, root: `packages/p${i}`, target, reason: 'x' }));
+
+  test('one job per task up to the limit; packed beyond it, never more than max-jobs, nothing lost or duplicated', () => {
+    expect(buildMatrix(tasks(3, 'build')).include).toHaveLength(3);
+    const big = [...tasks(600, 'build'), ...tasks(300, 'test')];
+    const m = buildMatrix(big);
+    expect(m.include.length).toBeLessThanOrEqual(256);
+    const flat = m.include.flatMap((e) => e.projects.split(' ').map((p) => `${e.target}:${p}`));
+    expect(flat.sort()).toEqual(big.map((t) => `${t.target}:${t.project}`).sort());
+    expect(new Set(flat).size).toBe(900);
+    expect(buildMatrix(tasks(10, 'build'), 3).include.map((e) => e.projects.split(' ').length)).toEqual([4, 4, 2]);
+  });
+});
+
+describe('base resolution', () => {
+  test('pull_request head checkout (not a merge commit): merge-base with the PR base, deepening a shallow clone', async () => {
+    fx = GitFixture.create();
+    fx.commit('root', { a: '1' });
+    const forkPoint = fx.commit('fork point', { a: '2' });
+    fx.branch('feature');
+    for (let i = 0; i < 4; i++) fx.commit(`f${i}`, { [`f${i}`]: 'x' });
+    const headSha = fx.head();
+    fx.checkout('main');
+    const baseSha = fx.commit('main moves on', { b: '1' });
+    fx.push('main', 'feature');
+    const dir = fx.checkoutLike(headSha, { depth: 1 });
+    const r = await resolveBase({ cwd: dir, eventName: 'pull_request', event: { pull_request: { base: { sha: baseSha }, head: { sha: headSha } } }, sha: headSha, ref: 'refs/pull/1/merge' });
+    expect(r).toMatchObject({ base: forkPoint, source: 'pr-merge-base', head: headSha });
+    expect(r.fetched).toEqual([baseSha]);
+  });
+
+  test('events without a base and without a runs lookup say why instead of guessing', async () => {
+    fx = GitFixture.create();
+    const sha = fx.commit('only', { a: '1' });
+    const r = await resolveBase({ cwd: fx.work, eventName: 'workflow_dispatch', event: {}, sha, ref: 'refs/heads/main' });
+    expect(r.base).toBeUndefined();
+    expect(r.reason).toBe('workflow_dispatch has no base commit; looking up the last successful run needs a token');
+    const first = await resolveBase({ cwd: fx.work, eventName: 'push', event: { before: '0'.repeat(40), repository: { default_branch: 'main' } }, sha, ref: 'refs/heads/main' });
+    expect(first.reason).toMatch(/new branch was pushed .* no other branch/);
+  });
+});
