@@ -199,14 +199,22 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
   const prodChanged = new Set<string>();
   const ownFiles = new Map<string, string[]>();
   const unowned: string[] = [];
-  const addReason = (name: string, r: Reason) => {
+  /** Keep up to 20 reasons per project; production-relevant ones go first, since the first one is shown. */
+  const addReason = (name: string, r: Reason, first = false) => {
     if (!direct.has(name)) direct.set(name, []);
     const list = direct.get(name)!;
-    if (list.length < 20 && !list.some((x) => isDeepStrictEqual(x, r))) list.push(r);
+    if (list.some((x) => isDeepStrictEqual(x, r))) return;
+    if (first) {
+      const at = list.findIndex((x) => !firsts.has(x));
+      list.splice(at < 0 ? list.length : at, 0, r);
+      firsts.add(r);
+    } else list.push(r);
+    if (list.length > 20) list.pop();
   };
+  const firsts = new Set<Reason>();
   for (const p of ws.projects.values()) {
     if (baseWs && !baseWs.projects.has(p.name)) {
-      addReason(p.name, { kind: 'new', manifest: p.manifest });
+      addReason(p.name, { kind: 'new', manifest: p.manifest }, true);
       prodChanged.add(p.name);
     }
   }
@@ -250,11 +258,12 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
       continue;
     }
     for (const p of owners) {
-      addReason(p.name, { kind: 'file', file });
       if (!ownFiles.has(p.name)) ownFiles.set(p.name, []);
       ownFiles.get(p.name)!.push(file);
       const build = p.targets.get('build')?.inputs ?? PRODUCTION_INPUTS;
-      if (new InputMatcher(build).matches(file, p.root)) prodChanged.add(p.name);
+      const production = new InputMatcher(build).matches(file, p.root);
+      addReason(p.name, { kind: 'file', file }, production);
+      if (production) prodChanged.add(p.name);
     }
   }
 

@@ -16,6 +16,11 @@ import { assertContract, runAction, type RunResult } from './runner-sim.js';
 const REPO = { owner: 'acme', name: 'shop' };
 const FULL = 'acme/shop';
 
+/** Inputs the demo passes to each landed action. */
+const DEMO_INPUTS: Record<string, Record<string, string>> = {
+  affected: { 'test-selection': 'files', cache: 'restore-save', 'cache-targets': 'build' },
+};
+
 interface Step {
   id: string;
   actionDir: string;
@@ -23,10 +28,11 @@ interface Step {
 }
 
 function sampleMonorepo(fx: GitFixture): void {
-  const pkg = (name: string, deps: Record<string, string> = {}) => JSON.stringify({ name, version: '1.0.0', private: true, dependencies: deps }, null, 2) + '\n';
+  const pkg = (name: string, deps: Record<string, string> = {}) => JSON.stringify({ name, version: '1.0.0', private: true, scripts: { build: 'tsc -b', test: 'node --test' }, dependencies: deps }, null, 2) + '\n';
   fx.commit('sample monorepo', {
     'package.json': JSON.stringify({ name: 'shop', private: true }, null, 2) + '\n',
     'pnpm-workspace.yaml': 'packages:\n  - packages/*\n',
+    'maestro.projects.yaml': 'targets:\n  build:\n    outputs: ["dist/**"]\n',
     'README.md': '# shop\n',
     'packages/utils/package.json': pkg('@shop/utils'),
     'packages/utils/src/money.ts': 'export const cents = (n: number) => Math.round(n * 100);\n',
@@ -56,7 +62,7 @@ export async function demo(root: string, log: (s: string) => void = console.log)
     log(`actions landed: ${landed.length ? landed.join(', ') : 'none yet'}; the pipeline also runs the harness reference action (test/actions/hello)`);
 
     const steps: Step[] = [
-      ...landed.map((name) => ({ id: name, actionDir: path.join(root, 'actions', name), with: {} })),
+      ...landed.map((name) => ({ id: name, actionDir: path.join(root, 'actions', name), with: DEMO_INPUTS[name] ?? {} })),
       { id: 'hello', actionDir: path.join(root, 'test/actions/hello'), with: { 'who-to-greet': 'PR #1', comment: 'true', 'cache-path': '.demo-cache', 'cache-key': 'demo-cache-v1' } },
     ];
 
@@ -72,6 +78,10 @@ export async function demo(root: string, log: (s: string) => void = console.log)
         const ms = r.stages.reduce((a, s) => a + s.ms, 0);
         log(`  ${r.conclusion === 'success' ? '✓' : '✗'} ${step.id.padEnd(10)} ${r.conclusion} in ${ms} ms on Node ${r.nodeVersion}; outputs: ${Object.entries(r.outputs).map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 57)}…` : v}`).join(', ')}`);
         for (const a of r.annotations) log(`      ${a.level}: ${a.message}${a.file ? ` (${a.file}${a.line ? `:${a.line}` : ''})` : ''}`);
+        if (step.id === 'affected' && r.outputs['reasons']) {
+          for (const [project, why] of Object.entries(JSON.parse(r.outputs['reasons']) as Record<string, string[]>)) log(`      ${project}: ${why[0]}`);
+          log(`      tests: ${r.outputs['tests']}; cache hits: ${r.outputs['cache-hits']}`);
+        }
       }
       return results;
     };
