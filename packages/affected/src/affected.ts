@@ -10,7 +10,7 @@ import type { FileChange } from '@maestro/core/git';
 import { ProjectGraph } from './graph.js';
 import { describeChanges, parseLockfile, type LockfileIndex } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
-import { discover, InputMatcher, Ownership, PRODUCTION_INPUTS, type Project, type Workspace } from './workspace.js';
+import { discover, matcherFor, Ownership, PRODUCTION_INPUTS, type Project, type Workspace } from './workspace.js';
 
 export type Reason =
   | { kind: 'file'; file: string }
@@ -85,6 +85,8 @@ export function describeReason(r: Reason): string {
   }
 }
 
+const STRUCTURAL = /(^|\/)(package\.json|project\.json)$|^(pnpm-workspace\.yaml|maestro\.projects\.yaml|pnpm-lock\.yaml|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|bun\.lockb?)$/;
+
 const ROOT_MANIFEST_IGNORED = new Set(['scripts', 'description', 'keywords', 'author', 'license', 'repository', 'homepage', 'bugs', 'version', 'funding', 'contributors', 'private', 'name', 'prettier', 'eslintConfig', 'lint-staged', 'commitlint', 'release']);
 
 function tryJson(s: string | undefined): unknown {
@@ -155,7 +157,7 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
           const lockReason = ap.reasons.find((r) => r.kind === 'lockfile');
           if (lockReason) why = describeReason(lockReason);
           if (!why) {
-            const m = new InputMatcher(cfg.inputs);
+            const m = matcherFor(cfg.inputs);
             const hit = (ownFiles.get(p.name) ?? []).find((f) => m.matches(f, p.root));
             if (hit) why = `${hit} changed (an input of ${target})`;
           }
@@ -185,12 +187,17 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
 
   if (!opts.base) return result(opts.baseUnavailable ?? 'no base commit', new Map(), [], [], new Set(), new Map());
 
-  let baseWs: Workspace | undefined;
-  try {
-    baseWs = await discover(opts.base);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    warnings.push(`the workspace at the base commit could not be read (${e.message}); removed projects are not reported`);
+  // The project set only changes when a manifest, workspace file or lockfile does; otherwise the
+  // base workspace is the head's and the base tree is never listed (a big saving on large repos).
+  const structural = opts.changes.some((c) => STRUCTURAL.test(c.path) || (c.oldPath !== undefined && STRUCTURAL.test(c.oldPath)));
+  let baseWs: Workspace | undefined = structural ? undefined : ws;
+  if (structural) {
+    try {
+      baseWs = await discover(opts.base);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      warnings.push(`the workspace at the base commit could not be read (${e.message}); removed projects are not reported`);
+    }
   }
   const removed = baseWs ? [...baseWs.projects.values()].filter((p) => !ws.projects.has(p.name)).map((p) => ({ name: p.name, root: p.root })) : [];
   const headOwners = new Ownership(ws.projects.values());
@@ -261,7 +268,7 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
       if (!ownFiles.has(p.name)) ownFiles.set(p.name, []);
       ownFiles.get(p.name)!.push(file);
       const build = p.targets.get('build')?.inputs ?? PRODUCTION_INPUTS;
-      const production = new InputMatcher(build).matches(file, p.root);
+      const production = matcherFor(build).matches(file, p.root);
       addReason(p.name, { kind: 'file', file }, production);
       if (production) prodChanged.add(p.name);
     }

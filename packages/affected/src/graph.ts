@@ -3,14 +3,16 @@ import type { Project } from './workspace.js';
 
 export class ProjectGraph {
   readonly dependents = new Map<string, string[]>();
+  private readonly sortedDeps = new Map<string, string[]>();
   constructor(readonly projects: ReadonlyMap<string, Project>) {
     for (const name of projects.keys()) this.dependents.set(name, []);
+    for (const p of projects.values()) this.sortedDeps.set(p.name, [...p.deps.keys()].sort());
     for (const p of projects.values()) for (const d of p.deps.keys()) this.dependents.get(d)?.push(p.name);
     for (const list of this.dependents.values()) list.sort();
   }
 
   deps(name: string): string[] {
-    return [...(this.projects.get(name)?.deps.keys() ?? [])].sort();
+    return this.sortedDeps.get(name) ?? [];
   }
 
   /** Strongly connected components with more than one member (or a self-loop): the cycles. */

@@ -35,6 +35,8 @@ export interface KeyOptions {
   lockfile?: LockfileIndex;
   /** Only these targets (default: all). */
   targets?: readonly string[];
+  /** Only these projects (default: all). Upstream hashes are still computed as needed. */
+  projects?: ReadonlySet<string>;
 }
 
 function sanitize(s: string): string {
@@ -65,8 +67,10 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     const m = new InputMatcher(p.inputs);
     for (const [file, oid] of tree.files) if (m.matches(file, p.root)) files.get(p.name)!.push([file, oid]);
   }
+  for (const list of files.values()) list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const globalHash = createHash('sha256').update(globalFiles.sort().join('\n')).update(opts.salt ?? '').digest('hex');
-  const rootLock = opts.lockfile?.get('.')?.fingerprint ?? '';
+  // Without a per-package index the whole lockfile counts (yarn, bun, or not parsed).
+  const rootLock = opts.lockfile ? (opts.lockfile.get('.')?.fingerprint ?? '') : ws.lockfile ? `file:${tree.files.get(ws.lockfile.path) ?? ''}` : '';
 
   // Matching is memoised per (input set, relative path): most projects share both.
   const memo = new Map<string, Map<string, boolean>>();
@@ -87,7 +91,7 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     const p = ws.projects.get(name)!;
     const h = createHash('sha256');
     let count = 0;
-    for (const [file, oid] of files.get(name)!.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [file, oid] of files.get(name)!) {
       if (inputs(globs, file, p.root)) {
         h.update(`${file.slice(p.root.length + 1)}:${oid}\n`);
         count++;
@@ -96,18 +100,54 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     return { hash: h.digest('hex'), count };
   };
 
-  // Source hash of a project = its production files + its lockfile closure.
-  const sourceHash = new Map<string, string>();
-  for (const p of ws.projects.values()) {
-    const prod = p.targets.get('build')?.inputs ?? PRODUCTION_INPUTS;
-    const { hash } = hashFiles(p.name, prod);
-    sourceHash.set(p.name, createHash('sha256').update(hash).update(opts.lockfile?.get(p.root)?.fingerprint ?? '').digest('hex'));
-  }
+  // Source hash of a project = its production files + its lockfile closure (computed on demand).
+  const sourceHashes = new Map<string, string>();
+  const sourceHash = (name: string): string => {
+    let h = sourceHashes.get(name);
+    if (h === undefined) {
+      const p = ws.projects.get(name)!;
+      const prod = p.targets.get('build')?.inputs ?? PRODUCTION_INPUTS;
+      h = createHash('sha256').update(hashFiles(name, prod).hash).update(opts.lockfile?.get(p.root)?.fingerprint ?? '').digest('hex');
+      sourceHashes.set(name, h);
+    }
+    return h;
+  };
+
+  // Upstream = every project this one depends on, transitively. Without cycles it is a Merkle
+  // hash over direct dependencies (linear); with cycles, the explicit closure (order-independent).
+  const acyclic = graph.cycles().length === 0;
+  const upstreamHashes = new Map<string, string>();
+  const upstreamHash = (name: string): string => {
+    let h = upstreamHashes.get(name);
+    if (h !== undefined) return h;
+    if (acyclic) {
+      const stack: Array<{ name: string; done: boolean }> = [{ name, done: false }];
+      while (stack.length) {
+        const top = stack.pop()!;
+        if (upstreamHashes.has(top.name)) continue;
+        const deps = graph.deps(top.name);
+        if (!top.done) {
+          stack.push({ name: top.name, done: true });
+          for (const d of deps) if (!upstreamHashes.has(d)) stack.push({ name: d, done: false });
+          continue;
+        }
+        const u = createHash('sha256');
+        for (const d of deps) u.update(`${d}:${sourceHash(d)}:${upstreamHashes.get(d)}\n`);
+        upstreamHashes.set(top.name, u.digest('hex'));
+      }
+      h = upstreamHashes.get(name)!;
+    } else {
+      h = createHash('sha256').update(graph.transitiveDeps(name).map((d) => `${d}:${sourceHash(d)}`).join('\n')).digest('hex');
+      upstreamHashes.set(name, h);
+    }
+    return h;
+  };
 
   const wanted = opts.targets?.length ? new Set(opts.targets) : undefined;
   const keys: TargetKey[] = [];
   for (const p of [...ws.projects.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-    const upstream = graph.transitiveDeps(p.name).map((d) => `${d}:${sourceHash.get(d)}`).join('\n');
+    if (opts.projects && !opts.projects.has(p.name)) continue;
+    const upstream = upstreamHash(p.name);
     for (const [target, cfg] of [...p.targets].sort(([a], [b]) => a.localeCompare(b))) {
       if (wanted && !wanted.has(target)) continue;
       const own = hashFiles(p.name, cfg.inputs);

@@ -8,7 +8,8 @@ import { resolveBase, type BaseContext, type BaseResolution } from './base.js';
 import { selectTests, type TestSelection } from './imports.js';
 import { computeKeys, type TargetKey } from './keys.js';
 import { buildMatrix, nxProjects, reasonsMap, turboFilter, type MatrixEntry } from './outputs.js';
-import { gitTree } from './tree.js';
+import { parseLockfile } from './lockfile.js';
+import { gitTree, readAll } from './tree.js';
 
 export interface AnalyzeOptions extends BaseContext {
   targets?: string[];
@@ -62,11 +63,18 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
     ...(opts.dependencyTargets ? { dependencyTargets: opts.dependencyTargets } : {}),
     ...(opts.globalInputs ? { globalInputs: opts.globalInputs } : {}),
   });
+  // Keys always include the lockfile: per package for pnpm/npm, else the whole file's blob id.
+  let lockIndex = result.lockfile?.head;
+  const lf = result.workspace.lockfile;
+  if (!lockIndex && lf && (lf.kind === 'pnpm' || lf.kind === 'npm') && result.tasks.length) {
+    lockIndex = parseLockfile(lf.kind, (await readAll(head, [lf.path])).get(lf.path) ?? '', lf.path);
+  }
   const keys = computeKeys(head, result.workspace, result.graph, {
     ...(opts.keyPrefix ? { prefix: opts.keyPrefix } : {}),
     ...(opts.keySalt ? { salt: opts.keySalt } : {}),
     ...(opts.keyEnv ? { env: opts.keyEnv } : {}),
-    ...(result.lockfile?.head ? { lockfile: result.lockfile.head } : {}),
+    ...(lockIndex ? { lockfile: lockIndex } : {}),
+    projects: new Set(result.tasks.map((t) => t.project)),
   });
   const keyOf = new Map(keys.map((k) => [`${k.project}\0${k.target}`, k.key]));
   const projects = result.projects.map((p) => p.name);

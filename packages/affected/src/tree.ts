@@ -5,7 +5,7 @@
  * process. Nothing depends on what is checked out, so base and head are read
  * the same way, also in a shallow clone that holds just those two commits.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { git, type GitOptions } from '@maestro/core/git';
 
@@ -46,7 +46,7 @@ export async function listTree(rev: string, opts: GitOptions): Promise<Map<strin
   return files;
 }
 
-/** Read blobs by object id in one `git cat-file --batch` process. */
+/** Read blobs by object id or `<rev>:<path>` in one `git cat-file --batch` process; keyed by the request. */
 export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Map<string, Buffer>> {
   const unique = [...new Set(oids)];
   if (!unique.length) return Promise.resolve(new Map());
@@ -62,14 +62,15 @@ export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Ma
       const buf = Buffer.concat(chunks);
       const result = new Map<string, Buffer>();
       let at = 0;
-      while (at < buf.length) {
+      // One header per request, in order: "<oid> <type> <size>" or "<spec> missing".
+      for (const spec of unique) {
+        if (at >= buf.length) break;
         const nl = buf.indexOf(10, at);
         const header = buf.subarray(at, nl).toString('utf8');
         at = nl + 1;
-        const [oid, type, size] = header.split(' ');
-        if (type === 'missing' || size === undefined) continue;
-        const n = Number(size);
-        result.set(oid!, buf.subarray(at, at + n));
+        if (header.endsWith(' missing') || header.endsWith(' ambiguous')) continue;
+        const n = Number(header.slice(header.lastIndexOf(' ') + 1));
+        result.set(spec, buf.subarray(at, at + n));
         at += n + 1; // content + LF
       }
       resolve(result);
@@ -78,37 +79,58 @@ export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Ma
   });
 }
 
-/** The tree of a commit, with batched, cached reads. */
+/**
+ * The tree of a commit, with batched, cached reads. The file listing is taken
+ * lazily (on first use of `files`), and reads go by `<rev>:<path>`, so a base
+ * tree that is only asked for a few files never lists the whole repository.
+ */
 export async function gitTree(rev: string, opts: GitOptions): Promise<Tree> {
-  const files = await listTree(rev, opts);
+  let files: Map<string, string> | undefined;
   const cache = new Map<string, string | undefined>();
   return {
     rev,
-    files,
+    get files() {
+      files ??= parseLsTree(execFileSync('git', ['-c', 'core.quotePath=false', 'ls-tree', '-r', '-z', '--full-tree', rev], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, encoding: 'utf8', maxBuffer: 1 << 29 }));
+      return files;
+    },
     read(path) {
       if (cache.has(path)) return cache.get(path);
       throw new Error(`internal: ${path} at ${rev} was not prefetched`);
     },
     async prefetch(paths) {
-      const want = paths.filter((p) => !cache.has(p));
-      const oids = want.map((p) => files.get(p)).filter((o): o is string => !!o);
-      const blobs = await readBlobs(oids, opts);
-      for (const p of want) {
-        const oid = files.get(p);
-        const b = oid ? blobs.get(oid) : undefined;
-        cache.set(p, b?.toString('utf8'));
-      }
+      const want = [...new Set(paths.filter((p) => !cache.has(p)))];
+      if (!want.length) return;
+      // Known blob ids when listed already; `rev:path` otherwise (missing paths come back "missing").
+      const specs = want.map((p) => (files ? (files.get(p) ?? `${rev}:${p}`) : `${rev}:${p}`));
+      const blobs = await readBlobs(specs, opts);
+      want.forEach((p, i) => cache.set(p, blobs.get(specs[i]!)?.toString('utf8')));
     },
   };
 }
 
+function parseLsTree(out: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const rec of out.split('\0')) {
+    if (!rec) continue;
+    const tab = rec.indexOf('\t');
+    files.set(rec.slice(tab + 1), rec.slice(0, tab).split(' ')[2]!);
+  }
+  return files;
+}
+
 /** Read the files a caller needs, prefetching when the tree supports it. */
 export async function readAll(tree: Tree, paths: readonly string[]): Promise<Map<string, string>> {
-  const present = paths.filter((p) => tree.files.has(p));
-  if (tree.prefetch) await tree.prefetch(present);
   const out = new Map<string, string>();
-  for (const p of present) {
-    const c = tree.read(p);
+  if (tree.prefetch) {
+    await tree.prefetch(paths);
+    for (const p of paths) {
+      const c = tree.read(p);
+      if (c !== undefined) out.set(p, c);
+    }
+    return out;
+  }
+  for (const p of paths) {
+    const c = tree.files.has(p) ? tree.read(p) : undefined;
     if (c !== undefined) out.set(p, c);
   }
   return out;

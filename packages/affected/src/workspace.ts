@@ -277,7 +277,7 @@ export class Ownership {
   private readonly globbed: Array<{ project: Project; matcher: InputMatcher }> = [];
   constructor(projects: Iterable<Project>) {
     for (const p of projects) {
-      if (p.inputs) this.globbed.push({ project: p, matcher: new InputMatcher(p.inputs) });
+      if (p.inputs) this.globbed.push({ project: p, matcher: matcherFor(p.inputs) });
       else if (!this.byRoot.has(p.root)) this.byRoot.set(p.root, p);
     }
   }
@@ -295,6 +295,15 @@ export class Ownership {
     for (const g of this.globbed) if (g.matcher.matches(file, g.project.root)) out.push(g.project);
     return out;
   }
+}
+
+const matchers = new Map<string, InputMatcher>();
+/** A shared compiled matcher per glob list (most projects use the same few lists). */
+export function matcherFor(globs: readonly string[]): InputMatcher {
+  const id = globs.join('\0');
+  let m = matchers.get(id);
+  if (!m) matchers.set(id, (m = new InputMatcher(globs)));
+  return m;
 }
 
 /**

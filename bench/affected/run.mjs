@@ -1,0 +1,186 @@
+// Side-by-side: `maestro affected` vs `turbo ls --affected` (native binary) vs
+// `nx show projects --affected`, on generated pnpm workspaces, in one run.
+// Correctness per scenario against a closure computed here from the generator's own graph;
+// wall time (median of --runs) and peak RSS (GNU time %M). Not a test: it prints a table and
+// writes bench/affected/results.json.
+//
+//   node bench/affected/run.mjs [--sizes 300,1000] [--runs 5]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { dependentsClosure, generate, id, leaves, scoped } from './gen.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const cli = path.join(repo, 'packages/cli/dist/index.js');
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '300,1000' }, runs: { type: 'string', default: '5' }, keep: { type: 'boolean', default: false } } });
+const sizes = values.sizes.split(',').map(Number);
+const RUNS = Number(values.runs);
+if (!existsSync(cli)) throw new Error('build first: ./dev build');
+
+const GIT_ENV = { GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
+const TOOL_ENV = { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: 'true', TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1', CI: '1' };
+const MS_212 = 'sha512-sGkPx+VjMtmA6MX27oA4FBFELFCZZ4S4XqeGOXCv68tT+jb3vk/RyaKWP0PTKyWtmLSM0b+adUTEvbs1PEaH2w==';
+
+function measure(cmd, args, opts) {
+  const walls = [];
+  let rss = 0;
+  let last;
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    last = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { ...opts, encoding: 'utf8', maxBuffer: 1 << 28 });
+    walls.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const m = /(\d+)\s*$/.exec(last.stderr);
+    if (m) rss = Math.max(rss, Number(m[1]) / 1024);
+  }
+  walls.sort((a, b) => a - b);
+  return { ms: walls[Math.floor(walls.length / 2)], rssMb: rss, status: last.status, stdout: last.stdout, stderr: last.stderr.replace(/\d+\s*$/, '') };
+}
+
+function scenarioCommits(dir, g) {
+  const lock = readFileSync(path.join(dir, 'pnpm-lock.yaml'), 'utf8');
+  const out = [];
+  const branch = (name, fn) => {
+    git(dir, 'checkout', '-q', '-B', name, 'base');
+    const info = fn();
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '--allow-empty', '-m', name);
+    out.push({ name, ...info });
+  };
+  const append = (f, s) => writeFileSync(path.join(dir, f), readFileSync(path.join(dir, f), 'utf8') + s);
+  branch('src-edits', () => {
+    for (const i of g.picks) append(`packages/${id(i)}/src/index.ts`, '// edit\n');
+    return { truth: dependentsClosure(g, g.picks) };
+  });
+  branch('readme-only', () => {
+    for (const i of g.picks) append(`packages/${id(i)}/README.md`, 'more\n');
+    return { truth: dependentsClosure(g, g.picks), note: 'projects by file ownership; maestro selects 0 tasks' };
+  });
+  branch('lockfile-bump', () => {
+    const [i] = g.external.find(([, name]) => name === 'ms');
+    const root = `packages/${id(i)}`;
+    const re = new RegExp(`(\\n  ${root}:\\n[\\s\\S]*?\\n      ms:\\n        specifier: [^\\n]+\\n        version: )2\\.1\\.3`);
+    if (!re.test(lock)) throw new Error(`no ms entry for ${root} in the lockfile`);
+    let text = lock.replace(re, '$12.1.2');
+    if (!text.includes('\n  ms@2.1.2:\n')) text = text.replace('\n  ms@2.1.3:\n', `\n  ms@2.1.2:\n    resolution: {integrity: ${MS_212}}\n\n  ms@2.1.3:\n`).replace('\n  ms@2.1.3: {}\n', '\n  ms@2.1.2: {}\n\n  ms@2.1.3: {}\n');
+    writeFileSync(path.join(dir, 'pnpm-lock.yaml'), text);
+    return { truth: dependentsClosure(g, [i]) };
+  });
+  branch('rename-move', () => {
+    const [a, b, c] = g.picks;
+    git(dir, 'mv', `packages/${id(a)}/src/util.ts`, `packages/${id(a)}/src/helpers.ts`);
+    git(dir, 'mv', `packages/${id(b)}/test/index.test.ts`, `packages/${id(c)}/test/moved.test.ts`);
+    return { truth: dependentsClosure(g, [a, b, c]) };
+  });
+  branch('leaf-deleted', () => {
+    const leaf = leaves(g).at(-1);
+    const root = `packages/${id(leaf)}`;
+    git(dir, 'rm', '-q', '-r', root);
+    const text = lock.replace(new RegExp(`\\n  ${root}:\\n(?:    .*\\n|      .*\\n|        .*\\n)*`), '\n');
+    writeFileSync(path.join(dir, 'pnpm-lock.yaml'), text);
+    return { truth: [], removed: [scoped(leaf)] };
+  });
+  git(dir, 'checkout', '-q', 'base');
+  return out;
+}
+
+function tools(dir) {
+  const pnpmDir = path.join(dir, 'node_modules/.pnpm');
+  // The native binary (not the npm shim), and nx's own entry point, as pnpm lays them out.
+  const turboPkg = readdirSync(pnpmDir).find((d) => /^(@turbo\+linux-64|turbo-linux-64)@/.test(d)) ?? 'missing';
+  const turbo = path.join(pnpmDir, turboPkg, 'node_modules', turboPkg.startsWith('@') ? '@turbo/linux-64' : 'turbo-linux-64', 'bin/turbo');
+  const nx = path.join(dir, 'node_modules/nx/dist/bin/nx.js');
+  return [
+    { name: 'maestro', run: (cwd, base, head) => measure(process.execPath, [cli, 'affected', '--base', base, '--head', head, '--json', '--cwd', cwd], { cwd }), parse: (s) => JSON.parse(s).projects },
+    { name: 'turbo', run: (cwd, base, head) => measure(turbo, ['ls', '--affected', '--output=json'], { cwd, env: { ...process.env, ...TOOL_ENV, TURBO_SCM_BASE: base, TURBO_SCM_HEAD: head } }), parse: (s) => JSON.parse(s.slice(s.indexOf('{'))).packages.items.map((x) => x.name).filter((n) => n !== '//') },
+    { name: 'nx', run: (cwd, base, head) => measure(process.execPath, [nx, 'show', 'projects', '--affected', `--base=${base}`, `--head=${head}`, '--json'], { cwd, env: { ...process.env, ...TOOL_ENV } }), parse: (s) => JSON.parse(s.slice(s.indexOf('['))) },
+  ];
+}
+
+const results = [];
+for (const n of sizes) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `bench-affected-${n}-`));
+  const g = generate(dir, n);
+  console.error(`[${n}] generated in ${dir}; installing nx and turbo with pnpm…`);
+  execFileSync('pnpm', ['install', '--ignore-scripts', '--reporter=silent'], { cwd: dir, stdio: 'inherit', env: { ...process.env, npm_config_ignore_workspace_root_check: 'true' } });
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'base');
+  git(dir, 'tag', 'base');
+  const scenarios = scenarioCommits(dir, g);
+  const base = git(dir, 'rev-parse', 'base');
+  for (const s of scenarios) {
+    git(dir, 'checkout', '-q', s.name);
+    const head = git(dir, 'rev-parse', 'HEAD');
+    for (const t of tools(dir)) {
+      const m = t.run(dir, base, head);
+      let got;
+      try {
+        got = m.status === 0 ? t.parse(m.stdout).sort() : undefined;
+      } catch {
+        got = undefined;
+      }
+      const exact = got !== undefined && JSON.stringify(got) === JSON.stringify(s.truth);
+      let removedOk = null;
+      if (t.name === 'maestro' && s.removed && m.status === 0) removedOk = JSON.stringify(JSON.parse(m.stdout).removed.map((x) => x.name)) === JSON.stringify(s.removed);
+      const tasks = t.name === 'maestro' && m.status === 0 ? JSON.parse(m.stdout).tasks.length : null;
+      results.push({ n, scenario: s.name, tool: t.name, truth: s.truth.length, got: got ? got.length : `exit ${m.status}`, exact, removedOk, tasks, ms: Math.round(m.ms), rssMb: Math.round(m.rssMb), error: m.status === 0 ? undefined : m.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 160) });
+      console.error(`[${n}] ${s.name.padEnd(13)} ${t.name.padEnd(7)} ${String(got ? got.length : 'ERR').padStart(5)} / truth ${String(s.truth.length).padStart(4)} ${exact ? 'exact' : 'WRONG'} ${Math.round(m.ms)} ms ${Math.round(m.rssMb)} MB`);
+    }
+  }
+  // Shallow clone holding only the head commit: the base must be fetched.
+  git(dir, 'checkout', '-q', 'src-edits');
+  const shallow = mkdtempSync(path.join(os.tmpdir(), `bench-shallow-${n}-`));
+  git(shallow, 'init', '-q');
+  git(shallow, 'config', 'uploadpack.allowAnySHA1InWant', 'true');
+  git(dir, 'config', 'uploadpack.allowAnySHA1InWant', 'true');
+  git(shallow, 'remote', 'add', 'origin', `file://${dir}`);
+  const headSha = git(dir, 'rev-parse', 'src-edits');
+  git(shallow, 'fetch', '-q', '--depth=1', 'origin', headSha);
+  git(shallow, 'checkout', '-q', '--detach', headSha);
+  symlinkSync(path.join(dir, 'node_modules'), path.join(shallow, 'node_modules'));
+  const truth = scenarios[0].truth;
+  for (const t of tools(dir).reverse()) {
+    // maestro fetches the missing base, so it runs last and once (later runs would find it present).
+    const saved = RUNS;
+    const m = t.name === 'maestro' ? (() => { const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, 'affected', '--base', base, '--head', headSha, '--json', '--cwd', shallow], { encoding: 'utf8', maxBuffer: 1 << 28 }); return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: NaN, rssMb: Number(/(\d+)\s*$/.exec(r.stderr)?.[1] ?? 0) / 1024 }; })() : t.run(shallow, base, headSha);
+    void saved;
+    let got;
+    try {
+      got = m.status === 0 ? t.parse(m.stdout).sort() : undefined;
+    } catch {
+      got = undefined;
+    }
+    const exact = got !== undefined && JSON.stringify(got) === JSON.stringify(truth);
+    results.push({ n, scenario: 'shallow-missing-base', tool: t.name, truth: truth.length, got: got ? got.length : `exit ${m.status}`, exact, ms: Number.isNaN(m.ms) ? null : Math.round(m.ms), rssMb: Math.round(m.rssMb), error: m.status === 0 ? undefined : m.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 160) });
+    console.error(`[${n}] shallow       ${t.name.padEnd(7)} ${String(got ? got.length : 'ERR').padStart(5)} / truth ${String(truth.length).padStart(4)} ${exact ? 'exact' : 'WRONG'}${m.status ? ` (${results.at(-1).error})` : ''}`);
+  }
+  if (!values.keep) {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(shallow, { recursive: true, force: true });
+  }
+}
+
+writeFileSync(path.join(here, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, runs: RUNS, results }, null, 2) + '\n');
+// Summary table: correctness per scenario and wall/memory ratios against turbo's native binary.
+const rows = ['| size | scenario | truth | maestro | turbo | nx |', '| --- | --- | --- | --- | --- | --- |'];
+for (const n of sizes) {
+  for (const s of [...new Set(results.filter((r) => r.n === n).map((r) => r.scenario))]) {
+    const cell = (tool) => {
+      const r = results.find((x) => x.n === n && x.scenario === s && x.tool === tool);
+      return r ? `${r.got}${r.exact ? ' ✓' : ' ✗'}${r.ms != null ? ` · ${r.ms} ms` : ''} · ${r.rssMb} MB` : '';
+    };
+    rows.push(`| ${n} | ${s} | ${results.find((x) => x.n === n && x.scenario === s).truth} | ${cell('maestro')} | ${cell('turbo')} | ${cell('nx')} |`);
+  }
+  const med = (tool) => {
+    const xs = results.filter((r) => r.n === n && r.tool === tool && r.ms != null).map((r) => r.ms).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)];
+  };
+  const mem = (tool) => Math.max(...results.filter((r) => r.n === n && r.tool === tool).map((r) => r.rssMb));
+  rows.push(`| ${n} | **median wall / peak RSS** | | ${med('maestro')} ms / ${mem('maestro')} MB | ${med('turbo')} ms / ${mem('turbo')} MB (maestro ${(med('maestro') / med('turbo')).toFixed(2)}×) | ${med('nx')} ms / ${mem('nx')} MB |`);
+}
+console.log(rows.join('\n'));
