@@ -3,14 +3,13 @@
  * selected it. Pure: trees and the file list come in, a result goes out.
  */
 import { load } from 'js-yaml';
-import { Minimatch } from 'minimatch';
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
 import type { FileChange } from '@maestro/core/git';
 import { ProjectGraph } from './graph.js';
 import { describeChanges, parseLockfile, type LockfileIndex } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
-import { discover, matcherFor, Ownership, PRODUCTION_INPUTS, type Project, type Workspace } from './workspace.js';
+import { compileGlob, discover, matcherFor, Ownership, PRODUCTION_INPUTS, type Project, type Workspace } from './workspace.js';
 
 export type Reason =
   | { kind: 'file'; file: string }
@@ -119,7 +118,7 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
   const cycles = graph.cycles();
   for (const c of cycles) warnings.push(`dependency cycle: ${[...c, c[0]].join(' → ')}`);
   const globalGlobs = [...ws.global, ...(opts.globalInputs ?? [])];
-  const globalMatchers = globalGlobs.map((g) => new Minimatch(g, { dot: true }));
+  const globalMatchers = globalGlobs.map((g) => compileGlob(g));
 
   const result = (all: string | undefined, direct: Map<string, Reason[]>, removed: AffectedResult['removed'], unowned: string[], prodChanged: Set<string>, ownFiles: Map<string, string[]>, lock?: LockfileIndex): AffectedResult => {
     const projects = new Map<string, AffectedProject>();
@@ -232,8 +231,9 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
     if (c.oldPath) touched.add(c.oldPath);
   }
   const lockPaths = new Set([ws.lockfile?.path, baseWs?.lockfile?.path].filter((x): x is string => !!x));
-  const semantic = await readAll(opts.head, ['package.json', 'pnpm-workspace.yaml']);
-  const semanticBase = await readAll(opts.base, ['package.json', 'pnpm-workspace.yaml']);
+  const rootFiles = ['package.json', 'pnpm-workspace.yaml'].filter((f) => touched.has(f));
+  const semantic = rootFiles.length ? await readAll(opts.head, rootFiles) : new Map<string, string>();
+  const semanticBase = rootFiles.length ? await readAll(opts.base, rootFiles) : new Map<string, string>();
   let all: string | undefined;
   let lockChanged = false;
 
@@ -254,7 +254,7 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
       if (!isDeepStrictEqual(strip(semanticBase.get(file)), strip(semantic.get(file)))) all ??= 'pnpm-workspace.yaml changed beyond catalogs';
       continue;
     }
-    if (globalMatchers.some((m) => m.match(file))) {
+    if (globalMatchers.some((m) => m.test(file))) {
       all ??= `${file} is a global input`;
       continue;
     }
@@ -283,11 +283,11 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
     else if (!bl || bl.kind !== hl.kind) all = `the lockfile changed format (${bl?.path ?? 'none'} → ${hl.path})`;
     else {
       const texts = await readAll(opts.head, [hl.path]);
-      headLock = parseLockfile(hl.kind, texts.get(hl.path) ?? '', hl.path);
+      headLock = await parseLockfile(hl.kind, texts.get(hl.path) ?? '', hl.path);
       let baseLock: LockfileIndex | undefined;
       try {
         const bt = await readAll(opts.base, [bl.path]);
-        baseLock = parseLockfile(bl.kind, bt.get(bl.path) ?? '', bl.path);
+        baseLock = await parseLockfile(bl.kind, bt.get(bl.path) ?? '', bl.path);
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         all = `the lockfile at the base commit is unreadable (${e.message})`;

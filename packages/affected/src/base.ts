@@ -89,6 +89,15 @@ export async function resolveBase(ctx: BaseContext): Promise<BaseResolution> {
   const fetched: string[] = [];
   const say = ctx.log ?? (() => undefined);
   const headRev = ctx.head ?? (ctx.sha || 'HEAD');
+  // Fast path (one process): both commits already here, as with an explicit base in a full clone.
+  if (ctx.base && !ZERO_SHA.test(ctx.base) && !ctx.base.startsWith('-') && !headRev.startsWith('-')) {
+    try {
+      const [head, base] = (await git(['rev-parse', `${headRev}^{commit}`, `${ctx.base}^{commit}`], ctx)).trim().split('\n');
+      if (head && base) return { head, base, source: 'input', fetched };
+    } catch {
+      /* missing locally: the general path below fetches */
+    }
+  }
   if (!(await tryEnsure(headRev, ctx, fetched)) && !(await hasCommit(headRev, ctx))) {
     return { head: headRev, reason: `the head commit ${headRev} is not in this clone and could not be fetched`, fetched };
   }

@@ -7,9 +7,9 @@
  * every test of the project that owns it, with that reason.
  */
 import path from 'node:path/posix';
-import { Minimatch } from 'minimatch';
 import { readAll, type Tree } from './tree.js';
 import type { AffectedResult } from './affected.js';
+import { compileGlob } from './workspace.js';
 
 export const CODE_EXT = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 const RESOLVE_EXT = [...CODE_EXT, '.json', '.node'];
@@ -81,8 +81,8 @@ interface PackageEntry {
 export async function selectTests(tree: Tree, affected: AffectedResult, changedFiles: readonly string[], testGlobs: readonly string[] = DEFAULT_TEST_GLOBS): Promise<TestSelection> {
   const ws = affected.workspace;
   const isTest = (() => {
-    const ms = testGlobs.map((g) => new Minimatch(g, { dot: true }));
-    return (f: string) => ms.some((m) => m.match(f));
+    const ms = testGlobs.map((g) => compileGlob(g));
+    return (f: string) => ms.some((m) => m.test(f));
   })();
   const roots = new Map([...ws.projects.values()].map((p) => [p.root, p.name]));
   const ownerOf = (file: string): string | undefined => {

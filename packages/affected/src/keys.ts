@@ -7,11 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path/posix';
-import { Minimatch } from 'minimatch';
 import type { ProjectGraph } from './graph.js';
 import type { LockfileIndex } from './lockfile.js';
 import type { Tree } from './tree.js';
-import { InputMatcher, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
+import { compileGlob, InputMatcher, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
 
 export interface TargetKey {
   project: string;
@@ -50,7 +49,9 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
   for (const p of ws.projects.values()) if (!p.inputs) byRoot.set(p.root, p.name);
   const files = new Map<string, Array<[string, string]>>();
   for (const name of ws.projects.keys()) files.set(name, []);
-  const globalMatchers = ws.global.map((g) => new Minimatch(g, { dot: true }));
+  // Most global inputs are plain file names: a set lookup, minimatch only for real globs.
+  const globalLiteral = new Set(ws.global.filter((g) => !/[*?[\]{}!()]/.test(g)));
+  const globalMatchers = ws.global.filter((g) => !globalLiteral.has(g)).map((g) => compileGlob(g));
   const globalFiles: string[] = [];
   for (const [file, oid] of tree.files) {
     for (let dir = path.dirname(file); dir !== '.'; dir = path.dirname(dir)) {
@@ -60,7 +61,7 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
         break;
       }
     }
-    if (globalMatchers.some((m) => m.match(file))) globalFiles.push(`${file}:${oid}`);
+    if (globalLiteral.has(file) || (globalMatchers.length && globalMatchers.some((m) => m.test(file)))) globalFiles.push(`${file}:${oid}`);
   }
   for (const p of ws.projects.values()) {
     if (!p.inputs) continue;

@@ -9,8 +9,9 @@
  * dependencies), npm v2/v3 (`packages` keyed by node_modules path).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { parseJson, parseYaml, validateConfig } from '@maestro/core/config';
+import { parseJson, parseYaml } from '@maestro/core/config';
+import { isNpmLock, isPnpmLock, type NpmLock, type PnpmLock } from './guards.js';
+import { explain } from './workspace.js';
 
 export interface ImporterResolution {
   /** sha256 over the sorted transitive closure (name@version + integrity). */
@@ -21,29 +22,6 @@ export interface ImporterResolution {
 
 /** importer path ('.' for the root, else the package directory) → resolution. */
 export type LockfileIndex = Map<string, ImporterResolution>;
-
-const depMap = z.record(z.string(), z.unknown()).optional();
-const pnpmSchema = z.looseObject({
-  lockfileVersion: z.union([z.string(), z.number()]),
-  importers: z.record(z.string(), z.looseObject({ dependencies: depMap, devDependencies: depMap, optionalDependencies: depMap, peerDependencies: depMap }).nullable()).optional(),
-  packages: z.record(z.string(), z.looseObject({}).nullable()).nullable().optional(),
-  snapshots: z.record(z.string(), z.looseObject({}).nullable()).nullable().optional(),
-  dependencies: depMap,
-  devDependencies: depMap,
-  optionalDependencies: depMap,
-});
-
-const npmEntry = z.looseObject({
-  version: z.string().optional(),
-  integrity: z.string().optional(),
-  resolved: z.string().optional(),
-  link: z.boolean().optional(),
-  dependencies: z.record(z.string(), z.string()).optional(),
-  devDependencies: z.record(z.string(), z.string()).optional(),
-  optionalDependencies: z.record(z.string(), z.string()).optional(),
-  peerDependencies: z.record(z.string(), z.string()).optional(),
-});
-const npmSchema = z.looseObject({ lockfileVersion: z.number(), packages: z.record(z.string(), npmEntry).optional() });
 
 function finish(closure: Map<string, string>, packages: Map<string, Set<string>>): ImporterResolution {
   const h = createHash('sha256');
@@ -67,8 +45,9 @@ function pnpmName(key: string): string {
   return at < 0 ? k : k.slice(0, at);
 }
 
-export function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): LockfileIndex {
-  const lock = validateConfig(pnpmSchema, parseYaml(source, file), source, file, 'regenerate it with `pnpm install`');
+export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Promise<LockfileIndex> {
+  const data = parseYaml(source, file);
+  const lock = isPnpmLock(data) ? data : await explain<PnpmLock>('pnpmSchema', data, source, file, 'regenerate it with `pnpm install`');
   const snapshots = (lock.snapshots ?? lock.packages ?? {}) as Record<string, Record<string, unknown> | null>;
   const packages = (lock.packages ?? {}) as Record<string, Record<string, unknown> | null>;
   const v6 = !lock.snapshots;
@@ -113,8 +92,9 @@ export function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Lockfile
   return index;
 }
 
-export function parseNpmLock(source: string, file = 'package-lock.json'): LockfileIndex {
-  const lock = validateConfig(npmSchema, parseJson(source, file), source, file, 'regenerate it with `npm install`');
+export async function parseNpmLock(source: string, file = 'package-lock.json'): Promise<LockfileIndex> {
+  const data = parseJson(source, file);
+  const lock = isNpmLock(data) ? data : await explain<NpmLock>('npmSchema', data, source, file, 'regenerate it with `npm install`');
   const pkgs = lock.packages ?? {};
   const index: LockfileIndex = new Map();
   /** Node's resolution: look in <from>/node_modules, then each parent. */
@@ -158,7 +138,7 @@ export function parseNpmLock(source: string, file = 'package-lock.json'): Lockfi
   return index;
 }
 
-export function parseLockfile(kind: 'pnpm' | 'npm', source: string, file: string): LockfileIndex {
+export function parseLockfile(kind: 'pnpm' | 'npm', source: string, file: string): Promise<LockfileIndex> {
   return kind === 'pnpm' ? parsePnpmLock(source, file) : parseNpmLock(source, file);
 }
 

@@ -46,13 +46,24 @@ export interface Report {
   warnings: string[];
   fetched: string[];
   graph: Array<{ name: string; root: string; deps: string[] }>;
+  /** Milliseconds per phase (base, diff, affected, keys, tests). */
+  timings?: Record<string, number>;
 }
 
 export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; result: AffectedResult; resolution: BaseResolution }> {
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round((now - t) * 10) / 10;
+    t = now;
+  };
   const resolution = await resolveBase(opts);
-  const head = await gitTree(resolution.head, opts);
+  lap('base');
+  // The head listing and the diff run side by side; the base tree is read lazily.
+  const [head, files] = await Promise.all([gitTree(resolution.head, { ...opts, eager: true }), resolution.base ? diffFiles(resolution.base, resolution.head, opts) : Promise.resolve([])]);
   const base = resolution.base ? await gitTree(resolution.base, opts) : undefined;
-  const files = resolution.base ? await diffFiles(resolution.base, resolution.head, opts) : [];
+  lap('diff');
   const result = await computeAffected({
     base,
     head,
@@ -63,11 +74,12 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
     ...(opts.dependencyTargets ? { dependencyTargets: opts.dependencyTargets } : {}),
     ...(opts.globalInputs ? { globalInputs: opts.globalInputs } : {}),
   });
+  lap('affected');
   // Keys always include the lockfile: per package for pnpm/npm, else the whole file's blob id.
   let lockIndex = result.lockfile?.head;
   const lf = result.workspace.lockfile;
   if (!lockIndex && lf && (lf.kind === 'pnpm' || lf.kind === 'npm') && result.tasks.length) {
-    lockIndex = parseLockfile(lf.kind, (await readAll(head, [lf.path])).get(lf.path) ?? '', lf.path);
+    lockIndex = await parseLockfile(lf.kind, (await readAll(head, [lf.path])).get(lf.path) ?? '', lf.path);
   }
   const keys = computeKeys(head, result.workspace, result.graph, {
     ...(opts.keyPrefix ? { prefix: opts.keyPrefix } : {}),
@@ -76,6 +88,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
     ...(lockIndex ? { lockfile: lockIndex } : {}),
     projects: new Set(result.tasks.map((t) => t.project)),
   });
+  lap('keys');
   const keyOf = new Map(keys.map((k) => [`${k.project}\0${k.target}`, k.key]));
   const projects = result.projects.map((p) => p.name);
   const report: Report = {
@@ -106,7 +119,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
   if (opts.testSelection === 'files') {
     const changed = files.filter((f) => f.status !== 'deleted').map((f) => f.path);
     report.tests = await selectTests(head, result, changed, opts.testGlobs);
+    lap('tests');
   }
+  report.timings = timings;
   return { report, result, resolution };
 }
 

@@ -34,16 +34,7 @@ export function blobOid(content: string | Buffer): string {
 
 /** List every file of `rev` (submodules and symlinks included as entries). */
 export async function listTree(rev: string, opts: GitOptions): Promise<Map<string, string>> {
-  const out = await git(['-c', 'core.quotePath=false', 'ls-tree', '-r', '-z', '--full-tree', rev], opts);
-  const files = new Map<string, string>();
-  for (const rec of out.split('\0')) {
-    if (!rec) continue;
-    // "<mode> SP <type> SP <oid> TAB <path>"
-    const tab = rec.indexOf('\t');
-    const meta = rec.slice(0, tab).split(' ');
-    files.set(rec.slice(tab + 1), meta[2]!);
-  }
-  return files;
+  return parseLsTree(await git(['-c', 'core.quotePath=false', 'ls-tree', '-r', '-z', '--full-tree', rev], opts));
 }
 
 /** Read blobs by object id or `<rev>:<path>` in one `git cat-file --batch` process; keyed by the request. */
@@ -51,7 +42,7 @@ export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Ma
   const unique = [...new Set(oids)];
   if (!unique.length) return Promise.resolve(new Map());
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['cat-file', '--batch', '--buffer'], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
@@ -84,8 +75,9 @@ export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Ma
  * lazily (on first use of `files`), and reads go by `<rev>:<path>`, so a base
  * tree that is only asked for a few files never lists the whole repository.
  */
-export async function gitTree(rev: string, opts: GitOptions): Promise<Tree> {
-  let files: Map<string, string> | undefined;
+export async function gitTree(rev: string, opts: GitOptions & { eager?: boolean } = { cwd: '.' }): Promise<Tree> {
+  // Eager: list now, asynchronously (so it overlaps with other git work); lazy: on first use.
+  let files: Map<string, string> | undefined = opts.eager ? await listTree(rev, opts) : undefined;
   const cache = new Map<string, string | undefined>();
   return {
     rev,

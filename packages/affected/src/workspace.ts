@@ -6,9 +6,9 @@
  */
 import path from 'node:path/posix';
 import { Minimatch } from 'minimatch';
-import { z } from 'zod';
 import { ConfigError } from '@maestro/core/errors';
 import { parseJson, parseYaml, validateConfig } from '@maestro/core/config';
+import { isManifest, isNxProject, isPnpmWorkspace, type Manifest, type PnpmWorkspace, type SchemaName } from './guards.js';
 import { readAll, type Tree } from './tree.js';
 
 export const CONFIG_FILE = 'maestro.projects.yaml';
@@ -65,60 +65,34 @@ export function defaultTarget(name: string): TargetConfig {
 /** Files whose change affects everything, unless the config replaces the list. */
 export const DEFAULT_GLOBAL = ['pnpm-workspace.yaml', '.npmrc', '.yarnrc.yml', '.pnpmfile.cjs', CONFIG_FILE, 'turbo.json', 'nx.json', 'tsconfig.base.json', 'tsconfig.json', '.nvmrc', '.node-version', '.tool-versions'];
 
-const targetSchema = z
-  .object({
-    inputs: z.array(z.string().min(1)).optional(),
-    outputs: z.array(z.string().min(1)).optional(),
-    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).optional(),
-  })
-  .strict();
+export interface TargetOverride {
+  inputs?: string[] | undefined;
+  outputs?: string[] | undefined;
+  env?: string[] | undefined;
+}
 
-const configSchema = z
-  .object({
-    global: z.array(z.string().min(1)).optional(),
-    'global-replace': z.boolean().optional(),
-    targets: z.record(z.string(), targetSchema).optional(),
-    projects: z
-      .array(
-        z
-          .object({
-            name: z.string().min(1),
-            root: z.string().min(1).refine((r) => !r.startsWith('/') && !r.split('/').includes('..'), 'a path inside the repository'),
-            'depends-on': z.array(z.string().min(1)).optional(),
-            inputs: z.array(z.string().min(1)).optional(),
-            targets: z.record(z.string(), targetSchema).optional(),
-          })
-          .strict(),
-      )
-      .optional(),
-  })
-  .strict();
-
-export type ProjectsConfig = z.output<typeof configSchema>;
+export interface ProjectsConfig {
+  global?: string[] | undefined;
+  'global-replace'?: boolean | undefined;
+  targets?: Record<string, TargetOverride> | undefined;
+  projects?: Array<{ name: string; root: string; 'depends-on'?: string[] | undefined; inputs?: string[] | undefined; targets?: Record<string, TargetOverride> | undefined }> | undefined;
+}
 
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
 
-const manifestSchema = z.looseObject({
-  name: z.string().optional(),
-  workspaces: z.union([z.array(z.string()), z.looseObject({ packages: z.array(z.string()).optional() })]).optional(),
-  scripts: z.record(z.string(), z.string()).optional(),
-  dependencies: z.record(z.string(), z.string()).optional(),
-  devDependencies: z.record(z.string(), z.string()).optional(),
-  peerDependencies: z.record(z.string(), z.string()).optional(),
-  optionalDependencies: z.record(z.string(), z.string()).optional(),
-});
-type Manifest = z.output<typeof manifestSchema>;
 
-const pnpmWorkspaceSchema = z.looseObject({ packages: z.array(z.string()).optional() }).nullable();
+/** Parse and check a JSON file: a fast guard on the common path, the zod schema for the error. */
+async function readJson<T>(guard: (v: unknown) => v is T, schema: SchemaName, source: string, file: string): Promise<T> {
+  const data = parseJson(source, file);
+  if (guard(data)) return data;
+  return explain(schema, data, source, file, `fix ${path.basename(file)} so it is valid`);
+}
 
-const nxProjectSchema = z.looseObject({
-  name: z.string().optional(),
-  implicitDependencies: z.array(z.string()).optional(),
-  targets: z.record(z.string(), z.unknown()).optional(),
-});
-
-function readJson<S extends z.ZodType>(schema: S, source: string, file: string): z.output<S> {
-  return validateConfig(schema, parseJson(source, file), source, file, `fix ${path.basename(file)} so it is valid`);
+/** Validate with the named zod schema (loaded now): throws the ConfigError with file and line. */
+export async function explain<T>(schema: SchemaName, data: unknown, source: string, file: string, fix: string): Promise<T> {
+  const schemas = await import('./schemas.js');
+  const out = validateConfig(schemas[schema], data, source, file, fix) as T;
+  return out;
 }
 
 function isIgnoredDir(p: string): boolean {
@@ -127,12 +101,12 @@ function isIgnoredDir(p: string): boolean {
 
 /** Directories matched by workspace globs (`!` negates), in tree order. */
 function matchDirs(dirs: readonly string[], globs: readonly string[]): string[] {
-  const pos = globs.filter((g) => !g.startsWith('!')).map((g) => new Minimatch(g.replace(/^\.\//, '').replace(/\/+$/, ''), { dot: true }));
-  const neg = globs.filter((g) => g.startsWith('!')).map((g) => new Minimatch(g.slice(1).replace(/^\.\//, '').replace(/\/+$/, ''), { dot: true }));
-  return dirs.filter((d) => pos.some((m) => m.match(d)) && !neg.some((m) => m.match(d)));
+  const pos = globs.filter((g) => !g.startsWith('!')).map((g) => compileGlob(g.replace(/^\.\//, '').replace(/\/+$/, '')));
+  const neg = globs.filter((g) => g.startsWith('!')).map((g) => compileGlob(g.slice(1).replace(/^\.\//, '').replace(/\/+$/, '')));
+  return dirs.filter((d) => pos.some((m) => m.test(d)) && !neg.some((m) => m.test(d)));
 }
 
-function mergeTarget(base: TargetConfig, over?: z.output<typeof targetSchema>): TargetConfig {
+function mergeTarget(base: TargetConfig, over?: TargetOverride): TargetConfig {
   return { inputs: over?.inputs ?? base.inputs, outputs: over?.outputs ?? base.outputs, env: over?.env ?? base.env };
 }
 
@@ -146,28 +120,30 @@ export async function discover(tree: Tree): Promise<Workspace> {
   const warnings: string[] = [];
   const manifests = [...tree.files.keys()].filter((f) => (f === 'package.json' || f.endsWith('/package.json')) && !isIgnoredDir(f));
   const nxFiles = [...tree.files.keys()].filter((f) => f.endsWith('/project.json') && !isIgnoredDir(f));
-  const wanted = ['pnpm-workspace.yaml', CONFIG_FILE, 'package.json', ...nxFiles];
+  // One batch for everything discovery may read: root files, project.json files and every package.json.
+  const wanted = ['pnpm-workspace.yaml', CONFIG_FILE, ...nxFiles, ...manifests];
   const contents = await readAll(tree, wanted);
 
   // --- the maestro config (optional) ---
   let config: ProjectsConfig = {};
   const cfgSrc = contents.get(CONFIG_FILE);
-  if (cfgSrc !== undefined) config = validateConfig(configSchema, parseYaml(cfgSrc, CONFIG_FILE) ?? {}, cfgSrc, CONFIG_FILE, `see the '${CONFIG_FILE}' reference in actions/affected/README.md`);
+  if (cfgSrc !== undefined) config = await explain<ProjectsConfig>('configSchema', parseYaml(cfgSrc, CONFIG_FILE) ?? {}, cfgSrc, CONFIG_FILE, `see the '${CONFIG_FILE}' reference in actions/affected/README.md`);
   const targetDefaults = new Map<string, TargetConfig>();
   for (const [name, t] of Object.entries(config.targets ?? {})) targetDefaults.set(name, mergeTarget(defaultTarget(name), t));
-  const targetFor = (name: string, over?: z.output<typeof targetSchema>) => mergeTarget(targetDefaults.get(name) ?? defaultTarget(name), over);
+  const targetFor = (name: string, over?: TargetOverride) => mergeTarget(targetDefaults.get(name) ?? defaultTarget(name), over);
 
   // --- JS workspace globs ---
   let globs: string[] | undefined;
   let source: ProjectSource = 'npm';
   const pnpmSrc = contents.get('pnpm-workspace.yaml');
   if (pnpmSrc !== undefined) {
-    const ws = validateConfig(pnpmWorkspaceSchema, parseYaml(pnpmSrc, 'pnpm-workspace.yaml') ?? null, pnpmSrc, 'pnpm-workspace.yaml', 'list package globs under `packages:`');
+    const data = parseYaml(pnpmSrc, 'pnpm-workspace.yaml') ?? null;
+    const ws = isPnpmWorkspace(data) ? data : await explain<PnpmWorkspace>('pnpmWorkspaceSchema', data, pnpmSrc, 'pnpm-workspace.yaml', 'list package globs under `packages:`');
     globs = ws?.packages ?? [];
     source = 'pnpm';
   }
   const rootSrc = contents.get('package.json');
-  const rootManifest = rootSrc !== undefined ? readJson(manifestSchema, rootSrc, 'package.json') : undefined;
+  const rootManifest = rootSrc !== undefined ? await readJson(isManifest, 'manifestSchema', rootSrc, 'package.json') : undefined;
   if (!globs && rootManifest?.workspaces) {
     globs = Array.isArray(rootManifest.workspaces) ? rootManifest.workspaces : (rootManifest.workspaces.packages ?? []);
   }
@@ -185,10 +161,10 @@ export async function discover(tree: Tree): Promise<Workspace> {
   if (globs && globs.length) {
     const dirs = manifests.filter((f) => f !== 'package.json').map((f) => path.dirname(f));
     const matched = matchDirs(dirs, globs);
-    const pkgContents = await readAll(tree, matched.map((d) => `${d}/package.json`));
+    const pkgContents = contents;
     for (const dir of matched) {
       const file = `${dir}/package.json`;
-      const m = readJson(manifestSchema, pkgContents.get(file) ?? '{}', file);
+      const m = await readJson(isManifest, 'manifestSchema', pkgContents.get(file) ?? '{}', file);
       if (!m.name) {
         warnings.push(`${file} has no "name"; it is not a workspace package`);
         continue;
@@ -203,7 +179,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
   // --- Nx project.json (merges into a package.json project at the same root) ---
   const implicit = new Map<string, string[]>();
   for (const file of nxFiles) {
-    const nx = readJson(nxProjectSchema, contents.get(file) ?? '{}', file);
+    const nx = await readJson(isNxProject, 'nxProjectSchema', contents.get(file) ?? '{}', file);
     const root = path.dirname(file);
     const existing = [...projects.values()].find((p) => p.root === root);
     const name = nx.name ?? existing?.name ?? root;
@@ -297,6 +273,37 @@ export class Ownership {
   }
 }
 
+export interface Glob {
+  test(path: string): boolean;
+}
+
+/**
+ * A glob compiled once, always with `{dot: true}`. Plain patterns (literal
+ * segments, `*`, `?`, `**`) become one regular expression, which is many times
+ * faster than `Minimatch.match` on thousands of paths; anything else (braces,
+ * classes, extglobs) is left to minimatch. A test checks both agree.
+ */
+export function compileGlob(pattern: string): Glob {
+  if (/[{}[\]()!+@\\]/.test(pattern)) {
+    const m = new Minimatch(pattern, { dot: true });
+    return { test: (p) => m.match(p) };
+  }
+  const segs = pattern.split('/');
+  let re = '';
+  segs.forEach((seg, i) => {
+    const last = i === segs.length - 1;
+    if (seg === '**') {
+      re += last ? (i === 0 ? '.*' : '/.*') : i === 0 ? '(?:[^/]+/)*' : '(?:/[^/]+)*';
+      if (!last && i > 0) re += '/';
+      return;
+    }
+    if (i > 0 && segs[i - 1] !== '**') re += '/';
+    re += seg.replace(/[.+^$|]/g, '\\$&').replace(/\*+/g, '[^/]*').replace(/\?/g, '[^/]');
+  });
+  const rx = new RegExp(`^${re}$`);
+  return { test: (p) => rx.test(p) };
+}
+
 const matchers = new Map<string, InputMatcher>();
 /** A shared compiled matcher per glob list (most projects use the same few lists). */
 export function matcherFor(globs: readonly string[]): InputMatcher {
@@ -311,14 +318,14 @@ export function matcherFor(globs: readonly string[]): InputMatcher {
  * starting with `/` is relative to the repository root; `!` excludes.
  */
 export class InputMatcher {
-  private readonly rel: { inc: Minimatch[]; exc: Minimatch[] } = { inc: [], exc: [] };
-  private readonly abs: { inc: Minimatch[]; exc: Minimatch[] } = { inc: [], exc: [] };
+  private readonly rel: { inc: Glob[]; exc: Glob[] } = { inc: [], exc: [] };
+  private readonly abs: { inc: Glob[]; exc: Glob[] } = { inc: [], exc: [] };
   constructor(readonly globs: readonly string[]) {
     for (const g of globs) {
       const neg = g.startsWith('!');
       const body = neg ? g.slice(1) : g;
       const set = body.startsWith('/') ? this.abs : this.rel;
-      (neg ? set.exc : set.inc).push(new Minimatch(body.replace(/^\/+/, ''), { dot: true }));
+      (neg ? set.exc : set.inc).push(compileGlob(body.replace(/^\/+/, '')));
     }
   }
 
@@ -326,8 +333,8 @@ export class InputMatcher {
     const inside = file.startsWith(`${root}/`);
     if (inside) {
       const rel = file.slice(root.length + 1);
-      if (this.rel.inc.some((m) => m.match(rel)) && !this.rel.exc.some((m) => m.match(rel)) && !this.abs.exc.some((m) => m.match(file))) return true;
+      if (this.rel.inc.some((m) => m.test(rel)) && !this.rel.exc.some((m) => m.test(rel)) && !this.abs.exc.some((m) => m.test(file))) return true;
     }
-    return this.abs.inc.some((m) => m.match(file)) && !this.abs.exc.some((m) => m.match(file)) && !(inside && this.rel.exc.some((m) => m.match(file.slice(root.length + 1))));
+    return this.abs.inc.some((m) => m.test(file)) && !this.abs.exc.some((m) => m.test(file)) && !(inside && this.rel.exc.some((m) => m.test(file.slice(root.length + 1))));
   }
 }

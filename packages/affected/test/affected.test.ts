@@ -284,11 +284,11 @@ describe('lockfile attribution per package (real pnpm v9 and npm v3 lockfiles)',
     expect(reasonsMap(r)['@fx/a']).toEqual(['package-lock.json: ms 2.1.2 → 2.1.3']);
   });
 
-  test('parsers: closures per importer', () => {
-    const p = parsePnpmLock(fixture('pnpm-lock.v1.yaml'));
+  test('parsers: closures per importer', async () => {
+    const p = await parsePnpmLock(fixture('pnpm-lock.v1.yaml'));
     expect([...p.get('packages/b')!.packages.keys()].sort()).toEqual(['debug', 'ms']);
     expect([...p.get('packages/c')!.packages.keys()]).toEqual([]);
-    const n = parseNpmLock(fixture('package-lock.v2.json'));
+    const n = await parseNpmLock(fixture('package-lock.v2.json'));
     expect([...n.get('packages/a')!.packages.get('ms')!]).toEqual(['2.1.3']);
     expect([...n.get('packages/b')!.packages.get('ms')!]).toEqual(['2.1.2']);
   });

@@ -4,7 +4,6 @@
  * implemented in the same pure packages the actions use.
  */
 import { describeFailure } from '@maestro/core/errors';
-import { affectedCommand } from './commands/affected.js';
 
 export interface CommandContext {
   args: string[];
@@ -26,7 +25,7 @@ export interface Command {
 export const VERSION = '0.1.0';
 
 export const commands: Command[] = [
-  { name: 'affected', action: 'affected', summary: 'affected projects and tasks between two commits, with reasons', usage: 'maestro affected [--base <rev>] [--head <rev>] [--targets build,test] [--include-dependencies] [--tests] [--json] [--cwd <dir>]', run: affectedCommand },
+  { name: 'affected', action: 'affected', summary: 'affected projects and tasks between two commits, with reasons', usage: 'maestro affected [--base <rev>] [--head <rev>] [--targets build,test] [--include-dependencies] [--tests] [--json] [--cwd <dir>]', run: (ctx) => import('./commands/affected.js').then((m) => m.affectedCommand(ctx)) },
   { name: 'shards', action: 'allocate-shards', summary: 'time-balanced test shards from historical timings', usage: 'maestro shards --count <n|auto> [--timings <file>]' },
   { name: 'risk', action: 'risk-score', summary: 'calibrated defect probability of a local diff, with top factors', usage: 'maestro risk [--base <sha>]' },
   { name: 'policy', action: 'policy-gate', summary: 'evaluate policy/rules.yaml against a change', usage: 'maestro policy [--policy <file>] [--base <sha>]' },
