@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FakeCacheService, FakeGitHub, GitFixture, assertContract, mergeGroupEvent, pullRequestEvent, pushEvent, runAction, scheduleEvent, scopesFor, type RunResult } from '@maestro/harness';
 
@@ -196,6 +197,35 @@ describe('affected bundle under runner-sim', () => {
     expect(json(again, 'cache-hits')).toEqual({ '@shop/api:build': true, '@shop/utils:build': true });
     expect(readFileSync(path.join(fresh, 'packages/utils/dist/index.js'), 'utf8')).toBe('// built utils\n');
     expect(again.summary).toContain('2 of 2 target(s) restored');
+  });
+
+  test('a huge diff: `files` is left empty with a warning, files-path has every path, nothing else is lost', async () => {
+    fx.checkout('main');
+    fx.branch('huge');
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 4000; i++) many[`packages/web/src/generated/a-rather-long-generated-module-name-${String(i).padStart(5, '0')}.ts`] = `export const v${i} = ${i};\n`;
+    const sha = fx.commit('generate', many);
+    fx.push('huge');
+    const workspace = fx.checkoutLike(sha, { depth: 1 });
+    const r = await runAction({ actionDir, workspace, event: pushEvent({ repo: REPO, ref: 'refs/heads/huge', before: mainTip, after: sha }), token, apiUrl: gh.url, stages: ['main'] });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    expect(r.outputs['files']).toBe('');
+    expect(r.log).toMatch(/4000 changed paths do not fit in an output/);
+    const listed = readFileSync(r.outputs['files-path']!, 'utf8').trimEnd().split('\n');
+    expect(listed).toHaveLength(4000);
+    expect(new Set(listed).size).toBe(4000);
+    expect(json(r, 'projects')).toEqual(['@shop/web']);
+    expect(json(r, 'reasons')['@shop/web']).toHaveLength(20); // capped, the first ones kept
+  });
+
+  test('working-directory: the repository in a subfolder of the workspace', async () => {
+    const workspace = mkdtempSync(path.join(tmpdir(), 'ws-sub-'));
+    fx.checkoutLike(pr.merge, { depth: 1, into: path.join(workspace, 'src', 'shop') });
+    const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 1, ...pr, headRef: 'feature' }), token, apiUrl: gh.url, with: { 'working-directory': 'src/shop' }, stages: ['main'] });
+    assertContract(r);
+    expect(r.outputs['base-source']).toBe('merge-commit-parent');
+    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils']);
   });
 
   test('a malformed maestro.projects.yaml fails with file, line and a fix', async () => {

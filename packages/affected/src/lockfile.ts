@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseJson, parseYaml } from '@maestro/core/config';
+import { readPnpmLockFast } from './pnpm-lock-reader.js';
 import { isNpmLock, isPnpmLock, type NpmLock, type PnpmLock } from './guards.js';
 import { explain } from './workspace.js';
 
@@ -46,7 +47,7 @@ function pnpmName(key: string): string {
 }
 
 export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Promise<LockfileIndex> {
-  const data = parseYaml(source, file);
+  const data = readPnpmLockFast(source) ?? parseYaml(source, file);
   const lock = isPnpmLock(data) ? data : await explain<PnpmLock>('pnpmSchema', data, source, file, 'regenerate it with `pnpm install`');
   const snapshots = (lock.snapshots ?? lock.packages ?? {}) as Record<string, Record<string, unknown> | null>;
   const packages = (lock.packages ?? {}) as Record<string, Record<string, unknown> | null>;

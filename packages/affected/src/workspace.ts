@@ -78,6 +78,8 @@ export interface ProjectsConfig {
   projects?: Array<{ name: string; root: string; 'depends-on'?: string[] | undefined; inputs?: string[] | undefined; targets?: Record<string, TargetOverride> | undefined }> | undefined;
 }
 
+const LOCKFILES = [['pnpm-lock.yaml', 'pnpm'], ['package-lock.json', 'npm'], ['npm-shrinkwrap.json', 'npm'], ['yarn.lock', 'yarn'], ['bun.lock', 'bun'], ['bun.lockb', 'bun']] as const;
+
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
 
 
@@ -121,7 +123,9 @@ export async function discover(tree: Tree): Promise<Workspace> {
   const manifests = [...tree.files.keys()].filter((f) => (f === 'package.json' || f.endsWith('/package.json')) && !isIgnoredDir(f));
   const nxFiles = [...tree.files.keys()].filter((f) => f.endsWith('/project.json') && !isIgnoredDir(f));
   // One batch for everything discovery may read: root files, project.json files and every package.json.
-  const wanted = ['pnpm-workspace.yaml', CONFIG_FILE, ...nxFiles, ...manifests];
+  // The lockfile rides along: keys and attribution read it later, and one more blob here is cheaper than another git process.
+  const lockfiles = LOCKFILES.map(([f]) => f).filter((f) => tree.files.has(f));
+  const wanted = ['pnpm-workspace.yaml', CONFIG_FILE, ...nxFiles, ...manifests, ...lockfiles.slice(0, 1)];
   const contents = await readAll(tree, wanted);
 
   // --- the maestro config (optional) ---
@@ -235,7 +239,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
 
   // --- lockfile and global inputs ---
   let lockfile: Workspace['lockfile'];
-  for (const [file, kind] of [['pnpm-lock.yaml', 'pnpm'], ['package-lock.json', 'npm'], ['npm-shrinkwrap.json', 'npm'], ['yarn.lock', 'yarn'], ['bun.lock', 'bun'], ['bun.lockb', 'bun']] as const) {
+  for (const [file, kind] of LOCKFILES) {
     if (tree.files.has(file)) {
       lockfile = { path: file, kind };
       break;

@@ -178,6 +178,16 @@ describe('bad input is a ConfigError with file and line', () => {
     expect((err as ConfigError).line).toBe(3);
   });
 
+  test('valid JSON of the wrong shape: the schema explains what and where', async () => {
+    const f = shop();
+    f.commit('bad', { 'packages/api/package.json': '{\n  "name": "@shop/api",\n  "dependencies": {\n    "@shop/utils": 1\n  }\n}\n' });
+    const err = await affectedBetween(f, 'HEAD~1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).file).toBe('packages/api/package.json');
+    expect((err as ConfigError).line).toBe(4);
+    expect((err as ConfigError).message).toMatch(/dependencies\.@shop\/utils: .*string/i);
+  });
+
   test('malformed maestro.projects.yaml: syntax and schema', async () => {
     const f = shop({ 'maestro.projects.yaml': 'projects:\n  - name: api\n    root: services/api\n    depends-on: [proto\n' });
     const err = await affectedBetween(f, 'HEAD').catch((e: unknown) => e);
