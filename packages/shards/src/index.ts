@@ -1,0 +1,4 @@
+export * from './plan.js';
+export * from './timings.js';
+export * from './store.js';
+export * from './native.js';
