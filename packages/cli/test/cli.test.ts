@@ -26,9 +26,22 @@ describe('maestro CLI (the built bundle)', () => {
   });
 
   test('a capability that has not landed says so and exits 2, without a stack trace', () => {
-    const r = maestro('shards');
+    const r = maestro('risk');
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe("maestro shards: not available in this version yet (it lands with the 'allocate-shards' action).");
+    expect(r.stderr.trim()).toBe("maestro risk: not available in this version yet (it lands with the 'risk-score' action).");
+  });
+
+  test('shards: a plan from a real timing file, one shard’s list, and clean errors', () => {
+    const fixture = path.resolve('packages/shards/test/fixtures/identity-idp-rspec.json');
+    const t = maestro('shards', '--timings', fixture, '--count', '8');
+    expect(t.status).toBe(0);
+    expect(t.stdout).toMatch(/^1122 files, 6919\.4 s → 8 shard\(s\); longest 86\d\.\d s, lower bound 864\.9 s, skew 0\.\d %; coverage 100\.0 %/);
+    const plan = JSON.parse(maestro('shards', '--timings', fixture, '--count', '8', '--json').stdout);
+    const one = maestro('shards', '--timings', fixture, '--count', '8', '--shard', '3').stdout.trim().split('\n');
+    expect(one).toEqual(plan.shards[2].items);
+    const bad = maestro('shards', '--timings', fixture, '--count', 'lots');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--count must be a positive integer or auto/);
   });
 
   test('affected: the same analysis as the action on a local repository, text and JSON; bad flags exit 2', () => {

