@@ -63,6 +63,8 @@ export interface PlanOptions {
 }
 
 export function normalizeKey(k: string): string {
+  const c = k.charCodeAt(0);
+  if (c !== 46 /* . */ && c !== 47 /* / */ && !k.includes('\\')) return k; // already normal: the common case
   return k.replace(/\\/g, '/').replace(/^\.\//, '').replace(/^\/+/, '');
 }
 
@@ -135,6 +137,7 @@ export function estimate(tests: readonly string[], timings: ReadonlyMap<string, 
     out.push({ key, seconds: NaN, source: 'default' });
   }
   // Unknown: the median of known tests in the same directory, else of all known tests.
+  if (!pending.length) return out;
   const byDir = new Map<string, number[]>();
   const all: number[] = [];
   for (const e of out) {
@@ -298,7 +301,8 @@ export function plan(tests: readonly string[], timings: ReadonlyMap<string, numb
   const pmax = items.reduce((a, e) => Math.max(a, e.seconds), 0);
   const { bins, loads } = m > 0 ? lpt(items, m) : { bins: [], loads: [] };
   improve(bins, loads);
-  const shards: Shard[] = bins.map((b, i) => ({ index: i + 1, items: b.map((e) => e.key).sort(), predicted: round(loads[i]!) }));
+  // Placement order is deterministic (longest first, ties by name), so shards need no further sort.
+  const shards: Shard[] = bins.map((b, i) => ({ index: i + 1, items: b.map((e) => e.key), predicted: round(loads[i]!) }));
   assertExactlyOnce(keys, shards);
   const makespan = Math.max(0, ...loads);
   const lowerBound = m > 0 ? Math.max(pmax, total / m) : 0;
@@ -325,15 +329,19 @@ export function plan(tests: readonly string[], timings: ReadonlyMap<string, numb
 
 /** Union of shards equals the test list; shards are pairwise disjoint. Throws otherwise. */
 export function assertExactlyOnce(tests: readonly string[], shards: readonly Shard[]): void {
-  const where = new Map<string, number>();
+  const seen = new Set<string>();
+  let placed = 0;
   for (const s of shards) {
     for (const t of s.items) {
-      if (where.has(t)) throw new Error(`internal: ${t} is in shard ${where.get(t)} and shard ${s.index}`);
-      where.set(t, s.index);
+      placed++;
+      if (seen.has(t)) throw new Error(`internal: ${t} is in more than one shard (found again in shard ${s.index})`);
+      seen.add(t);
     }
   }
-  const missing = tests.filter((t) => !where.has(normalizeKey(t)));
-  if (missing.length || where.size !== tests.length) throw new Error(`internal: the plan lost ${missing.length} test(s) (${missing.slice(0, 3).join(', ')}) or added some`);
+  if (placed !== tests.length || tests.some((t) => !seen.has(normalizeKey(t)))) {
+    const missing = tests.filter((t) => !seen.has(normalizeKey(t)));
+    throw new Error(`internal: the plan has ${placed} tests for ${tests.length} given; missing ${missing.slice(0, 3).join(', ')}`);
+  }
 }
 
 function round(x: number, digits = 3): number {
