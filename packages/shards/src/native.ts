@@ -3,6 +3,7 @@
  * a Jest `testSequencer` whose `shard()` reads the plan (keep `--shard=i/m`),
  * the same for Vitest, and plain lists for pytest and Playwright.
  */
+import { ConfigError } from '@maestro/core/errors';
 import type { Plan } from './plan.js';
 
 const SHARED = String.raw`
@@ -78,9 +79,9 @@ module.exports = MaestroSequencer;
 `;
 }
 
-/** One entry per line: pytest node ids / paths (`pytest $(cat list)`), Playwright files (`--test-list`). */
+/** One entry per line: pytest node ids / paths (`pytest $(cat list)`), Playwright files (`npx playwright test $(cat list)`). */
 export function shardList(plan: Plan, index: number): string[] {
   const s = plan.shards.find((x) => x.index === index);
-  if (!s) throw new RangeError(`shard ${index} does not exist (the plan has ${plan.count})`);
+  if (!s) throw new ConfigError(`shard ${index} does not exist (the plan has ${plan.count})`, { file: "input 'shard'", fix: 'pass an index from the plan’s matrix, e.g. ${{ matrix.shard }}' });
   return s.items;
 }

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path/posix';
+import { ConfigError } from '@maestro/core/errors';
 
 export type Granularity = 'file' | 'test';
 
@@ -281,7 +282,7 @@ export function plan(tests: readonly string[], timings: ReadonlyMap<string, numb
   if (keys.length !== tests.length) {
     const seen = new Set<string>();
     const dups = tests.map(normalizeKey).filter((k) => (seen.has(k) ? true : (seen.add(k), false)));
-    throw new RangeError(`the test list names ${[...new Set(dups)].slice(0, 3).join(', ')} more than once`);
+    throw new ConfigError(`the test list names ${[...new Set(dups)].slice(0, 3).join(', ')} more than once`, { file: 'test list', fix: 'list each test once (paths are compared after removing ./ and leading /)' });
   }
   const items = estimate(keys, timings, { granularity, ...(opts.defaultSeconds !== undefined ? { defaultSeconds: opts.defaultSeconds } : {}) });
   const maxShards = Math.min(opts.maxShards ?? 256, 256);
@@ -292,7 +293,7 @@ export function plan(tests: readonly string[], timings: ReadonlyMap<string, numb
     auto = { overhead: c.overhead, candidates: c.candidates };
     m = c.shards;
   } else {
-    if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new RangeError(`shard count must be a positive integer, got ${opts.shards}`);
+    if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new ConfigError(`shard count must be a positive integer or auto, got ${opts.shards}`, { file: 'shards', fix: 'pass a number from 1 to 256, or auto' });
     m = opts.shards;
   }
   // Never emit an empty shard: with fewer tests than shards, use one shard per test.

@@ -87,8 +87,37 @@ export function readJUnit(xml: string, file: string): TimingSource {
   return { file, kind: 'junit', results, warnings };
 }
 
+/** Keys that occur more than once in the top-level object of a JSON text (JSON.parse keeps the last silently). */
+export function duplicateTopLevelKeys(text: string): string[] {
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) dups.add(key);
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return [...dups];
+}
+
 export function readJsonTimings(text: string, file: string): TimingSource {
   const data = parseJson(text, file);
+  const dups = duplicateTopLevelKeys(text);
+  if (dups.length) throw new ConfigError(`the timing file lists ${dups.slice(0, 3).map((d) => `'${d}'`).join(', ')} more than once`, { file, fix: 'keep one entry per test (merge shards with `mode: collect` instead of concatenating files)' });
   if (isStore(data)) return { file, kind: 'store', results: [], store: data, warnings: [] };
   if (data && typeof data === 'object' && !Array.isArray(data) && Array.isArray((data as { testResults?: unknown }).testResults)) {
     // Jest --json: one entry per test file, perfStats in milliseconds.

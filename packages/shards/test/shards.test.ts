@@ -118,6 +118,7 @@ describe('shard count', () => {
   });
 
   test('bad input: duplicate tests, zero shards', () => {
+    expect(() => plan(['a.ts', './a.ts'], new Map(), { shards: 2 })).toThrow(ConfigError);
     expect(() => plan(['a.ts', './a.ts'], new Map(), { shards: 2 })).toThrow(/names a\.ts more than once/);
     expect(() => plan(['a.ts'], new Map(), { shards: 0 })).toThrow(/positive integer/);
   });
@@ -134,6 +135,8 @@ describe('timing readers', () => {
       expect(e).toBeInstanceOf(ConfigError);
       expect((e as ConfigError).message).toMatch(/duration of 'a'/);
     }
+    expect(() => readTimings('{"a.ts": 1, "b.ts": {"x": 1, "x": 2}, "a.ts": 2}', 't.json')).toThrow(/lists 'a\.ts' more than once/);
+    expect(readTimings('{"a\\"b.ts": 1, "c.ts": 2}', 't.json').results).toHaveLength(2);
     const e = (() => { try { readTimings('{"a": 1,,}', 't.json'); } catch (x) { return x; } })() as ConfigError;
     expect(e.file).toBe('t.json');
     expect(e.line).toBe(1);
