@@ -1,0 +1,282 @@
+/**
+ * Logistic regression on log1p-transformed, standardised change metrics,
+ * fitted by Newton's method (IRLS) with a small ridge. Gives a probability,
+ * the per-feature contributions behind it, and the usual evaluation measures
+ * (AUC, Brier, ECE, recall at a review budget). Pure and dependency-free.
+ */
+
+export const KAMEI = ['ns', 'nd', 'nf', 'entrophy', 'la', 'ld', 'lt', 'fix', 'ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp'] as const;
+export type Metric = (typeof KAMEI)[number];
+export type Signals = Partial<Record<Metric, number>>;
+
+/** Plain words for each metric, for the top factors. */
+export const DESCRIBE: Record<Metric, string> = {
+  ns: 'subsystems touched',
+  nd: 'directories touched',
+  nf: 'files touched',
+  entrophy: 'how spread the change is across files',
+  la: 'lines added',
+  ld: 'lines deleted',
+  lt: 'size of the touched files before the change',
+  fix: 'it is a bug fix',
+  ndev: 'developers who changed these files before',
+  age: 'days since the touched files last changed',
+  nuc: 'earlier changes to the touched files',
+  exp: "author's experience (earlier file changes)",
+  rexp: "author's recent experience",
+  sexp: "author's experience in these subsystems",
+};
+
+export interface Model {
+  version: 1;
+  kind: 'maestro-risk-model';
+  features: Metric[];
+  /** Per feature: mean and standard deviation of log1p(x) on the training data. */
+  mean: number[];
+  std: number[];
+  /** Median of log1p(x), used when a signal is missing. */
+  median: number[];
+  weights: number[];
+  intercept: number;
+  /** Positive rate of the training data (the intercept's reference point). */
+  baseRate: number;
+  provenance: Record<string, unknown>;
+}
+
+export interface Row {
+  x: Signals;
+  y: 0 | 1;
+  date?: number;
+}
+
+const tf = (v: number) => Math.log1p(Math.max(0, v));
+const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+const logit = (p: number) => Math.log(p / (1 - p));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Solve A x = b (A symmetric positive definite) by Cholesky. */
+function solve(A: number[][], b: number[]): number[] {
+  const n = b.length;
+  const L = A.map((r) => r.map(() => 0));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i]![j]!;
+      for (let k = 0; k < j; k++) s -= L[i]![k]! * L[j]![k]!;
+      if (i === j) L[i]![i] = Math.sqrt(Math.max(s, 1e-12));
+      else L[i]![j] = s / L[j]![j]!;
+    }
+  }
+  const y = new Array<number>(n).fill(0);
+  for (let i = 0; i < n; i++) {
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= L[i]![k]! * y[k]!;
+    y[i] = s / L[i]![i]!;
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i]!;
+    for (let k = i + 1; k < n; k++) s -= L[k]![i]! * x[k]!;
+    x[i] = s / L[i]![i]!;
+  }
+  return x;
+}
+
+export interface FitOptions {
+  features?: readonly Metric[];
+  /** Ridge strength, multiplied by n (the research protocol uses 1e-3). */
+  lambda?: number;
+  iterations?: number;
+  provenance?: Record<string, unknown>;
+}
+
+export function fit(rows: readonly Row[], opts: FitOptions = {}): Model {
+  const features = [...(opts.features ?? KAMEI)];
+  const d = features.length;
+  const n = rows.length;
+  if (n === 0) throw new RangeError('no rows to fit');
+  const raw = rows.map((r) => features.map((f) => tf(r.x[f] ?? 0)));
+  const mean = features.map((_, j) => raw.reduce((a, r) => a + r[j]!, 0) / n);
+  const std = features.map((_, j) => Math.sqrt(raw.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / n) || 1);
+  const med = features.map((_, j) => median(raw.map((r) => r[j]!)));
+  const X = raw.map((r) => [1, ...r.map((v, j) => (v - mean[j]!) / std[j]!)]);
+  const y = rows.map((r) => r.y);
+  const lambda = (opts.lambda ?? 1e-3) * n;
+  let w = new Array<number>(d + 1).fill(0);
+  const pos = y.reduce<number>((a, b) => a + b, 0) / n;
+  w[0] = logit(Math.min(Math.max(pos, 1e-6), 1 - 1e-6));
+  for (let it = 0; it < (opts.iterations ?? 25); it++) {
+    const H = Array.from({ length: d + 1 }, () => new Array<number>(d + 1).fill(0));
+    const g = new Array<number>(d + 1).fill(0);
+    for (let i = 0; i < n; i++) {
+      const xi = X[i]!;
+      let z = 0;
+      for (let j = 0; j <= d; j++) z += w[j]! * xi[j]!;
+      const p = sigmoid(z);
+      const r = p - y[i]!;
+      const s = p * (1 - p);
+      for (let j = 0; j <= d; j++) {
+        g[j]! += r * xi[j]!;
+        const sj = s * xi[j]!;
+        for (let k = 0; k <= j; k++) H[j]![k]! += sj * xi[k]!;
+      }
+    }
+    for (let j = 1; j <= d; j++) {
+      g[j]! += lambda * w[j]!;
+      H[j]![j]! += lambda;
+    }
+    for (let j = 0; j <= d; j++) for (let k = j + 1; k <= d; k++) H[j]![k] = H[k]![j]!;
+    const step = solve(H, g);
+    const next = w.map((v, j) => v - step[j]!);
+    const delta = Math.max(...step.map(Math.abs));
+    w = next;
+    if (delta < 1e-8) break;
+  }
+  return {
+    version: 1,
+    kind: 'maestro-risk-model',
+    features,
+    mean: mean.map(r6),
+    std: std.map(r6),
+    median: med.map(r6),
+    weights: w.slice(1).map(r6),
+    intercept: r6(w[0]!),
+    baseRate: r6(pos),
+    provenance: opts.provenance ?? {},
+  };
+}
+
+function r6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+export interface Factor {
+  feature: Metric;
+  /** Contribution to the log-odds (weight × standardised value). */
+  contribution: number;
+  value: number | null;
+  text: string;
+}
+
+export interface Score {
+  probability: number;
+  logit: number;
+  factors: Factor[];
+  /** Signals that were not available and were replaced by the training median. */
+  missing: Metric[];
+}
+
+/** Shift the intercept so the average prediction moves from the model's base rate to `rate`. */
+export function withBaseRate(m: Model, rate: number): Model {
+  const r = Math.min(Math.max(rate, 1e-4), 1 - 1e-4);
+  return { ...m, intercept: r6(m.intercept + logit(r) - logit(m.baseRate)), baseRate: r6(r) };
+}
+
+export function score(m: Model, x: Signals, top = 3): Score {
+  let z = m.intercept;
+  const contribs: Factor[] = [];
+  const missing: Metric[] = [];
+  m.features.forEach((f, j) => {
+    const v = x[f];
+    const t = v === undefined || v === null || Number.isNaN(v) ? m.median[j]! : tf(v);
+    if (v === undefined || v === null || Number.isNaN(v)) missing.push(f);
+    const c = m.weights[j]! * ((t - m.mean[j]!) / m.std[j]!);
+    z += c;
+    contribs.push({ feature: f, contribution: c, value: v ?? null, text: '' });
+  });
+  const factors = contribs
+    .filter((c) => !missing.includes(c.feature))
+    .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
+    .slice(0, top)
+    .map((c) => ({ ...c, contribution: r6(c.contribution), text: `${c.contribution >= 0 ? 'raises' : 'lowers'} risk: ${DESCRIBE[c.feature]} (${c.feature === 'fix' ? (c.value ? 'yes' : 'no') : fmt(c.value)})` }));
+  return { probability: r6(sigmoid(z)), logit: r6(z), factors, missing };
+}
+
+function fmt(v: number | null): string {
+  if (v === null) return 'missing';
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+// ---- evaluation ----
+
+/** Area under the ROC curve (ties count half), by ranks. */
+export function auc(scores: readonly number[], labels: readonly number[]): number {
+  const idx = scores.map((s, i) => [s, labels[i]!] as const).sort((a, b) => a[0] - b[0]);
+  let rankSum = 0;
+  let pos = 0;
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j < idx.length && idx[j]![0] === idx[i]![0]) j++;
+    const avg = (i + j + 1) / 2; // ranks are 1-based
+    for (let k = i; k < j; k++) if (idx[k]![1] === 1) {
+      rankSum += avg;
+      pos++;
+    }
+    i = j;
+  }
+  const neg = idx.length - pos;
+  if (!pos || !neg) return NaN;
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+export function brier(p: readonly number[], y: readonly number[]): number {
+  return p.reduce((a, v, i) => a + (v - y[i]!) ** 2, 0) / p.length;
+}
+
+/** Expected calibration error over 10 equal-width bins. */
+export function ece(p: readonly number[], y: readonly number[], bins = 10): number {
+  const sum = new Array<number>(bins).fill(0);
+  const hit = new Array<number>(bins).fill(0);
+  const cnt = new Array<number>(bins).fill(0);
+  p.forEach((v, i) => {
+    const b = Math.min(bins - 1, Math.floor(v * bins));
+    sum[b]! += v;
+    hit[b]! += y[i]!;
+    cnt[b]!++;
+  });
+  let e = 0;
+  for (let b = 0; b < bins; b++) if (cnt[b]) e += (cnt[b]! / p.length) * Math.abs(sum[b]! / cnt[b]! - hit[b]! / cnt[b]!);
+  return e;
+}
+
+/** Share of positives caught when the riskiest `budget` share of changes is flagged. */
+export function recallAtBudget(scores: readonly number[], labels: readonly number[], budget: number): number {
+  const order = scores.map((s, i) => [s, labels[i]!] as const).sort((a, b) => b[0] - a[0]);
+  const k = Math.ceil(order.length * budget);
+  const pos = labels.reduce((a, b) => a + b, 0);
+  return pos ? order.slice(0, k).reduce((a, r) => a + r[1], 0) / pos : NaN;
+}
+
+/** Platt recalibration: one-feature logistic fit of y on the model's logit, folded into the model. */
+export function recalibrate(m: Model, rows: readonly Row[]): Model {
+  const z = rows.map((r) => score(m, r.x, 0).logit);
+  let a = 1;
+  let b = 0;
+  for (let it = 0; it < 50; it++) {
+    let g0 = 0, g1 = 0, h00 = 0, h01 = 0, h11 = 0;
+    rows.forEach((r, i) => {
+      const p = sigmoid(a * z[i]! + b);
+      const e = p - r.y;
+      const s = p * (1 - p);
+      g0 += e * z[i]!;
+      g1 += e;
+      h00 += s * z[i]! * z[i]!;
+      h01 += s * z[i]!;
+      h11 += s;
+    });
+    h00 += 1e-9;
+    h11 += 1e-9;
+    const det = h00 * h11 - h01 * h01;
+    const da = (h11 * g0 - h01 * g1) / det;
+    const db = (h00 * g1 - h01 * g0) / det;
+    a -= da;
+    b -= db;
+    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
+  }
+  const base = rows.reduce((s, r) => s + r.y, 0) / rows.length;
+  return { ...m, weights: m.weights.map((w) => r6(w * a)), intercept: r6(m.intercept * a + b), baseRate: r6(base) };
+}

@@ -1,0 +1,55 @@
+import { describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { auc, ece, fit, readJitCsv, recalibrate, score, type Row } from '../src/index.js';
+
+const FIX = path.resolve('packages/risk/test/fixtures');
+const rows = (p: string) => readJitCsv(readFileSync(path.join(FIX, `${p}.jit.csv`), 'utf8'), `${p}.jit.csv`);
+const split = (r: Row[]) => [r.slice(0, Math.floor(r.length * 0.7)), r.slice(Math.floor(r.length * 0.7))] as const;
+
+// Reference numbers from the research note (time-aware 70/30 split; LR-14 on log1p, ridge 1e-3·n).
+const REF: Record<string, { lr: number; la: number; ece: number }> = {
+  qt: { lr: 0.743, la: 0.734, ece: 0.021 },
+  openstack: { lr: 0.773, la: 0.747, ece: 0.053 },
+  go: { lr: 0.737, la: 0.695, ece: 0.067 },
+  gerrit: { lr: 0.684, la: 0.73, ece: 0.038 },
+};
+
+describe('LR-14 reproduces the measured baselines on the four public data sets', () => {
+  test.each(Object.keys(REF))('%s: AUC and ECE within ±0.01 of the reference; lines-added baseline too', (p) => {
+    const [train, testRows] = split(rows(p));
+    const m = fit(train);
+    const probs = testRows.map((r) => score(m, r.x).probability);
+    const y = testRows.map((r) => r.y);
+    expect(Math.abs(auc(probs, y) - REF[p]!.lr)).toBeLessThanOrEqual(0.01);
+    expect(Math.abs(auc(testRows.map((r) => r.x.la!), y) - REF[p]!.la)).toBeLessThanOrEqual(0.01);
+    expect(Math.abs(ece(probs, y) - REF[p]!.ece)).toBeLessThanOrEqual(0.01);
+  });
+
+  test('Platt recalibration on the newest training slice lowers ECE (openstack)', () => {
+    const all = rows('openstack');
+    const n = all.length;
+    const m = fit(all.slice(0, Math.floor(n * 0.55)));
+    const cal = recalibrate(m, all.slice(Math.floor(n * 0.55), Math.floor(n * 0.7)));
+    const t = all.slice(Math.floor(n * 0.7));
+    const y = t.map((r) => r.y);
+    expect(ece(t.map((r) => score(cal, r.x).probability), y)).toBeLessThan(ece(t.map((r) => score(m, r.x).probability), y));
+    expect(ece(t.map((r) => score(cal, r.x).probability), y)).toBeLessThanOrEqual(0.035);
+  });
+});
+
+describe('scores', () => {
+  test('factors in plain words; missing signals are reported, not treated as 0', () => {
+    const [train] = split(rows('qt'));
+    const m = fit(train);
+    const big = score(m, { ns: 3, nd: 9, nf: 25, entrophy: 3.5, la: 1200, ld: 40, lt: 9000, fix: 0, ndev: 30, age: 2, nuc: 400, exp: 15, rexp: 1, sexp: 3 });
+    const small = score(m, { ns: 1, nd: 1, nf: 1, entrophy: 0, la: 2, ld: 1, lt: 100, fix: 0, ndev: 2, age: 200, nuc: 3, exp: 5000, rexp: 50, sexp: 900 });
+    expect(big.probability).toBeGreaterThan(small.probability);
+    expect(big.factors).toHaveLength(3);
+    expect(big.factors[0]!.text).toMatch(/^raises risk: /);
+    const partial = score(m, { la: 1200, ld: 40, nf: 25 });
+    expect(partial.missing).toEqual(['ns', 'nd', 'entrophy', 'lt', 'fix', 'ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp']);
+    expect(partial.factors.length).toBeGreaterThan(0);
+    for (const f of partial.factors) expect(['la', 'ld', 'nf']).toContain(f.feature);
+  });
+});
