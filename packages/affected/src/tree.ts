@@ -5,9 +5,9 @@
  * process. Nothing depends on what is checked out, so base and head are read
  * the same way, also in a shallow clone that holds just those two commits.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { git, type GitOptions } from '@maestro/core/git';
+import { git, readBlobs, type GitOptions } from '@maestro/core/git';
 
 export interface Tree {
   /** The commit this tree belongs to (or a label for in-memory trees). */
@@ -33,41 +33,10 @@ export function blobOid(content: string | Buffer): string {
 }
 
 /** List every file of `rev` (submodules and symlinks included as entries). */
+export { readBlobs };
+
 export async function listTree(rev: string, opts: GitOptions): Promise<Map<string, string>> {
   return parseLsTree(await git(['-c', 'core.quotePath=false', 'ls-tree', '-r', '-z', '--full-tree', rev], opts));
-}
-
-/** Read blobs by object id or `<rev>:<path>` in one `git cat-file --batch` process; keyed by the request. */
-export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Map<string, Buffer>> {
-  const unique = [...new Set(oids)];
-  if (!unique.length) return Promise.resolve(new Map());
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch', '--buffer'], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`git cat-file --batch failed (exit ${code}): ${stderr.trim()}`));
-      const buf = Buffer.concat(chunks);
-      const result = new Map<string, Buffer>();
-      let at = 0;
-      // One header per request, in order: "<oid> <type> <size>" or "<spec> missing".
-      for (const spec of unique) {
-        if (at >= buf.length) break;
-        const nl = buf.indexOf(10, at);
-        const header = buf.subarray(at, nl).toString('utf8');
-        at = nl + 1;
-        if (header.endsWith(' missing') || header.endsWith(' ambiguous')) continue;
-        const n = Number(header.slice(header.lastIndexOf(' ') + 1));
-        result.set(spec, buf.subarray(at, at + n));
-        at += n + 1; // content + LF
-      }
-      resolve(result);
-    });
-    child.stdin.end(unique.join('\n') + '\n');
-  });
 }
 
 /**

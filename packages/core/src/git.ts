@@ -2,7 +2,7 @@
  * Git helpers over the git CLI. Pure of `@actions/*` so the CLI can use them.
  * Paths are read with `-z`, so unicode and odd file names arrive verbatim.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { ConfigError } from './errors.js';
 
 export class GitError extends Error {
@@ -179,3 +179,37 @@ export function touchedPaths(changes: readonly FileChange[]): string[] {
   }
   return [...out];
 }
+
+/** Read blobs by object id or `<rev>:<path>` in one `git cat-file --batch` process; keyed by the request. */
+export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Map<string, Buffer>> {
+  const unique = [...new Set(oids)];
+  if (!unique.length) return Promise.resolve(new Map());
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch', '--buffer'], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`git cat-file --batch failed (exit ${code}): ${stderr.trim()}`));
+      const buf = Buffer.concat(chunks);
+      const result = new Map<string, Buffer>();
+      let at = 0;
+      // One header per request, in order: "<oid> <type> <size>" or "<spec> missing".
+      for (const spec of unique) {
+        if (at >= buf.length) break;
+        const nl = buf.indexOf(10, at);
+        const header = buf.subarray(at, nl).toString('utf8');
+        at = nl + 1;
+        if (header.endsWith(' missing') || header.endsWith(' ambiguous')) continue;
+        const n = Number(header.slice(header.lastIndexOf(' ') + 1));
+        result.set(spec, buf.subarray(at, at + n));
+        at += n + 1; // content + LF
+      }
+      resolve(result);
+    });
+    child.stdin.end(unique.join('\n') + '\n');
+  });
+}
+

@@ -1,2 +1,3 @@
 export * from './model.js';
 export * from './jit.js';
+export * from './signals.js';

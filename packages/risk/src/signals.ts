@@ -1,0 +1,140 @@
+/**
+ * The 14 Kamei change metrics for a change base..head, computed from git the
+ * way the public data sets define them: size and spread from the diff, file
+ * sizes from the base tree, history (developers, age, earlier changes, author
+ * experience) from `git log` before the base. In a shallow clone without that
+ * history the history metrics are reported missing, never 0.
+ */
+import path from 'node:path/posix';
+import { git, isShallow, readBlobs, type GitOptions } from '@maestro/core/git';
+import type { Metric, Signals } from './model.js';
+
+export interface ChangeSignals {
+  signals: Signals;
+  missing: Metric[];
+  /** Why some signals are missing. */
+  notes: string[];
+  files: Array<{ path: string; added: number; deleted: number; before: string }>;
+  author: string;
+}
+
+export interface SignalOptions extends GitOptions {
+  base: string;
+  head: string;
+  /** Upper bound of history commits read (large repositories). */
+  maxHistory?: number;
+  /** Text that counts for `fix` besides commit messages (e.g. the PR title and body). */
+  extraMessage?: string;
+}
+
+const FIX_RE = /\b(fix(e[sd])?|bug(fix)?|defect|hotfix|regression|resolve[sd]?)\b|(^|\s)#\d+\b|\b[A-Z][A-Z0-9]+-\d+\b/i;
+const DAY = 86400;
+
+const subsystem = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : 'root');
+
+/** `git diff --numstat -z` with renames: returns per-file added/deleted lines (binary files count 0). */
+function parseNumstat(out: string): Array<{ path: string; added: number; deleted: number; before: string }> {
+  const parts = out.split('\0');
+  const files: Array<{ path: string; added: number; deleted: number; before: string }> = [];
+  for (let i = 0; i < parts.length; i++) {
+    const rec = parts[i]!;
+    if (!rec) continue;
+    const [a, d, p] = rec.split('\t');
+    let file = p ?? '';
+    let before = file;
+    if (file === '') {
+      // rename: "<a>\t<d>\t" then old NUL new
+      before = parts[i + 1] ?? '';
+      file = parts[i + 2] ?? '';
+      i += 2;
+    }
+    files.push({ path: file, added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d), before });
+  }
+  return files;
+}
+
+export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals> {
+  const g = { cwd: opts.cwd, ...(opts.env ? { env: opts.env } : {}) };
+  const files = parseNumstat(await git(['-c', 'core.quotePath=false', 'diff', '--numstat', '-z', '-M', opts.base, opts.head, '--'], g));
+  const signals: Signals = {};
+  const missing: Metric[] = [];
+  const notes: string[] = [];
+  const la = files.reduce((a, f) => a + f.added, 0);
+  const ld = files.reduce((a, f) => a + f.deleted, 0);
+  signals.la = la;
+  signals.ld = ld;
+  signals.nf = files.length;
+  signals.nd = new Set(files.map((f) => path.dirname(f.path))).size;
+  signals.ns = new Set(files.map((f) => subsystem(f.path))).size;
+  const total = la + ld;
+  signals.entrophy = total ? -files.reduce((a, f) => {
+    const p = (f.added + f.deleted) / total;
+    return p > 0 ? a + p * Math.log2(p) : a;
+  }, 0) : 0;
+
+  // lt: lines of the touched files before the change (files new in this change count 0).
+  const blobs = await readBlobs(files.map((f) => `${opts.base}:${f.before}`), g);
+  let lt = 0;
+  for (const b of blobs.values()) {
+    let n = 0;
+    for (let i = 0; i < b.length; i++) if (b[i] === 10) n++;
+    lt += n + (b.length && b[b.length - 1] !== 10 ? 1 : 0);
+  }
+  signals.lt = lt;
+
+  // fix: an issue key or fix wording in the change's messages.
+  const messages = await git(['log', '--format=%B%x00', `${opts.base}..${opts.head}`], g).catch(() => '');
+  signals.fix = FIX_RE.test(`${messages}\n${opts.extraMessage ?? ''}`) ? 1 : 0;
+
+  const authorLine = (await git(['log', '-1', '--format=%ae%x00%at', opts.head], g)).trim();
+  const [author, headTime] = authorLine.split('\0') as [string, string];
+  const now = Number(headTime);
+
+  // History before the base.
+  const shallow = await isShallow(g);
+  const log = await git(['-c', 'core.quotePath=false', 'log', '--no-merges', '--format=%x01%ae%x00%at', '--name-only', `--max-count=${opts.maxHistory ?? 50000}`, opts.base], g).catch(() => '');
+  const history: Array<{ author: string; time: number; files: string[] }> = [];
+  for (const chunk of log.split('\x01')) {
+    if (!chunk.trim()) continue;
+    const [head, ...rest] = chunk.split('\n');
+    const [a, t] = (head ?? '').split('\0');
+    history.push({ author: a ?? '', time: Number(t), files: rest.filter(Boolean) });
+  }
+  if (shallow && history.length < 50) {
+    for (const m of ['ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp'] as const) missing.push(m);
+    notes.push(`the clone is shallow (${history.length} commit(s) of history before the base): developer, age and experience signals are missing; fetch more history (actions/checkout fetch-depth: 0) to include them`);
+  } else {
+    const touched = new Set(files.map((f) => f.before));
+    const subsystems = new Set(files.map((f) => subsystem(f.path)));
+    const devs = new Set<string>([author]);
+    const last = new Map<string, number>();
+    let nuc = files.length; // this change counts once per file
+    let exp = 0;
+    let rexp = 0;
+    let sexp = 0;
+    for (const c of history) {
+      const mineCommit = c.author === author;
+      for (const f of c.files) {
+        if (touched.has(f)) {
+          devs.add(c.author);
+          nuc++;
+          if (!last.has(f) || last.get(f)! < c.time) last.set(f, c.time);
+        }
+        if (mineCommit) {
+          exp++;
+          rexp += 1 / (1 + Math.max(0, (now - c.time) / DAY));
+          if (subsystems.has(subsystem(f))) sexp++;
+        }
+      }
+    }
+    signals.ndev = devs.size;
+    const ages = [...touched].filter((f) => last.has(f)).map((f) => Math.max(0, (now - last.get(f)!) / DAY));
+    signals.age = ages.length ? ages.reduce((a, b) => a + b, 0) / ages.length : 0;
+    signals.nuc = nuc;
+    signals.exp = exp;
+    signals.rexp = rexp;
+    signals.sexp = sexp;
+    if (history.length >= (opts.maxHistory ?? 50000)) notes.push(`history read up to ${history.length} commits; older changes are not counted`);
+  }
+  return { signals, missing, notes, files, author };
+}

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { GitFixture } from '@maestro/harness';
+import { changeSignals } from '../src/index.js';
+
+const ALICE = { name: 'Alice', email: 'alice@example.com' };
+const BOB = { name: 'Bob', email: 'bob@example.com' };
+const day = (d: number) => new Date(Date.UTC(2026, 0, 1) + d * 86400_000).toISOString();
+
+let fx: GitFixture;
+let base: string;
+let head: string;
+
+beforeAll(() => {
+  fx = GitFixture.create();
+  fx.commit('add a and b', { 'src/a.ts': '1\n2\n3\n', 'lib/b.ts': 'x\ny\n' }, { author: ALICE, date: day(0) });
+  fx.commit('tweak a', { 'src/a.ts': '1\n2\n3\n4\n' }, { author: BOB, date: day(1) });
+  base = fx.commit('docs', { 'docs/x.md': '# x\n' }, { author: ALICE, date: day(2) });
+  fx.push('main');
+  head = fx.commit('fix: rounding (#12)', { 'src/a.ts': '1\n2\nthree\n4\n5\n', 'lib/c.ts': 'a\nb\nc\nd\ne\n' }, { author: ALICE, date: day(5) });
+  fx.push('main');
+});
+
+afterAll(() => fx?.dispose());
+
+describe('Kamei change metrics from git', () => {
+  test('every metric computed by the published definitions (checked by hand)', async () => {
+    const r = await changeSignals({ cwd: fx.work, base, head });
+    expect(r.missing).toEqual([]);
+    expect(r.author).toBe('alice@example.com');
+    const s = r.signals;
+    expect({ la: s.la, ld: s.ld, nf: s.nf, nd: s.nd, ns: s.ns, lt: s.lt, fix: s.fix, ndev: s.ndev, nuc: s.nuc, exp: s.exp, sexp: s.sexp }).toEqual({ la: 7, ld: 1, nf: 2, nd: 2, ns: 2, lt: 4, fix: 1, ndev: 2, nuc: 4, exp: 3, sexp: 2 });
+    expect(s.entrophy).toBeCloseTo(0.9544, 4);
+    expect(s.age).toBeCloseTo(4, 6);
+    expect(s.rexp).toBeCloseTo(2 / 6 + 1 / 4, 6);
+  });
+
+  test('in a shallow clone the history metrics are missing, with the reason, never 0', async () => {
+    const dir = fx.checkoutLike(head, { depth: 1 });
+    fx.git(['fetch', '-q', '--depth=1', 'origin', base], dir);
+    const r = await changeSignals({ cwd: dir, base, head });
+    expect(r.missing).toEqual(['ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp']);
+    expect(r.signals.ndev).toBeUndefined();
+    expect(r.notes[0]).toMatch(/shallow .* fetch-depth: 0/);
+    expect(r.signals.la).toBe(7);
+  });
+});
