@@ -1,3 +1,4 @@
 export * from './model.js';
 export * from './jit.js';
 export * from './signals.js';
+export * from './default-model.js';
