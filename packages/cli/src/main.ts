@@ -27,7 +27,7 @@ export const VERSION = '0.1.0';
 export const commands: Command[] = [
   { name: 'affected', action: 'affected', summary: 'affected projects and tasks between two commits, with reasons', usage: 'maestro affected [--base <rev>] [--head <rev>] [--targets build,test] [--include-dependencies] [--tests] [--json] [--cwd <dir>]', run: (ctx) => import('./commands/affected.js').then((m) => m.affectedCommand(ctx)) },
   { name: 'shards', action: 'allocate-shards', summary: 'time-balanced test shards from historical timings', usage: 'maestro shards [--count <n|auto>] [--timings <file>]… [--tests-glob <glob>]… [--tests-file <f>] [--overhead <s>] [--max-shards <n>] [--granularity file|test] [--shard <i>] [--json]', run: (ctx) => import('./commands/shards.js').then((m) => m.shardsCommand(ctx)) },
-  { name: 'risk', action: 'risk-score', summary: 'calibrated defect probability of a local diff, with top factors', usage: 'maestro risk [--base <sha>]' },
+  { name: 'risk', action: 'risk-score', summary: 'calibrated defect probability of a local diff, with top factors', usage: 'maestro risk [--base <rev>] [--head <rev>] [--model <file>] [--base-rate <p>] [--warn <p>] [--enforce <p>] [--json] [--cwd <dir>]', run: (ctx) => import('./commands/risk.js').then((m) => m.riskCommand(ctx)) },
   { name: 'policy', action: 'policy-gate', summary: 'evaluate policy/rules.yaml against a change', usage: 'maestro policy [--policy <file>] [--base <sha>]' },
   { name: 'attest', action: 'attest-verify', summary: 'verify Sigstore/DSSE attestations offline', usage: 'maestro attest <bundle> --artifact <file>' },
   { name: 'agent', action: 'agent-step', summary: 'run a budgeted agent step and print the diff', usage: 'maestro agent <step> [--budget-usd <n>]' },

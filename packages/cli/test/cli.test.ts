@@ -26,9 +26,9 @@ describe('maestro CLI (the built bundle)', () => {
   });
 
   test('a capability that has not landed says so and exits 2, without a stack trace', () => {
-    const r = maestro('risk');
+    const r = maestro('policy');
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe("maestro risk: not available in this version yet (it lands with the 'risk-score' action).");
+    expect(r.stderr.trim()).toBe("maestro policy: not available in this version yet (it lands with the 'policy-gate' action).");
   });
 
   test('shards: a plan from a real timing file, one shard’s list, and clean errors', () => {
@@ -42,6 +42,33 @@ describe('maestro CLI (the built bundle)', () => {
     const bad = maestro('shards', '--timings', fixture, '--count', 'lots');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--count must be a positive integer or auto/);
+  });
+
+  test('risk: probability, level and plain-word factors of a local change; a bigger change scores higher; bad flags', () => {
+    const fx = GitFixture.create();
+    try {
+      fx.commit('base', { 'src/a.ts': 'export const a = 1;\n', 'docs/readme.md': '# a\n' });
+      fx.branch('small');
+      fx.commit('docs typo', { 'docs/readme.md': '# A\n' });
+      fx.checkout('main');
+      fx.branch('big');
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 30; i++) files[`pkg${i % 6}/src/f${i}.ts`] = Array.from({ length: 120 }, (_, j) => `export const v${j} = ${j};`).join('\n') + '\n';
+      fx.commit('rewrite everything', files);
+      const small = JSON.parse(maestro('risk', '--cwd', fx.work, '--base', 'main', '--head', 'small', '--json').stdout);
+      const big = JSON.parse(maestro('risk', '--cwd', fx.work, '--base', 'main', '--head', 'big', '--json').stdout);
+      expect(big.score).toBeGreaterThan(small.score);
+      expect(big.level).toBe('high');
+      expect(big.factors[0].text).toMatch(/^raises risk: /);
+      expect(big.signals).toMatchObject({ nf: 30, la: 3600, ns: 6 });
+      const text = maestro('risk', '--cwd', fx.work, '--base', 'main', '--head', 'big').stdout;
+      expect(text).toMatch(/^risk \d+\.\d % — high \(warn at 60 %, enforce at 75 %\)\n  raises risk: /);
+      const bad = maestro('risk', '--cwd', fx.work, '--base', 'main', '--warn', '2');
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/--warn must be a probability between 0 and 1/);
+    } finally {
+      fx.dispose();
+    }
   });
 
   test('affected: the same analysis as the action on a local repository, text and JSON; bad flags exit 2', () => {

@@ -2,3 +2,5 @@ export * from './model.js';
 export * from './jit.js';
 export * from './signals.js';
 export * from './default-model.js';
+export * from './default-model.data.js';
+export * from './assess.js';

@@ -61,6 +61,8 @@ describe('the shipped default model', () => {
     const model = fitDefaultModel(names.map((name) => ({ name, rows: rows(name), source: `${name}_k_feature.csv @ ZZR0/ISSTA21-JIT-DP 8e7874ec` })));
     const shipped = JSON.parse(readFileSync(path.resolve('policy/risk-model.default.json'), 'utf8'));
     expect(JSON.parse(JSON.stringify(model))).toEqual(shipped);
+    const { DEFAULT_MODEL } = await import('../src/index.js');
+    expect(DEFAULT_MODEL).toEqual(shipped);
     const ev = shipped.provenance.evaluation as Record<string, { auc: number; laAuc: number; ece: number; eceWithRepoBaseRate: number }>;
     expect(Object.values(ev).filter((e) => e.auc > e.laAuc)).toHaveLength(3);
     // The repo's own base rate helps calibration except where the rate drifted (openstack: 0.28 in training, 0.21 after).

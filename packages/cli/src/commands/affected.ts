@@ -1,23 +1,8 @@
 /** `maestro affected`: the affected action's analysis on a local repository. */
 import { parseArgs } from 'node:util';
 import { analyze, formatReport } from '@maestro/affected';
-import { ConfigError } from '@maestro/core/errors';
-import { git } from '@maestro/core/git';
+import { defaultBase } from './base.js';
 import type { CommandContext } from '../main.js';
-
-const CANDIDATES = ['origin/HEAD', 'origin/main', 'origin/master', 'main', 'master'];
-
-async function defaultBase(cwd: string, head: string): Promise<{ base: string; note: string }> {
-  for (const ref of CANDIDATES) {
-    try {
-      const base = (await git(['merge-base', ref, head], { cwd })).trim();
-      if (base) return { base, note: `merge-base of ${head} with ${ref}` };
-    } catch {
-      /* try the next one */
-    }
-  }
-  throw new ConfigError('no default branch found to compare with', { file: 'maestro affected', fix: 'pass --base <rev> (a branch, tag or SHA)' });
-}
 
 export async function affectedCommand(ctx: CommandContext): Promise<number> {
   const { values } = parseArgs({
@@ -35,7 +20,7 @@ export async function affectedCommand(ctx: CommandContext): Promise<number> {
   });
   const cwd = values.cwd ?? ctx.cwd;
   const head = values.head!;
-  const { base, note } = values.base ? { base: values.base, note: '' } : await defaultBase(cwd, head);
+  const { base, note } = values.base ? { base: values.base, note: '' } : await defaultBase(cwd, head, 'maestro affected');
   const { report } = await analyze({
     cwd,
     eventName: 'local',

@@ -1,0 +1,55 @@
+/** `maestro risk`: the defect probability of a local change, with its top factors. */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '@maestro/core/errors';
+import { parseJson } from '@maestro/core/config';
+import { assess, DEFAULT_MODEL, isModel, type Model } from '@maestro/risk';
+import type { CommandContext } from '../main.js';
+import { defaultBase } from './base.js';
+
+export async function riskCommand(ctx: CommandContext): Promise<number> {
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: {
+      base: { type: 'string' },
+      head: { type: 'string', default: 'HEAD' },
+      model: { type: 'string' },
+      'base-rate': { type: 'string' },
+      warn: { type: 'string', default: '0.6' },
+      enforce: { type: 'string', default: '0.75' },
+      json: { type: 'boolean', default: false },
+      cwd: { type: 'string' },
+    },
+    strict: true,
+  });
+  const cwd = values.cwd ?? ctx.cwd;
+  const head = values.head!;
+  const { base, note } = values.base ? { base: values.base, note: '' } : await defaultBase(cwd, head, 'maestro risk');
+  let model: Model = DEFAULT_MODEL;
+  if (values.model) {
+    const data = parseJson(readFileSync(values.model, 'utf8'), values.model);
+    if (!isModel(data)) throw new ConfigError('not a Maestro risk model', { file: values.model, fix: 'pass a file written by `maestro risk calibrate` or policy/risk-model.default.json' });
+    model = data;
+  }
+  const num = (v: string | undefined, name: string) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n <= 0 || n >= 1) throw new ConfigError(`--${name} must be a probability between 0 and 1, got '${v}'`, { file: 'maestro risk', fix: `pass e.g. --${name} 0.6` });
+    return n;
+  };
+  const r = await assess({ cwd, base, head, model, ...(values['base-rate'] ? { baseRate: num(values['base-rate'], 'base-rate') } : {}), warn: num(values.warn, 'warn'), enforce: num(values.enforce, 'enforce') });
+  if (values.json) {
+    ctx.stdout(JSON.stringify(r, null, 2));
+    return 0;
+  }
+  ctx.stdout(
+    [
+      ...(note ? [`(${note})`] : []),
+      `risk ${(r.score * 100).toFixed(1)} % — ${r.level} (warn at ${(r.thresholds.warn * 100).toFixed(0)} %, enforce at ${(r.thresholds.enforce * 100).toFixed(0)} %)`,
+      ...r.factors.map((f) => `  ${f.text}`),
+      ...(r.missing.length ? [`missing signals (not counted as 0): ${r.missing.join(', ')}`] : []),
+      ...r.notes.map((n) => `note: ${n}`),
+      `model: ${r.model.source}`,
+    ].join('\n'),
+  );
+  return 0;
+}
