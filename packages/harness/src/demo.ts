@@ -19,6 +19,7 @@ const FULL = 'acme/shop';
 /** Inputs the demo passes to each landed action. */
 const DEMO_INPUTS: Record<string, Record<string, string>> = {
   affected: { 'test-selection': 'files', cache: 'restore-save', 'cache-targets': 'build' },
+  'risk-score': { mode: 'warn' },
   'allocate-shards': { 'tests-glob': 'packages/**/*.test.ts', timings: 'ci/test-timings.json', shards: 'auto', overhead: '20', 'max-shards': '4' },
 };
 
@@ -83,6 +84,9 @@ export async function demo(root: string, log: (s: string) => void = console.log)
         const ms = r.stages.reduce((a, s) => a + s.ms, 0);
         log(`  ${r.conclusion === 'success' ? '✓' : '✗'} ${step.id.padEnd(10)} ${r.conclusion} in ${ms} ms on Node ${r.nodeVersion}; outputs: ${Object.entries(r.outputs).map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 57)}…` : v}`).join(', ')}`);
         for (const a of r.annotations) log(`      ${a.level}: ${a.message}${a.file ? ` (${a.file}${a.line ? `:${a.line}` : ''})` : ''}`);
+        if (step.id === 'risk-score' && r.outputs['factors']) {
+          for (const f of JSON.parse(r.outputs['factors']) as Array<{ text: string }>) log(`      ${f.text}`);
+        }
         if (step.id === 'allocate-shards' && r.outputs['plan']) {
           const plan = JSON.parse(r.outputs['plan']) as { shards: Array<{ index: number; items: string[]; predicted: number }> };
           for (const sh of plan.shards) log(`      shard ${sh.index}: ${sh.items.join(', ')} (${sh.predicted} s predicted)`);

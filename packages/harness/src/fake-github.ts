@@ -56,6 +56,8 @@ interface Ctx {
   params: Record<string, string>;
   query: Record<string, string>;
   body: JsonObject;
+  /** The parsed body as sent (some operations accept a bare array). */
+  rawBody: unknown;
   token: TokenInfo;
   url: URL;
 }
@@ -94,6 +96,9 @@ interface RepoState {
   attestations: Map<string, unknown[]>;
   compares: Map<string, { files: NonNullable<PullSeed['files']>; commits: string[]; mergeBase: string; status: string }>;
   permissions: Map<string, 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none'>;
+  /** Requested reviewers per pull request (users and team slugs). */
+  reviewRequests: Map<number, { users: string[]; teams: string[] }>;
+  labels: Map<number, string[]>;
 }
 
 const FILES_API_LIMIT = 3000;
@@ -161,6 +166,8 @@ export class FakeGitHub {
       workflowRuns: [],
       contents: new Map(),
       attestations: new Map(),
+      reviewRequests: new Map(),
+      labels: new Map(),
       compares: new Map(),
       permissions: new Map(),
     };
@@ -245,6 +252,15 @@ export class FakeGitHub {
     }
   }
 
+  /** Reviewers requested on a pull request so far. */
+  reviewRequests(fullName: string, pull: number): { users: string[]; teams: string[] } {
+    return this.repo(fullName).reviewRequests.get(pull) ?? { users: [], teams: [] };
+  }
+
+  labels(fullName: string, issue: number): string[] {
+    return this.repo(fullName).labels.get(issue) ?? [];
+  }
+
   comments(fullName: string, issue?: number): JsonObject[] {
     return this.repo(fullName).comments.filter((c) => issue === undefined || c['_issue'] === issue).map(publicView);
   }
@@ -315,7 +331,7 @@ export class FakeGitHub {
     }
     const parsed = this.backend.router.parseRequest(request as never, operation);
     const params = Object.fromEntries(Object.entries((parsed.params ?? {}) as Record<string, unknown>).map(([k, v]) => [k, decodeURIComponent(String(v))]));
-    const reply = handler({ operationId, method, params, query, body: (body ?? {}) as JsonObject, token: tokenInfo, url });
+    const reply = handler({ operationId, method, params, query, body: (body && !Array.isArray(body) ? body : {}) as JsonObject, rawBody: body, token: tokenInfo, url });
     return this.send(res, operationId, method, url, reply, body, token);
   }
 
@@ -457,6 +473,38 @@ export class FakeGitHub {
       'pulls/get': withRepo((ctx, repo) => {
         const p = repo.pulls.get(Number(ctx.params['pull_number']));
         return p ? { status: 200, body: this.pull(repo, p) } : notFound();
+      }),
+      'pulls/request-reviewers': withRepo((ctx, repo) => {
+        const n = Number(ctx.params['pull_number']);
+        const p = repo.pulls.get(n);
+        if (!p) return notFound();
+        const users = (ctx.body['reviewers'] as string[] | undefined) ?? [];
+        const teams = (ctx.body['team_reviewers'] as string[] | undefined) ?? [];
+        if (users.includes(p.author ?? 'octocat')) return unprocessable('Review cannot be requested from pull request author.');
+        const cur = repo.reviewRequests.get(n) ?? { users: [], teams: [] };
+        const next = { users: [...new Set([...cur.users, ...users])], teams: [...new Set([...cur.teams, ...teams])] };
+        repo.reviewRequests.set(n, next);
+        const body = this.pull(repo, p);
+        const exUser = (this.ex('pulls/get', 200)['requested_reviewers'] as JsonObject[] | undefined)?.[0] ?? {};
+        const exTeam = (this.ex('pulls/get', 200)['requested_teams'] as JsonObject[] | undefined)?.[0];
+        return {
+          status: 201,
+          body: {
+            ...body,
+            requested_reviewers: next.users.map((u) => ({ ...exUser, ...this.user(u) })),
+            requested_teams: next.teams.map((t, i) => ({ ...(exTeam ?? {}), id: 9000 + i, node_id: `T_${i}`, slug: t, name: t, description: null, privacy: 'closed', notification_setting: 'notifications_enabled', permission: 'pull', url: `${this.url}/teams/${9000 + i}`, html_url: `https://github.com/orgs/${repo.owner}/teams/${t}`, members_url: `${this.url}/teams/${9000 + i}/members{/member}`, repositories_url: `${this.url}/teams/${9000 + i}/repos`, parent: null, type: 'organization', organization_id: 1 })),
+          },
+        };
+      }),
+      'issues/add-labels': withRepo((ctx, repo) => {
+        const n = Number(ctx.params['issue_number']);
+        if (!repo.pulls.has(n)) return notFound();
+        const raw = Array.isArray(ctx.rawBody) ? ctx.rawBody : (ctx.body['labels'] as unknown[] | undefined) ?? [];
+        const names = raw.map((l) => (typeof l === 'string' ? l : String((l as JsonObject)['name'] ?? '')));
+        const next = [...new Set([...(repo.labels.get(n) ?? []), ...names])];
+        repo.labels.set(n, next);
+        const ex = (this.ex('issues/add-labels', 200) as unknown as JsonObject[])[0] ?? {};
+        return { status: 200, body: next.map((name, i) => ({ color: 'ededed', default: false, description: null, ...ex, id: 7000 + i, name, node_id: `LA_${i}`, url: `${this.url}/repos/${repo.owner}/${repo.name}/labels/${encodeURIComponent(name)}` })) };
       }),
       'pulls/list-files': withRepo((ctx, repo) => {
         const p = repo.pulls.get(Number(ctx.params['pull_number']));

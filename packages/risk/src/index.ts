@@ -4,3 +4,4 @@ export * from './signals.js';
 export * from './default-model.js';
 export * from './default-model.data.js';
 export * from './assess.js';
+export * from './codeowners.js';

@@ -192,7 +192,12 @@ export function score(m: Model, x: Signals, top = 3): Score {
     .filter((c) => !missing.includes(c.feature))
     .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
     .slice(0, top)
-    .map((c) => ({ ...c, contribution: r6(c.contribution), text: `${c.contribution >= 0 ? 'raises' : 'lowers'} risk: ${DESCRIBE[c.feature]} (${c.feature === 'fix' ? (c.value ? 'yes' : 'no') : fmt(c.value)})` }));
+    .map((c) => {
+      const j = m.features.indexOf(c.feature);
+      const high = tf(c.value ?? 0) >= m.mean[j]!;
+      const what = c.feature === 'fix' ? `${DESCRIBE.fix}: ${c.value ? 'yes' : 'no'}` : `${DESCRIBE[c.feature]} is ${high ? 'high' : 'low'} (${fmt(c.value)})`;
+      return { ...c, contribution: r6(c.contribution), text: `${c.contribution >= 0 ? 'raises' : 'lowers'} risk: ${what}` };
+    });
   return { probability: r6(sigmoid(z)), logit: r6(z), factors, missing };
 }
 

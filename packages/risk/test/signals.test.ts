@@ -44,3 +44,16 @@ describe('Kamei change metrics from git', () => {
     expect(r.signals.la).toBe(7);
   });
 });
+
+describe('CODEOWNERS', () => {
+  test('last match wins, directories own their contents, unanchored names match anywhere, teams and the author', async () => {
+    const { parseCodeowners, ownersOf, reviewersFor } = await import('../src/index.js');
+    const rules = parseCodeowners(['# owners', '*       @core-team-lead', '/src/   @alice @acme/web', '*.md    @docs', 'lib/payments @bob', 'src/legacy/  # nobody owns this', ''].join('\n'));
+    expect(ownersOf(rules, 'src/a.ts').owners).toEqual(['@alice', '@acme/web']);
+    expect(ownersOf(rules, 'src/readme.md').owners).toEqual(['@docs']);
+    expect(ownersOf(rules, 'lib/payments/charge.ts').owners).toEqual(['@bob']);
+    expect(ownersOf(rules, 'src/legacy/old.ts')).toEqual({ owners: [], line: 6 });
+    expect(ownersOf(rules, 'tools/x.sh').owners).toEqual(['@core-team-lead']);
+    expect(reviewersFor(rules, ['src/a.ts', 'lib/payments/charge.ts', 'docs/x.md'], 'Alice')).toEqual({ users: ['bob', 'docs'], teams: ['web'] });
+  });
+});

@@ -1,0 +1,139 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { resolveBase } from '@maestro/affected';
+import {
+  ConfigError,
+  annotate,
+  booleanInput,
+  getGitHubClient,
+  isReadOnlyTokenError,
+  log,
+  parseInputs,
+  parseJson,
+  runAction,
+  setOutputs,
+  table,
+  writeSummary,
+} from '@maestro/core';
+import { assess, CODEOWNERS_PATHS, DEFAULT_MODEL, isModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
+
+export const ACTION = 'risk-score';
+
+const probability = (name: string) =>
+  z
+    .string()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, `${name} must be a probability between 0 and 1`)
+    .transform(Number);
+
+export const inputSchema = z.object({
+  base: z.string().default(''),
+  head: z.string().default(''),
+  token: z.string().default(''),
+  model: z.string().default(''),
+  'base-rate': z.union([z.literal(''), probability('base-rate')]).default(''),
+  warn: probability('warn').default(0.6),
+  enforce: probability('enforce').default(0.75),
+  mode: z.enum(['observe', 'warn', 'enforce']).default('warn'),
+  'request-reviewers': booleanInput().default(true),
+  label: z.string().default('risk:high'),
+});
+
+interface EventPayload {
+  pull_request?: { number: number; user?: { login?: string }; title?: string; body?: string | null };
+  repository?: { name: string; owner: { login: string } };
+}
+
+function loadModel(input: string, cwd: string): { model: Model; source: string } {
+  const file = input || (existsSync(path.join(cwd, 'policy/risk-model.json')) ? 'policy/risk-model.json' : '');
+  if (!file) return { model: DEFAULT_MODEL, source: 'default (four public JIT data sets)' };
+  const abs = path.resolve(cwd, file);
+  if (!existsSync(abs)) throw new ConfigError(`model file '${file}' does not exist`, { file: "input 'model'", fix: 'commit the file written by `maestro risk calibrate`, or leave `model` empty for the default' });
+  const data = parseJson(readFileSync(abs, 'utf8'), file);
+  if (!isModel(data)) throw new ConfigError('not a Maestro risk model (kind, version, features, weights, mean and std are required)', { file, fix: 'regenerate it with `maestro risk calibrate`' });
+  return { model: data, source: file };
+}
+
+function summary(a: Assessment, mode: string, reviewers: { users: string[]; teams: string[] } | undefined): string {
+  const icon = a.level === 'high' ? '🔴' : a.level === 'elevated' ? '🟠' : '🟢';
+  const lines = ['## Change risk', '', `${icon} **${(a.score * 100).toFixed(1)} %** chance that this change introduces a defect — **${a.level}** (warn at ${(a.thresholds.warn * 100).toFixed(0)} %, enforce at ${(a.thresholds.enforce * 100).toFixed(0)} %; mode \`${mode}\`).`, ''];
+  if (a.factors.length) lines.push('Top factors:', '', ...a.factors.map((f) => `- ${f.text}`), '');
+  if (a.missing.length) lines.push(`Missing signals (not counted as 0): ${a.missing.join(', ')}.`, '');
+  for (const n of a.notes) lines.push(`> ${n}`, '');
+  const s = a.signals;
+  lines.push('<details><summary>Signals</summary>', '', table(['signal', 'value'], Object.entries(s).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v])), '', '</details>', '');
+  if (reviewers && (reviewers.users.length || reviewers.teams.length)) lines.push(`Reviewers requested from CODEOWNERS: ${[...reviewers.users.map((u) => `@${u}`), ...reviewers.teams.map((t) => `team ${t}`)].join(', ')}.`, '');
+  lines.push(`Model: ${a.model.source}; base rate ${(a.model.baseRate * 100).toFixed(1)} %.`);
+  return lines.join('\n') + '\n';
+}
+
+export function run(): Promise<void> {
+  return runAction(ACTION, async () => {
+    const inputs = parseInputs(inputSchema);
+    if (inputs.warn > inputs.enforce) throw new ConfigError(`warn (${inputs.warn}) is above enforce (${inputs.enforce})`, { file: "input 'warn'", fix: 'set warn at or below enforce' });
+    const cwd = process.env['GITHUB_WORKSPACE'] ?? process.cwd();
+    const eventPath = process.env['GITHUB_EVENT_PATH'];
+    const event = (eventPath && existsSync(eventPath) ? JSON.parse(readFileSync(eventPath, 'utf8')) : {}) as EventPayload & Record<string, unknown>;
+    const resolution = await resolveBase({
+      cwd,
+      eventName: process.env['GITHUB_EVENT_NAME'] ?? '',
+      event,
+      sha: process.env['GITHUB_SHA'] ?? '',
+      ref: process.env['GITHUB_REF'] ?? '',
+      ...(inputs.base ? { base: inputs.base } : {}),
+      ...(inputs.head ? { head: inputs.head } : {}),
+    });
+    if (!resolution.base) {
+      // Fail closed in enforce mode: an unscorable change is not a low-risk one.
+      const msg = `cannot score the change: ${resolution.reason}`;
+      if (inputs.mode === 'enforce') throw new ConfigError(msg, { file: 'git checkout', fix: 'pass `base`, or check out with enough history (fetch-depth: 0)' });
+      annotate('warning', { title: ACTION, message: msg });
+      setOutputs({ score: '', level: 'unknown', factors: [], missing: [], model: {}, reviewers: { users: [], teams: [] } });
+      return;
+    }
+    const { model, source } = loadModel(inputs.model, cwd);
+    const pr = event.pull_request;
+    const a = await assess({
+      cwd,
+      base: resolution.base,
+      head: resolution.head,
+      model,
+      ...(inputs['base-rate'] !== '' ? { baseRate: inputs['base-rate'] } : {}),
+      warn: inputs.warn,
+      enforce: inputs.enforce,
+      ...(pr ? { extraMessage: `${pr.title ?? ''}\n${pr.body ?? ''}` } : {}),
+    });
+    a.model.source = source;
+
+    let reviewers: { users: string[]; teams: string[] } = { users: [], teams: [] };
+    if (a.level === 'high' && inputs.mode !== 'observe' && pr && event.repository) {
+      const repo = { owner: event.repository.owner.login, repo: event.repository.name };
+      const coFile = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
+      const { git } = await import('@maestro/core/git');
+      const changed = (await git(['-c', 'core.quotePath=false', 'diff', '--name-only', '-z', resolution.base, resolution.head], { cwd })).split('\0').filter(Boolean);
+      const wanted = coFile && inputs['request-reviewers'] ? reviewersFor(parseCodeowners(readFileSync(path.join(cwd, coFile), 'utf8')), changed, pr.user?.login) : { users: [], teams: [] };
+      try {
+        const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });
+        if (wanted.users.length || wanted.teams.length) {
+          await gh.rest.pulls.requestReviewers({ ...repo, pull_number: pr.number, reviewers: wanted.users, team_reviewers: wanted.teams });
+          reviewers = wanted;
+        }
+        if (inputs.label) await gh.rest.issues.addLabels({ ...repo, issue_number: pr.number, labels: [inputs.label] });
+      } catch (e) {
+        if (isReadOnlyTokenError(e)) log.warning(`${ACTION}: the token cannot request reviewers or add labels here (fork pull request?); the score is in the job summary and outputs.`);
+        else throw e;
+      }
+    }
+
+    writeSummary(summary(a, inputs.mode, reviewers));
+    log.info(`risk ${(a.score * 100).toFixed(1)} % (${a.level}); ${a.factors.map((f) => f.text).join('; ')}`);
+    setOutputs({ score: a.score, level: a.level, factors: a.factors, missing: a.missing, model: a.model, reviewers });
+    if (inputs.mode !== 'observe' && a.level !== 'low') {
+      annotate(a.level === 'high' && inputs.mode === 'enforce' ? 'error' : 'warning', { title: `risk ${a.level}: ${(a.score * 100).toFixed(0)} %`, message: a.factors.map((f) => f.text).join('; ') });
+    }
+    if (inputs.mode === 'enforce' && a.level === 'high') {
+      process.exitCode = 1;
+      log.info(`${ACTION}: failing the step: risk ${(a.score * 100).toFixed(1)} % is at or above the enforce threshold ${(a.thresholds.enforce * 100).toFixed(0)} %: ${a.factors.map((f) => f.text).join('; ')}`);
+    }
+  });
+}

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { FakeGitHub, GitFixture, assertContract, pullRequestEvent, runAction, type RunResult } from '@maestro/harness';
+
+const actionDir = path.resolve('actions/risk-score');
+const REPO = { owner: 'acme', name: 'shop' };
+const FULL = 'acme/shop';
+const json = (r: RunResult, name: string) => JSON.parse(r.outputs[name]!);
+
+let gh: FakeGitHub;
+let fx: GitFixture;
+let token: string;
+let small: { base: string; head: string; merge: string };
+let big: { base: string; head: string; merge: string };
+
+beforeAll(async () => {
+  expect(existsSync(path.join(actionDir, 'dist/index.js'))).toBe(true);
+  gh = await FakeGitHub.start();
+  gh.addRepo(FULL);
+  token = gh.addToken('ghs_risk_token');
+  fx = GitFixture.create();
+  fx.commit('base', {
+    '.github/CODEOWNERS': '*  @lead\n/payments/  @alice @acme/payments\n/docs/  @writer\n',
+    'payments/charge.ts': 'export const charge = 1;\n',
+    'docs/guide.md': '# guide\n',
+  }, { author: { name: 'Lead', email: 'lead@example.com' } });
+  for (let i = 0; i < 3; i++) fx.commit(`history ${i}`, { 'payments/charge.ts': `export const charge = ${i + 2};\n` }, { author: { name: 'Alice', email: 'alice@example.com' } });
+  fx.push('main');
+  fx.branch('typo');
+  fx.commit('docs: typo', { 'docs/guide.md': '# Guide\n' }, { author: { name: 'Mona', email: 'mona@example.com' } });
+  small = fx.pullRequest(1, 'main', 'typo');
+  fx.checkout('main');
+  fx.branch('rewrite');
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 24; i++) files[`payments/engine/part${i}.ts`] = Array.from({ length: 150 }, (_, j) => `export const p${j} = ${j};`).join('\n') + '\n';
+  fx.commit('rewrite payments engine', files, { author: { name: 'Mona', email: 'mona@example.com' } });
+  big = fx.pullRequest(2, 'main', 'rewrite');
+  gh.addPull(FULL, { number: 1, headSha: small.head, baseSha: small.base, author: 'mona' });
+  gh.addPull(FULL, { number: 2, headSha: big.head, baseSha: big.base, author: 'mona' });
+});
+
+afterAll(async () => {
+  await gh?.stop();
+  fx?.dispose();
+});
+
+const prEvent = (n: number, pr: { base: string; head: string; merge: string }, extra: { fork?: { owner: string } } = {}) => pullRequestEvent({ repo: REPO, number: n, ...pr, author: 'mona', ...extra });
+
+describe('risk-score bundle under runner-sim', () => {
+  test('a docs typo scores low: no reviewers, no label, outputs and summary', async () => {
+    const workspace = fx.checkoutLike(small.merge, { depth: 0 });
+    const r = await runAction({ actionDir, workspace, event: prEvent(1, small), token, apiUrl: gh.url });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    expect(r.outputs['level']).toBe('low');
+    expect(Number(r.outputs['score'])).toBeLessThan(0.6);
+    expect(json(r, 'factors')).toHaveLength(3);
+    expect(json(r, 'missing')).toEqual([]);
+    expect(json(r, 'model').source).toBe('default (four public JIT data sets)');
+    expect(r.summary).toMatch(/🟢 \*\*\d+\.\d %\*\* chance that this change introduces a defect — \*\*low\*\*/);
+    expect(gh.reviewRequests(FULL, 1)).toEqual({ users: [], teams: [] });
+    expect(gh.labels(FULL, 1)).toEqual([]);
+  });
+
+  test('a big rewrite scores high: CODEOWNERS reviewers requested (author excluded), label added, warning annotation', async () => {
+    const workspace = fx.checkoutLike(big.merge, { depth: 0 });
+    const r = await runAction({ actionDir, workspace, event: prEvent(2, big), token, apiUrl: gh.url });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    expect(r.outputs['level']).toBe('high');
+    expect(json(r, 'reviewers')).toEqual({ users: ['alice'], teams: ['payments'] });
+    expect(gh.reviewRequests(FULL, 2)).toEqual({ users: ['alice'], teams: ['payments'] });
+    expect(gh.labels(FULL, 2)).toEqual(['risk:high']);
+    expect(json(r, 'factors')[0].text).toMatch(/^raises risk: /);
+    expect(r.annotations.some((a) => a.level === 'warning' && /^risk high/.test(a.title ?? ''))).toBe(true);
+    gh.assertNoViolations();
+  });
+
+  test('enforce mode fails the step at high, with the reasons', async () => {
+    const workspace = fx.checkoutLike(big.merge, { depth: 0 });
+    const r = await runAction({ actionDir, workspace, event: prEvent(2, big), token, apiUrl: gh.url, with: { mode: 'enforce', 'request-reviewers': 'false', label: '' } });
+    expect(r.conclusion).toBe('failure');
+    expect(r.annotations.some((a) => a.level === 'error' && /raises risk/.test(a.message))).toBe(true);
+  });
+
+  test('fork PR with a read-only token: scored and reported, reviewer request skipped with a warning, not a failure', async () => {
+    const ro = gh.addToken('ghs_readonly_fork', { permission: 'read' });
+    const workspace = fx.checkoutLike(big.merge, { depth: 0 });
+    const before = gh.reviewRequests(FULL, 2);
+    const r = await runAction({ actionDir, workspace, event: prEvent(2, big, { fork: { owner: 'forker' } }), token: ro, apiUrl: gh.url });
+    expect(r.conclusion).toBe('success');
+    expect(r.outputs['level']).toBe('high');
+    expect(r.log).toMatch(/cannot request reviewers or add labels here \(fork pull request\?\)/);
+    expect(gh.reviewRequests(FULL, 2)).toEqual(before);
+  });
+
+  test('shallow checkout: history signals reported missing, the score still computed', async () => {
+    const workspace = fx.checkoutLike(small.merge, { depth: 1 });
+    const r = await runAction({ actionDir, workspace, event: prEvent(1, small), token, apiUrl: gh.url, stages: ['main'] });
+    assertContract(r);
+    expect(json(r, 'missing')).toEqual(['ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp']);
+    expect(r.summary).toMatch(/Missing signals \(not counted as 0\): ndev, age, nuc, exp, rexp, sexp/);
+  });
+
+  test('bad input: thresholds out of range or inverted, a model file that is not a model', async () => {
+    const workspace = fx.checkoutLike(small.merge, { depth: 0 });
+    const bad = await runAction({ actionDir, workspace, event: prEvent(1, small), with: { warn: '1.5' }, stages: ['main'] });
+    expect(bad.conclusion).toBe('failure');
+    expect(bad.log).toMatch(/warn must be a probability between 0 and 1/);
+    const inverted = await runAction({ actionDir, workspace, event: prEvent(1, small), with: { warn: '0.9', enforce: '0.5' }, stages: ['main'] });
+    expect(inverted.log).toMatch(/warn \(0\.9\) is above enforce \(0\.5\)/);
+    const notModel = await runAction({ actionDir, workspace, event: prEvent(1, small), with: { model: '.github/CODEOWNERS' }, stages: ['main'] });
+    expect(notModel.conclusion).toBe('failure');
+    expect(notModel.log).toMatch(/invalid JSON/);
+  });
+});
