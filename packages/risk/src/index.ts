@@ -5,3 +5,5 @@ export * from './default-model.js';
 export * from './default-model.data.js';
 export * from './assess.js';
 export * from './codeowners.js';
+export * from './history.js';
+export * from './calibrate.js';

@@ -101,7 +101,11 @@ export function fit(rows: readonly Row[], opts: FitOptions = {}): Model {
   if (n === 0) throw new RangeError('no rows to fit');
   const raw = rows.map((r) => features.map((f) => tf(r.x[f] ?? 0)));
   const mean = features.map((_, j) => raw.reduce((a, r) => a + r[j]!, 0) / n);
-  const std = features.map((_, j) => Math.sqrt(raw.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / n) || 1);
+  // A (near-)constant feature gets std 1: it then carries no signal instead of dividing by ~0.
+  const std = features.map((_, j) => {
+    const sd = Math.sqrt(raw.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / n);
+    return sd < 1e-6 ? 1 : sd;
+  });
   const med = features.map((_, j) => median(raw.map((r) => r[j]!)));
   const X = raw.map((r) => [1, ...r.map((v, j) => (v - mean[j]!) / std[j]!)]);
   const y = rows.map((r) => r.y);
@@ -210,11 +214,12 @@ function fmt(v: number | null): string {
 
 /** Area under the ROC curve (ties count half), by ranks. */
 export function auc(scores: readonly number[], labels: readonly number[]): number {
+  if (scores.some((x) => Number.isNaN(x))) throw new RangeError('auc: a score is NaN');
   const idx = scores.map((s, i) => [s, labels[i]!] as const).sort((a, b) => a[0] - b[0]);
   let rankSum = 0;
   let pos = 0;
   for (let i = 0; i < idx.length; ) {
-    let j = i;
+    let j = i + 1; // always advances, even past NaN scores
     while (j < idx.length && idx[j]![0] === idx[i]![0]) j++;
     const avg = (i + j + 1) / 2; // ranks are 1-based
     for (let k = i; k < j; k++) if (idx[k]![1] === 1) {

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { GitFixture } from '@maestro/harness';
+import { calibrate, changeSignals, DEFAULT_MODEL, labelHistory, modelAgeDays, readHistory } from '../src/index.js';
+
+const A = { name: 'Ann', email: 'ann@example.com' };
+const B = { name: 'Ben', email: 'ben@example.com' };
+const C = { name: 'Cid', email: 'cid@example.com' };
+const day = (d: number) => new Date(Date.UTC(2026, 0, 1) + d * 86400_000).toISOString();
+
+let fx: GitFixture;
+const sha: Record<string, string> = {};
+
+beforeAll(() => {
+  fx = GitFixture.create();
+  sha.init = fx.commit('initial calc', { 'src/calc.ts': 'export function add(a, b) {\n  return a + b;\n}\n', 'src/fmt.ts': 'export const fmt = (x) => String(x);\n', 'docs/guide.md': '# guide\n' }, { author: A, date: day(0) });
+  sha.bad = fx.commit('add rounding', { 'src/calc.ts': 'export function add(a, b) {\n  return a + b;\n}\nexport const round = (x) => Math.floor(x);\n' }, { author: B, date: day(3) });
+  sha.ok = fx.commit('format numbers', { 'src/fmt.ts': 'export const fmt = (x) => x.toFixed(2);\n' }, { author: A, date: day(5) });
+  sha.docsFix = fx.commit('fix typo in the guide', { 'docs/guide.md': '# Guide\n' }, { author: C, date: day(6) });
+  sha.reverted = fx.commit('speed up fmt', { 'src/fast.ts': 'export const fast = 1;\n' }, { author: C, date: day(7) });
+  sha.revert = fx.commit(`Revert "speed up fmt"\n\nThis reverts commit ${sha.reverted}.`, { 'src/fast.ts': null }, { author: A, date: day(8) });
+  sha.trailerTarget = fx.commit('parse input', { 'src/parse.ts': 'export const parse = (s) => Number(s);\n' }, { author: B, date: day(9) });
+  sha.szzFix = fx.commit('fix: rounding must round half up (#12)', { 'src/calc.ts': 'export function add(a, b) {\n  return a + b;\n}\nexport const round = (x) => Math.round(x);\n' }, { author: A, date: day(12) });
+  sha.trailerFix = fx.commit(`parse: handle empty input\n\nFixes: ${sha.trailerTarget!.slice(0, 10)}`, { 'src/parse.ts': 'export const parse = (s) => (s ? Number(s) : 0);\n' }, { author: C, date: day(13) });
+  sha.cosmetic = fx.commit('fix: comment wording', { 'src/fmt.ts': 'export const fmt = (x) => x.toFixed(2);\n// format with two decimals\n' }, { author: B, date: day(14) });
+  sha.cosmeticFix2 = fx.commit('fix: reword the comment', { 'src/fmt.ts': 'export const fmt = (x) => x.toFixed(2);\n// formats with two decimals\n' }, { author: B, date: day(15) });
+});
+
+afterAll(() => fx?.dispose());
+
+describe('labelled history', () => {
+  test('labels by trust — trailer, revert, B-SZZ — and not cosmetic or documentation fixes', async () => {
+    const history = await readHistory({ cwd: fx.work });
+    expect(history.map((c) => c.sha)).toEqual(Object.values(sha));
+    const labels = await labelHistory(history, { cwd: fx.work });
+    const bySha = Object.fromEntries(labels.map((l) => [l.sha, [l.source, l.fixedBy]]));
+    expect(bySha).toEqual({
+      [sha.bad!]: ['szz', sha.szzFix],
+      [sha.reverted!]: ['revert', sha.revert],
+      [sha.trailerTarget!]: ['trailer', sha.trailerFix],
+    });
+  });
+
+  test('one chronological pass gives the same metrics as computing a single change from git', async () => {
+    const history = await readHistory({ cwd: fx.work });
+    for (const name of ['szzFix', 'trailerFix', 'ok']) {
+      const c = history.find((h) => h.sha === sha[name])!;
+      const direct = await changeSignals({ cwd: fx.work, base: c.parents[0]!, head: c.sha });
+      for (const k of ['ns', 'nd', 'nf', 'la', 'ld', 'lt', 'fix', 'ndev', 'nuc', 'exp', 'sexp'] as const) expect([name, k, c.signals[k]]).toEqual([name, k, direct.signals[k]]);
+      for (const k of ['entrophy', 'age', 'rexp'] as const) expect(c.signals[k]).toBeCloseTo(direct.signals[k]!, 9);
+    }
+  });
+});
+
+describe('calibration', () => {
+  test('too little history: the default model shifted to the repository’s rate, saying so', async () => {
+    const { model, report } = await calibrate({ cwd: fx.work, maturityDays: 0, now: new Date('2026-03-01T00:00:00Z') });
+    expect(report.mode).toBe('cold-start');
+    expect(report.labels).toEqual({ trailer: 1, revert: 1, szz: 1 });
+    expect(report.reason).toMatch(/^11 matured commit\(s\) with 3 defect-inducing \(need 200 and 30\); using the default model shifted to this repository's rate 27\.3 %/);
+    expect(model.weights).toEqual(DEFAULT_MODEL.weights);
+    expect(model.baseRate).toBeCloseTo(3 / 11, 5);
+    expect(modelAgeDays(model, new Date('2026-06-09T00:00:00Z'))).toBeCloseTo(100, 5);
+  });
+
+  test('enough history: fitted on the repository, evaluated on a time-ordered hold-out next to lines added', async () => {
+    const big = GitFixture.create();
+    try {
+      // 160 commits: large changes by a newcomer tend to be fixed later (SZZ), small ones do not.
+      let s = 7;
+      const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+      const buggy: string[] = [];
+      for (let i = 0; i < 160; i++) {
+        const large = rnd() < 0.35;
+        const file = `src/m${i % 12}.ts`;
+        const lines = Array.from({ length: large ? 40 : 2 }, (_, j) => `export const v${i}_${j} = ${j};`).join('\n');
+        const c = big.commit(`change ${i}`, { [file]: lines + '\n', [`src/extra${i}.ts`]: large ? lines + '\n' : `export const e = ${i};\n` }, { author: large ? C : A, date: day(i) });
+        if (large && rnd() < 0.8) buggy.push(`${file}|${c}`);
+        if (buggy.length && rnd() < 0.5) {
+          const [f] = buggy.shift()!.split('|') as [string];
+          big.commit(`fix: bad value in ${f}`, { [f]: `export const fixed${i} = 1;\n` }, { author: B, date: day(i + 0.5) });
+        }
+      }
+      const { model, report } = await calibrate({ cwd: big.work, maturityDays: 5, minCommits: 100, minPositives: 15 });
+      expect(report.mode).toBe('fitted');
+      expect(report.positives).toBeGreaterThanOrEqual(15);
+      expect(report.holdout!.auc).toBeGreaterThan(0.7);
+      expect(model.provenance['source']).toBe('repository history');
+      expect(model.weights).not.toEqual(DEFAULT_MODEL.weights);
+    } finally {
+      big.dispose();
+    }
+  });
+});
