@@ -103,6 +103,31 @@ describe('risk-score bundle under runner-sim', () => {
     expect(r.summary).toMatch(/Missing signals \(not counted as 0\): ndev, age, nuc, exp, rexp, sexp/);
   });
 
+  test('a repository model older than 90 days is used, with a warning to recalibrate', async () => {
+    const workspace = fx.checkoutLike(small.merge, { depth: 0 });
+    const { DEFAULT_MODEL } = await import('@maestro/risk');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(path.join(workspace, 'policy'), { recursive: true });
+    writeFileSync(path.join(workspace, 'policy/risk-model.json'), JSON.stringify({ ...DEFAULT_MODEL, baseRate: 0.05, intercept: DEFAULT_MODEL.intercept - 1, provenance: { source: 'repository history', generated: '2025-01-01T00:00:00Z' } }));
+    const r = await runAction({ actionDir, workspace, event: prEvent(1, small), token, apiUrl: gh.url, stages: ['main'] });
+    assertContract(r);
+    expect(json(r, 'model').source).toBe('policy/risk-model.json');
+    expect(r.annotations.some((a) => /calibrated \d+ days ago; recalibrate/.test(a.message))).toBe(true);
+  });
+
+  test('calibrate mode: labels the checkout’s history and writes the model; the next run scores with it', async () => {
+    const workspace = fx.checkoutLike(big.head, { depth: 0 });
+    const r = await runAction({ actionDir, workspace, event: prEvent(2, big), with: { mode: 'calibrate', 'maturity-days': '0' }, stages: ['main'] });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    const report = json(r, 'calibration');
+    expect(report).toMatchObject({ mode: 'cold-start', commits: 5 });
+    expect(r.outputs['model-path']).toBe(path.join(workspace, 'policy/risk-model.json'));
+    expect(r.summary).toContain('## Risk model calibration');
+    const next = await runAction({ actionDir, workspace, event: prEvent(2, big), with: { mode: 'observe' }, stages: ['main'] });
+    expect(json(next, 'model').source).toBe('policy/risk-model.json');
+  });
+
   test('bad input: thresholds out of range or inverted, a model file that is not a model', async () => {
     const workspace = fx.checkoutLike(small.merge, { depth: 0 });
     const bad = await runAction({ actionDir, workspace, event: prEvent(1, small), with: { warn: '1.5' }, stages: ['main'] });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
@@ -6,6 +6,7 @@ import {
   ConfigError,
   annotate,
   booleanInput,
+  integerInput,
   getGitHubClient,
   isReadOnlyTokenError,
   log,
@@ -16,7 +17,7 @@ import {
   table,
   writeSummary,
 } from '@maestro/core';
-import { assess, CODEOWNERS_PATHS, DEFAULT_MODEL, isModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
+import { assess, calibrate, CODEOWNERS_PATHS, DEFAULT_MODEL, isModel, modelAgeDays, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -34,9 +35,11 @@ export const inputSchema = z.object({
   'base-rate': z.union([z.literal(''), probability('base-rate')]).default(''),
   warn: probability('warn').default(0.6),
   enforce: probability('enforce').default(0.75),
-  mode: z.enum(['observe', 'warn', 'enforce']).default('warn'),
+  mode: z.enum(['observe', 'warn', 'enforce', 'calibrate']).default('warn'),
   'request-reviewers': booleanInput().default(true),
   label: z.string().default('risk:high'),
+  'maturity-days': integerInput({ min: 0, max: 3650 }).default(30),
+  'window-days': integerInput({ min: 1, max: 36500 }).default(365),
 });
 
 interface EventPayload {
@@ -72,6 +75,27 @@ export function run(): Promise<void> {
     const inputs = parseInputs(inputSchema);
     if (inputs.warn > inputs.enforce) throw new ConfigError(`warn (${inputs.warn}) is above enforce (${inputs.enforce})`, { file: "input 'warn'", fix: 'set warn at or below enforce' });
     const cwd = process.env['GITHUB_WORKSPACE'] ?? process.cwd();
+    if (inputs.mode === 'calibrate') {
+      const { model, report } = await calibrate({ cwd, maturityDays: inputs['maturity-days'], windowDays: inputs['window-days'] });
+      const out = path.resolve(cwd, inputs.model || 'policy/risk-model.json');
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, JSON.stringify(model, null, 2) + '\n');
+      const h = report.holdout;
+      writeSummary(
+        [
+          '## Risk model calibration',
+          '',
+          `${report.commits} commits read; ${report.matured} matured in the window; ${report.positives} defect-inducing (labels: ${report.labels.trailer} from trailers, ${report.labels.revert} from reverts, ${report.labels.szz} from SZZ).`,
+          '',
+          `**${report.mode}**: ${report.reason}.`,
+          '',
+          h ? table(['hold-out (newest 30 %)', 'model', 'lines added'], [['AUC', h.auc, h.laAuc], ['recall at a 20 % review budget', h.recallAt20, h.laRecallAt20], ['ECE', h.ece, '—']]) : '',
+        ].join('\n') + '\n',
+      );
+      if (report.mode === 'cold-start') annotate('notice', { title: ACTION, message: report.reason });
+      setOutputs({ calibration: report, 'model-path': out });
+      return;
+    }
     const eventPath = process.env['GITHUB_EVENT_PATH'];
     const event = (eventPath && existsSync(eventPath) ? JSON.parse(readFileSync(eventPath, 'utf8')) : {}) as EventPayload & Record<string, unknown>;
     const resolution = await resolveBase({
@@ -92,6 +116,10 @@ export function run(): Promise<void> {
       return;
     }
     const { model, source } = loadModel(inputs.model, cwd);
+    const age = modelAgeDays(model);
+    if (source !== 'default (four public JIT data sets)' && age !== undefined && age > 90) {
+      annotate('warning', { title: ACTION, message: `${source} was calibrated ${Math.floor(age)} days ago; recalibrate (maestro risk calibrate, or the risk-calibrate workflow) at least every 90 days` });
+    }
     const pr = event.pull_request;
     const a = await assess({
       cwd,

@@ -71,6 +71,23 @@ describe('maestro CLI (the built bundle)', () => {
     }
   });
 
+  test('risk calibrate: labels the local history, writes a model the scorer accepts', () => {
+    const fx = GitFixture.create();
+    try {
+      fx.commit('calc', { 'src/calc.ts': 'export const round = (x) => Math.floor(x);\n' });
+      fx.commit('fix: round half up', { 'src/calc.ts': 'export const round = (x) => Math.round(x);\n' });
+      const out = maestro('risk', 'calibrate', '--cwd', fx.work, '--maturity-days', '0', '--out', 'policy/risk-model.json');
+      expect(out.status).toBe(0);
+      expect(out.stdout).toContain('2 commits read; 2 matured in the window; 1 defect-inducing (labels: 0 trailer, 0 revert, 1 SZZ)');
+      expect(out.stdout).toContain('cold-start: ');
+      const scored = JSON.parse(maestro('risk', '--cwd', fx.work, '--base', 'HEAD~1', '--model', path.join(fx.work, 'policy/risk-model.json'), '--json').stdout);
+      expect(scored.model.baseRate).toBeCloseTo(0.5, 5);
+      expect(maestro('risk', 'calibrate', '--cwd', fx.work, '--maturity-days', 'soon').stderr).toMatch(/--maturity-days must be a whole number/);
+    } finally {
+      fx.dispose();
+    }
+  });
+
   test('affected: the same analysis as the action on a local repository, text and JSON; bad flags exit 2', () => {
     const fx = GitFixture.create();
     try {
