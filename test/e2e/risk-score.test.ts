@@ -77,6 +77,27 @@ describe('risk-score bundle under runner-sim', () => {
     gh.assertNoViolations();
   });
 
+  test('other signals: owners, centrality, coverage delta, complexity, SARIF alerts, test failures — each a value or missing with the reason', async () => {
+    const workspace = fx.checkoutLike(big.merge, { depth: 0 });
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(path.join(workspace, 'reports'), { recursive: true });
+    writeFileSync(path.join(workspace, 'reports/base.lcov'), 'SF:payments/charge.ts\nLF:10\nLH:9\nend_of_record\n');
+    writeFileSync(path.join(workspace, 'reports/head.lcov'), 'SF:payments/charge.ts\nLF:10\nLH:9\nend_of_record\nSF:payments/engine/part0.ts\nLF:150\nLH:30\nend_of_record\n');
+    writeFileSync(path.join(workspace, 'reports/scan.sarif'), JSON.stringify({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ level: 'warning', locations: [{ physicalLocation: { artifactLocation: { uri: 'payments/engine/part1.ts' } } }] }, { level: 'error', locations: [{ physicalLocation: { artifactLocation: { uri: 'other/file.ts' } } }] }] }] }));
+    writeFileSync(path.join(workspace, 'reports/junit.xml'), '<testsuites><testsuite name="a"><testcase name="x" time="1"/><testcase name="y" time="1"><failure>no</failure></testcase><testcase name="z"><skipped/></testcase></testsuite></testsuites>');
+    const r = await runAction({ actionDir, workspace, event: prEvent(2, big), token, apiUrl: gh.url, stages: ['main'], with: { mode: 'observe', 'coverage-base': 'reports/base.lcov', 'coverage-head': 'reports/head.lcov', sarif: 'reports/scan.sarif', junit: 'reports/junit.xml' } });
+    assertContract(r);
+    const sig = Object.fromEntries(json(r, 'signals').map((e: { name: string; value: number | null; detail: string }) => [e.name, [e.value, e.detail]]));
+    expect(sig['ownersTouched']![0]).toBe(2); // @alice and @acme/payments
+    expect(sig['dependencyCentrality']![0]).toBeNull();
+    // The changed files are all new: no base coverage to compare with, which is said rather than guessed.
+    expect(sig['coverageDelta']).toEqual([null, 'missing: no base coverage for the changed files (head: 20.0 %)']);
+    expect(sig['complexityDelta']![0]).toBe(0);
+    expect(sig['staticAlerts']).toEqual([1, '1 alert(s) in the changed files']);
+    expect(sig['testFailRate']).toEqual([0.5, '1 of 2 test case(s) failed']);
+    expect(r.summary).toContain('Other signals (reported, not part of the score');
+  });
+
   test('enforce mode fails the step at high, with the reasons', async () => {
     const workspace = fx.checkoutLike(big.merge, { depth: 0 });
     const r = await runAction({ actionDir, workspace, event: prEvent(2, big), token, apiUrl: gh.url, with: { mode: 'enforce', 'request-reviewers': 'false', label: '' } });

@@ -7,6 +7,7 @@ import {
   annotate,
   booleanInput,
   integerInput,
+  listInput,
   getGitHubClient,
   isReadOnlyTokenError,
   log,
@@ -17,7 +18,7 @@ import {
   table,
   writeSummary,
 } from '@maestro/core';
-import { assess, calibrate, CODEOWNERS_PATHS, DEFAULT_MODEL, isModel, modelAgeDays, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
+import { assess, calibrate, collectExtras, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, isModel, modelAgeDays, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -38,6 +39,10 @@ export const inputSchema = z.object({
   mode: z.enum(['observe', 'warn', 'enforce', 'calibrate']).default('warn'),
   'request-reviewers': booleanInput().default(true),
   label: z.string().default('risk:high'),
+  'coverage-base': z.string().default(''),
+  'coverage-head': z.string().default(''),
+  sarif: z.string().default(''),
+  junit: listInput().default([]),
   'maturity-days': integerInput({ min: 0, max: 3650 }).default(30),
   'window-days': integerInput({ min: 1, max: 36500 }).default(365),
 });
@@ -57,7 +62,7 @@ function loadModel(input: string, cwd: string): { model: Model; source: string }
   return { model: data, source: file };
 }
 
-function summary(a: Assessment, mode: string, reviewers: { users: string[]; teams: string[] } | undefined): string {
+function summary(a: Assessment, mode: string, reviewers: { users: string[]; teams: string[] } | undefined, extras: readonly ExtraSignal[]): string {
   const icon = a.level === 'high' ? '🔴' : a.level === 'elevated' ? '🟠' : '🟢';
   const lines = ['## Change risk', '', `${icon} **${(a.score * 100).toFixed(1)} %** chance that this change introduces a defect — **${a.level}** (warn at ${(a.thresholds.warn * 100).toFixed(0)} %, enforce at ${(a.thresholds.enforce * 100).toFixed(0)} %; mode \`${mode}\`).`, ''];
   if (a.factors.length) lines.push('Top factors:', '', ...a.factors.map((f) => `- ${f.text}`), '');
@@ -65,6 +70,7 @@ function summary(a: Assessment, mode: string, reviewers: { users: string[]; team
   for (const n of a.notes) lines.push(`> ${n}`, '');
   const s = a.signals;
   lines.push('<details><summary>Signals</summary>', '', table(['signal', 'value'], Object.entries(s).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v])), '', '</details>', '');
+  lines.push('Other signals (reported, not part of the score: no labelled data to weigh them yet):', '', table(['signal', 'value', ''], extras.map((e) => [e.name, e.value === null ? '—' : e.value, e.detail])), '');
   if (reviewers && (reviewers.users.length || reviewers.teams.length)) lines.push(`Reviewers requested from CODEOWNERS: ${[...reviewers.users.map((u) => `@${u}`), ...reviewers.teams.map((t) => `team ${t}`)].join(', ')}.`, '');
   lines.push(`Model: ${a.model.source}; base rate ${(a.model.baseRate * 100).toFixed(1)} %.`);
   return lines.join('\n') + '\n';
@@ -112,7 +118,7 @@ export function run(): Promise<void> {
       const msg = `cannot score the change: ${resolution.reason}`;
       if (inputs.mode === 'enforce') throw new ConfigError(msg, { file: 'git checkout', fix: 'pass `base`, or check out with enough history (fetch-depth: 0)' });
       annotate('warning', { title: ACTION, message: msg });
-      setOutputs({ score: '', level: 'unknown', factors: [], missing: [], model: {}, reviewers: { users: [], teams: [] } });
+      setOutputs({ score: '', level: 'unknown', factors: [], missing: [], model: {}, reviewers: { users: [], teams: [] }, signals: [] });
       return;
     }
     const { model, source } = loadModel(inputs.model, cwd);
@@ -133,12 +139,24 @@ export function run(): Promise<void> {
     });
     a.model.source = source;
 
+    const coFile = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
+    const { git } = await import('@maestro/core/git');
+    const changed = (await git(['-c', 'core.quotePath=false', 'diff', '--name-only', '-z', resolution.base, resolution.head], { cwd })).split('\0').filter(Boolean);
+    const extras = await collectExtras({
+      cwd,
+      base: resolution.base,
+      head: resolution.head,
+      files: changed,
+      ...(coFile ? { codeowners: readFileSync(path.join(cwd, coFile), 'utf8') } : {}),
+      ...(inputs['coverage-base'] ? { coverageBase: inputs['coverage-base'] } : {}),
+      ...(inputs['coverage-head'] ? { coverageHead: inputs['coverage-head'] } : {}),
+      ...(inputs.sarif ? { sarif: inputs.sarif } : {}),
+      junit: inputs.junit,
+    });
+
     let reviewers: { users: string[]; teams: string[] } = { users: [], teams: [] };
     if (a.level === 'high' && inputs.mode !== 'observe' && pr && event.repository) {
       const repo = { owner: event.repository.owner.login, repo: event.repository.name };
-      const coFile = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
-      const { git } = await import('@maestro/core/git');
-      const changed = (await git(['-c', 'core.quotePath=false', 'diff', '--name-only', '-z', resolution.base, resolution.head], { cwd })).split('\0').filter(Boolean);
       const wanted = coFile && inputs['request-reviewers'] ? reviewersFor(parseCodeowners(readFileSync(path.join(cwd, coFile), 'utf8')), changed, pr.user?.login) : { users: [], teams: [] };
       try {
         const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });
@@ -153,9 +171,9 @@ export function run(): Promise<void> {
       }
     }
 
-    writeSummary(summary(a, inputs.mode, reviewers));
+    writeSummary(summary(a, inputs.mode, reviewers, extras));
     log.info(`risk ${(a.score * 100).toFixed(1)} % (${a.level}); ${a.factors.map((f) => f.text).join('; ')}`);
-    setOutputs({ score: a.score, level: a.level, factors: a.factors, missing: a.missing, model: a.model, reviewers });
+    setOutputs({ score: a.score, level: a.level, factors: a.factors, missing: a.missing, model: a.model, reviewers, signals: extras });
     if (inputs.mode !== 'observe' && a.level !== 'low') {
       annotate(a.level === 'high' && inputs.mode === 'enforce' ? 'error' : 'warning', { title: `risk ${a.level}: ${(a.score * 100).toFixed(0)} %`, message: a.factors.map((f) => f.text).join('; ') });
     }

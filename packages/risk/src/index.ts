@@ -7,3 +7,4 @@ export * from './assess.js';
 export * from './codeowners.js';
 export * from './history.js';
 export * from './calibrate.js';
+export * from './extra.js';

@@ -57,3 +57,20 @@ describe('CODEOWNERS', () => {
     expect(reviewersFor(rules, ['src/a.ts', 'lib/payments/charge.ts', 'docs/x.md'], 'Alice')).toEqual({ users: ['bob', 'docs'], teams: ['web'] });
   });
 });
+
+describe('other signals', () => {
+  test('coverage formats, coverage delta, decision points, SARIF and JUnit', async () => {
+    const { readCoverage, coverageDelta, decisionPoints, staticAlerts, testFailRate } = await import('../src/index.js');
+    const lcov = readCoverage('TN:\nSF:src/a.ts\nLF:10\nLH:5\nend_of_record\n', 'lcov.info');
+    const cob = readCoverage('<coverage><packages><package><classes><class name="a" filename="src/a.ts" line-rate="0.8"><lines><line number="1" hits="1"/><line number="2" hits="0"/><line number="3" hits="4"/><line number="4" hits="2"/><line number="5" hits="1"/></lines></class></classes></package></packages></coverage>', 'cobertura.xml');
+    const ist = readCoverage(JSON.stringify({ total: { lines: { total: 10, covered: 9 } }, 'src/a.ts': { lines: { total: 10, covered: 9 } } }), 'coverage-summary.json');
+    expect(lcov.get('src/a.ts')).toEqual({ covered: 5, total: 10 });
+    expect(cob.get('src/a.ts')).toEqual({ covered: 4, total: 5 });
+    expect(coverageDelta(lcov, ist, ['src/a.ts'])).toEqual({ name: 'coverageDelta', value: 40, detail: 'line coverage of the changed files 50.0 % → 90.0 %' });
+    expect(() => readCoverage('hello', 'x.txt')).toThrow(/not a coverage report/);
+    expect(decisionPoints('if (a && b) { for (;;) {} } // if\nconst s = "if while";\nx ? y : z; a?.b; c ?? d;')).toBe(5);
+    expect(staticAlerts(JSON.stringify({ runs: [{ results: [{ level: 'none', locations: [{ physicalLocation: { artifactLocation: { uri: 'src/a.ts' } } }] }, { locations: [{ physicalLocation: { artifactLocation: { uri: 'file://src/a.ts' } } }] }] }] }), 's.sarif', ['src/a.ts']).value).toBe(1);
+    expect(() => staticAlerts('{}', 's.sarif', [])).toThrow(/not a SARIF log/);
+    expect(testFailRate([{ text: '<testsuite></testsuite>', file: 'j.xml' }]).value).toBeNull();
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * The signals beyond the 14 change metrics: owners touched (CODEOWNERS),
+ * dependency centrality (the project graph), coverage delta (lcov, Cobertura,
+ * istanbul json-summary), complexity delta (decision points in the changed
+ * files), static alerts (SARIF) and test failures (JUnit). There is no public
+ * labelled data to weigh them, so they are reported next to the score — each
+ * either a number or `missing` with the reason — and not folded into it.
+ */
+import { ConfigError } from '@maestro/core/errors';
+import { parseJson } from '@maestro/core/config';
+
+export interface ExtraSignal {
+  name: 'ownersTouched' | 'dependencyCentrality' | 'coverageDelta' | 'complexityDelta' | 'staticAlerts' | 'testFailRate';
+  value: number | null;
+  /** What the value means, or why it is missing. */
+  detail: string;
+}
+
+/** Line coverage (covered, total) per file from lcov, Cobertura XML or istanbul json-summary. */
+export function readCoverage(text: string, file: string): Map<string, { covered: number; total: number }> {
+  const out = new Map<string, { covered: number; total: number }>();
+  const t = text.trimStart();
+  if (t.startsWith('{')) {
+    const data = parseJson(text, file) as Record<string, { lines?: { covered?: number; total?: number } }>;
+    for (const [k, v] of Object.entries(data)) {
+      if (k === 'total' || !v?.lines) continue;
+      out.set(k.replace(/\\/g, '/'), { covered: Number(v.lines.covered ?? 0), total: Number(v.lines.total ?? 0) });
+    }
+    return out;
+  }
+  if (t.startsWith('<')) {
+    // Cobertura: <class filename="..." line-rate="..."><lines><line number hits/>…
+    for (const m of text.matchAll(/<class\b[^>]*\bfilename="([^"]+)"[^>]*>([\s\S]*?)<\/class>/g)) {
+      const lines = [...m[2]!.matchAll(/<line\b[^>]*\bhits="(\d+)"/g)];
+      const prev = out.get(m[1]!) ?? { covered: 0, total: 0 };
+      out.set(m[1]!, { covered: prev.covered + lines.filter((l) => Number(l[1]) > 0).length, total: prev.total + lines.length });
+    }
+    return out;
+  }
+  let current = '';
+  let sawRecord = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.startsWith('SF:')) {
+      current = line.slice(3).replace(/\\/g, '/');
+      sawRecord = true;
+    } else if (line.startsWith('LF:') && current) out.set(current, { covered: out.get(current)?.covered ?? 0, total: Number(line.slice(3)) });
+    else if (line.startsWith('LH:') && current) out.set(current, { covered: Number(line.slice(3)), total: out.get(current)?.total ?? 0 });
+  }
+  if (!sawRecord) throw new ConfigError('not a coverage report (lcov, Cobertura XML or istanbul json-summary)', { file, fix: 'point coverage inputs at lcov.info, cobertura.xml or coverage-summary.json' });
+  return out;
+}
+
+/** Change in line coverage (percentage points) over the files the change touched, base → head. */
+export function coverageDelta(base: Map<string, { covered: number; total: number }>, head: Map<string, { covered: number; total: number }>, files: readonly string[]): ExtraSignal {
+  const pick = (m: Map<string, { covered: number; total: number }>) => {
+    let c = 0;
+    let t = 0;
+    for (const [k, v] of m) if (files.some((f) => k === f || k.endsWith(`/${f}`))) {
+      c += v.covered;
+      t += v.total;
+    }
+    return t ? (100 * c) / t : undefined;
+  };
+  const a = pick(base);
+  const b = pick(head);
+  if (b === undefined) return { name: 'coverageDelta', value: null, detail: 'missing: the head coverage report covers none of the changed files' };
+  if (a === undefined) return { name: 'coverageDelta', value: null, detail: `missing: no base coverage for the changed files (head: ${b.toFixed(1)} %)` };
+  return { name: 'coverageDelta', value: Math.round((b - a) * 10) / 10, detail: `line coverage of the changed files ${a.toFixed(1)} % → ${b.toFixed(1)} %` };
+}
+
+/** Decision points in source text (language-neutral): branches, loops, cases, boolean operators, catches, ternaries. */
+export function decisionPoints(src: string): number {
+  const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1').replace(/^\s*#.*$/gm, '').replace(/(["'`])(?:\\.|(?!\1).)*\1/g, '""');
+  return (code.match(/\b(if|elif|for|foreach|while|case|catch|except|when)\b|&&|\|\||\?\?|\?(?!\.)|\band\b|\bor\b/g) ?? []).length;
+}
+
+export function complexityDelta(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): ExtraSignal {
+  let a = 0;
+  let b = 0;
+  for (const v of before.values()) a += decisionPoints(v);
+  for (const v of after.values()) b += decisionPoints(v);
+  return { name: 'complexityDelta', value: b - a, detail: `decision points in the changed files ${a} → ${b}` };
+}
+
+/** SARIF results located in the changed files (all tools, all levels but `none`). */
+export function staticAlerts(text: string, file: string, files: readonly string[]): ExtraSignal {
+  const data = parseJson(text, file) as { runs?: Array<{ results?: Array<{ level?: string; locations?: Array<{ physicalLocation?: { artifactLocation?: { uri?: string } } }> }> }> };
+  if (!Array.isArray(data.runs)) throw new ConfigError('not a SARIF log (no `runs`)', { file, fix: 'point sarif at the .sarif file a scanner wrote' });
+  let n = 0;
+  for (const run of data.runs) for (const r of run.results ?? []) {
+    if (r.level === 'none') continue;
+    const uri = r.locations?.[0]?.physicalLocation?.artifactLocation?.uri?.replace(/^file:\/\//, '').replace(/^\.\//, '');
+    if (uri && files.some((f) => uri === f || uri.endsWith(`/${f}`))) n++;
+  }
+  return { name: 'staticAlerts', value: n, detail: `${n} alert(s) in the changed files` };
+}
+
+/** Share of failed test cases in JUnit reports (retried-then-passed counts as passed). */
+export function testFailRate(reports: ReadonlyArray<{ text: string; file: string }>): ExtraSignal {
+  let total = 0;
+  let failed = 0;
+  for (const r of reports) {
+    const cases = [...r.text.matchAll(/<testcase\b[\s\S]*?(?:\/>|<\/testcase>)/g)].map((m) => m[0]);
+    for (const c of cases) {
+      if (/<skipped\b/.test(c)) continue;
+      total++;
+      if (/<(failure|error)\b/.test(c)) failed++;
+    }
+  }
+  if (!total) return { name: 'testFailRate', value: null, detail: 'missing: the JUnit reports hold no test cases' };
+  return { name: 'testFailRate', value: Math.round((failed / total) * 1000) / 1000, detail: `${failed} of ${total} test case(s) failed` };
+}
+
+export interface ExtraOptions {
+  cwd: string;
+  base: string;
+  head: string;
+  files: readonly string[];
+  codeowners?: string;
+  coverageBase?: string;
+  coverageHead?: string;
+  sarif?: string;
+  junit?: readonly string[];
+}
+
+const CODE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|java|kt|scala|rb|rs|c|cc|cpp|h|hpp|cs|php|swift)$/i;
+
+/** Every extra signal, each a value or missing with the reason. Files are read relative to `cwd`. */
+export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const { readBlobs } = await import('@maestro/core/git');
+  const read = (p: string) => {
+    const abs = path.resolve(opts.cwd, p);
+    if (!existsSync(abs)) throw new ConfigError(`'${p}' does not exist`, { file: p, fix: 'write the report in an earlier step, or leave the input empty' });
+    return readFileSync(abs, 'utf8');
+  };
+  const out: ExtraSignal[] = [];
+  // Owners touched.
+  if (opts.codeowners) {
+    const { parseCodeowners, ownersOf } = await import('./codeowners.js');
+    const rules = parseCodeowners(opts.codeowners);
+    const owners = new Set(opts.files.flatMap((f) => ownersOf(rules, f).owners));
+    out.push({ name: 'ownersTouched', value: owners.size, detail: `${owners.size} CODEOWNERS owner(s) across the changed files` });
+  } else out.push({ name: 'ownersTouched', value: null, detail: 'missing: no CODEOWNERS file' });
+  // Dependency centrality from the project graph.
+  try {
+    const { discover, gitTree, Ownership, ProjectGraph } = await import('@maestro/affected');
+    const ws = await discover(await gitTree(opts.head, { cwd: opts.cwd, eager: true }));
+    if (ws.projects.size < 2) out.push({ name: 'dependencyCentrality', value: null, detail: 'missing: fewer than two projects in the workspace' });
+    else {
+      const graph = new ProjectGraph(ws.projects);
+      const own = new Ownership(ws.projects.values());
+      const touched = new Set(opts.files.flatMap((f) => own.owners(f).map((p) => p.name)));
+      let best = 0;
+      let who = '';
+      for (const t of touched) {
+        const n = graph.closure([t], 'dependents').size - 1;
+        if (n > best || !who) [best, who] = [n, t];
+      }
+      const share = touched.size ? Math.round((best / (ws.projects.size - 1)) * 1000) / 1000 : 0;
+      out.push({ name: 'dependencyCentrality', value: share, detail: touched.size ? `${who} has ${best} of ${ws.projects.size - 1} other projects depending on it` : 'no project touched' });
+    }
+  } catch (e) {
+    out.push({ name: 'dependencyCentrality', value: null, detail: `missing: the project graph could not be read (${(e as Error).message})` });
+  }
+  // Coverage delta.
+  if (opts.coverageHead) {
+    const head = readCoverage(read(opts.coverageHead), opts.coverageHead);
+    const base = opts.coverageBase ? readCoverage(read(opts.coverageBase), opts.coverageBase) : new Map();
+    out.push(coverageDelta(base, head, opts.files));
+  } else out.push({ name: 'coverageDelta', value: null, detail: 'missing: no coverage report given' });
+  // Complexity delta over changed source files.
+  const code = opts.files.filter((f) => CODE.test(f));
+  if (code.length) {
+    const g = { cwd: opts.cwd };
+    const [before, after] = await Promise.all([readBlobs(code.map((f) => `${opts.base}:${f}`), g), readBlobs(code.map((f) => `${opts.head}:${f}`), g)]);
+    const asText = (m: Map<string, Buffer>) => new Map([...m].map(([k, v]) => [k, v.toString('utf8')]));
+    out.push(complexityDelta(asText(before), asText(after)));
+  } else out.push({ name: 'complexityDelta', value: 0, detail: 'no source files changed' });
+  // Static alerts and test failures.
+  out.push(opts.sarif ? staticAlerts(read(opts.sarif), opts.sarif, opts.files) : { name: 'staticAlerts', value: null, detail: 'missing: no SARIF log given' });
+  out.push(opts.junit?.length ? testFailRate(opts.junit.map((f) => ({ text: read(f), file: f }))) : { name: 'testFailRate', value: null, detail: 'missing: no JUnit report given' });
+  return out;
+}
