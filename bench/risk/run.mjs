@@ -1,0 +1,34 @@
+// risk-score model vs lines-added alone, on the four public JIT data sets (time-aware: train on the first
+// 70 % of commits by date, test on the last 30 %). Reads ../shared/data/jit directly. Not a test.
+//   node bench/risk/run.mjs [--data ../shared/data/jit]
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { bundle } from '../../scripts/build.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const { values } = parseArgs({ options: { data: { type: 'string', default: path.resolve(repo, '../shared/data/jit') } } });
+await bundle(path.join(here, 'lib.ts'), path.join(here, '.lib/index.js'), { typeModuleDir: path.join(here, '.lib') });
+const { auc, ece, fit, readJitCsv, recallAtBudget, score, withBaseRate, DEFAULT_MODEL } = await import(path.join(here, '.lib/index.js'));
+
+const r3 = (x) => Math.round(x * 1000) / 1000;
+const rows = [];
+for (const name of ['qt', 'openstack', 'go', 'gerrit']) {
+  // The shared files carry a pandas index and a label-duplicate column; readJitCsv picks columns by name.
+  const data = readJitCsv(readFileSync(path.join(values.data, `${name}.lapredict.csv`), 'utf8'), name);
+  const cut = Math.floor(data.length * 0.7);
+  const train = data.slice(0, cut);
+  const test = data.slice(cut);
+  const y = test.map((r) => r.y);
+  const la = test.map((r) => r.x.la);
+  const own = fit(train);
+  const recent = fit(train.filter((r) => r.date >= train[train.length - 1].date - 182 * 86400));
+  const shifted = withBaseRate(DEFAULT_MODEL, train.reduce((a, r) => a + r.y, 0) / train.length);
+  const evals = { 'lines added': la, 'default model (pooled, all four)': test.map((r) => score(DEFAULT_MODEL, r.x, 0).probability), 'default + repo base rate': test.map((r) => score(shifted, r.x, 0).probability), 'repo LR (train 70 %)': test.map((r) => score(own, r.x, 0).probability), 'repo LR (last 6 months)': test.map((r) => score(recent, r.x, 0).probability) };
+  for (const [model, s] of Object.entries(evals)) rows.push({ data: name, model, auc: r3(auc(s, y)), recallAt20: r3(recallAtBudget(s, y, 0.2)), ece: model === 'lines added' ? null : r3(ece(s, y)) });
+}
+writeFileSync(path.join(here, 'results.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');
+console.log('| data | model | AUC | recall @ 20 % budget | ECE |\n| --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(`| ${r.data} | ${r.model} | ${r.auc} | ${r.recallAt20} | ${r.ece ?? '—'} |`);
