@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { analyze, describeReason, type Report } from '@maestro/affected';
@@ -13,6 +13,7 @@ import {
   log,
   parseInputs,
   runAction,
+  runnerEvent,
   setOutputs,
   state,
   table,
@@ -48,16 +49,6 @@ interface PendingSave {
   key: string;
   paths: string[];
   task: string;
-}
-
-function readEvent(): Record<string, unknown> {
-  const p = process.env['GITHUB_EVENT_PATH'];
-  if (!p) return {};
-  try {
-    return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new ConfigError(`cannot read the event payload: ${(e as Error).message}`, { file: p, fix: 'run inside GitHub Actions, or pass `base` and `head`' });
-  }
 }
 
 function workflowFile(input: string): string | undefined {
@@ -120,14 +111,10 @@ export function run(): Promise<void> {
     const inputs = parseInputs(inputSchema);
     const workspace = process.env['GITHUB_WORKSPACE'] ?? process.cwd();
     const cwd = path.resolve(workspace, inputs['working-directory']);
-    const event = readEvent();
     const workflow = workflowFile(inputs.workflow);
     const { report } = await analyze({
       cwd,
-      eventName: process.env['GITHUB_EVENT_NAME'] ?? '',
-      event,
-      sha: process.env['GITHUB_SHA'] ?? '',
-      ref: process.env['GITHUB_REF'] ?? '',
+      ...runnerEvent(),
       ...(inputs.base ? { base: inputs.base } : {}),
       ...(inputs.head ? { head: inputs.head } : {}),
       ...(inputs.token && workflow ? { lastSuccessful: (branch: string) => successfulRuns(inputs.token, workflow, branch) } : {}),

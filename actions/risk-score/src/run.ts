@@ -14,6 +14,7 @@ import {
   parseInputs,
   parseJson,
   runAction,
+  runnerEvent,
   setOutputs,
   table,
   writeSummary,
@@ -102,14 +103,11 @@ export function run(): Promise<void> {
       setOutputs({ calibration: report, 'model-path': out });
       return;
     }
-    const eventPath = process.env['GITHUB_EVENT_PATH'];
-    const event = (eventPath && existsSync(eventPath) ? JSON.parse(readFileSync(eventPath, 'utf8')) : {}) as EventPayload & Record<string, unknown>;
+    const trigger = runnerEvent();
+    const event = trigger.event as EventPayload & Record<string, unknown>;
     const resolution = await resolveBase({
       cwd,
-      eventName: process.env['GITHUB_EVENT_NAME'] ?? '',
-      event,
-      sha: process.env['GITHUB_SHA'] ?? '',
-      ref: process.env['GITHUB_REF'] ?? '',
+      ...trigger,
       ...(inputs.base ? { base: inputs.base } : {}),
       ...(inputs.head ? { head: inputs.head } : {}),
     });

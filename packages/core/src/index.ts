@@ -5,3 +5,4 @@ export * from './runner.js';
 export * from './github.js';
 export * from './git.js';
 export * from './config.js';
+export * from './context.js';

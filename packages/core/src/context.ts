@@ -1,0 +1,24 @@
+/** What the runner tells a step about its trigger: event name and payload, commit and ref. */
+import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError } from './errors.js';
+
+export interface RunnerEvent {
+  eventName: string;
+  /** The webhook payload (GITHUB_EVENT_PATH); empty outside Actions. */
+  event: Record<string, unknown>;
+  sha: string;
+  ref: string;
+}
+
+export function runnerEvent(env: Record<string, string | undefined> = process.env): RunnerEvent {
+  const p = env['GITHUB_EVENT_PATH'];
+  let event: Record<string, unknown> = {};
+  if (p && existsSync(p)) {
+    try {
+      event = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`cannot read the event payload: ${(e as Error).message}`, { file: p, fix: 'run inside GitHub Actions, or pass `base` and `head`' });
+    }
+  }
+  return { eventName: env['GITHUB_EVENT_NAME'] ?? '', event, sha: env['GITHUB_SHA'] ?? '', ref: env['GITHUB_REF'] ?? '' };
+}
