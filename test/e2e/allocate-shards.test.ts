@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FakeCacheService, GitFixture, assertContract, pushEvent, runAction, scopesFor, type RunResult } from '@maestro/harness';
 
@@ -96,6 +96,33 @@ describe('allocate-shards bundle under runner-sim', () => {
       ran.push(...listed);
     }
     expect(ran.sort()).toEqual([...TESTS].sort());
+  });
+
+  test('the generated Vitest sequencer runs exactly the plan’s shards with real vitest --shard', async () => {
+    const plan = JSON.parse(planJson);
+    const r0 = await runAction({ actionDir, workspace, event: event(), with: { mode: 'shard', plan: planJson, shard: '1' } });
+    const dir = path.dirname(r0.outputs['plan-path']!);
+    const config = path.join(workspace, 'vitest.maestro.config.mjs');
+    writeFileSync(config, `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nexport default { test: { globals: true, include: ['packages/**/*.test.js'], sequence: { sequencer: require(${JSON.stringify(path.join(dir, 'maestro-vitest-sequencer.cjs'))}) } } };\n`);
+    const vitestBin = path.resolve('node_modules/vitest/vitest.mjs');
+    // The project has its dependencies installed (the sequencer resolves vitest from the project).
+    symlinkSync(path.resolve('node_modules'), path.join(workspace, 'node_modules'));
+    const ran: string[] = [];
+    for (const s of plan.shards) {
+      const out = path.join(workspace, `vitest-${s.index}.json`);
+      const res = spawnSync(process.execPath, [vitestBin, 'run', '--root', workspace, '--config', config, `--shard=${s.index}/${plan.count}`, '--reporter=json', `--outputFile=${out}`], {
+        cwd: workspace,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '', MAESTRO_SHARD_PLAN: path.join(dir, 'shard-plan.json'), CI: 'true' },
+      });
+      expect({ status: res.status, stderr: res.status ? res.stderr.slice(0, 800) : '' }).toEqual({ status: 0, stderr: '' });
+      const report = JSON.parse(readFileSync(out, 'utf8')) as { testResults: Array<{ name: string }> };
+      const listed = report.testResults.map((t) => path.relative(workspace, t.name).split(path.sep).join('/')).sort();
+      expect(listed).toEqual([...s.items].sort());
+      ran.push(...listed);
+    }
+    expect(ran.sort()).toEqual([...TESTS].sort());
+    rmSync(path.join(workspace, 'node_modules'));
   });
 
   test('collect: JUnit from all shards goes into the cached store (retries not counted, flakes found); the next plan uses it', async () => {
