@@ -98,6 +98,17 @@ describe('risk-score bundle under runner-sim', () => {
     expect(r.summary).toContain('Other signals (reported, not part of the score');
   });
 
+  test('review budget: the threshold comes from where scores fall on the reference changes', async () => {
+    const workspace = fx.checkoutLike(small.merge, { depth: 0 });
+    const tight = await runAction({ actionDir, workspace, event: prEvent(1, small), token, apiUrl: gh.url, stages: ['main'], with: { mode: 'observe', 'review-budget': '95' } });
+    assertContract(tight);
+    // Flagging 95 % of changes puts the bar low enough that even a typo is high.
+    expect(tight.outputs['level']).toBe('high');
+    expect(tight.log).toMatch(/review budget 95 %: changes at or above \d+\.\d % are flagged/);
+    const loose = await runAction({ actionDir, workspace, event: prEvent(1, small), token, apiUrl: gh.url, stages: ['main'], with: { mode: 'observe', 'review-budget': '5' } });
+    expect(loose.outputs['level']).not.toBe('high');
+  });
+
   test('enforce mode fails the step at high, with the reasons', async () => {
     const workspace = fx.checkoutLike(big.merge, { depth: 0 });
     const r = await runAction({ actionDir, workspace, event: prEvent(2, big), token, apiUrl: gh.url, with: { mode: 'enforce', 'request-reviewers': 'false', label: '' } });

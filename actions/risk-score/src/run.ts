@@ -19,7 +19,7 @@ import {
   table,
   writeSummary,
 } from '@maestro/core';
-import { assess, calibrate, collectExtras, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, isModel, modelAgeDays, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
+import { assess, budgetThreshold, calibrate, collectExtras, withBaseRate, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, isModel, modelAgeDays, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -37,6 +37,7 @@ export const inputSchema = z.object({
   'base-rate': z.union([z.literal(''), probability('base-rate')]).default(''),
   warn: probability('warn').default(0.6),
   enforce: probability('enforce').default(0.75),
+  'review-budget': z.union([z.literal(''), integerInput({ min: 1, max: 99 })]).default(''),
   mode: z.enum(['observe', 'warn', 'enforce', 'calibrate']).default('warn'),
   'request-reviewers': booleanInput().default(true),
   label: z.string().default('risk:high'),
@@ -125,14 +126,23 @@ export function run(): Promise<void> {
       annotate('warning', { title: ACTION, message: `${source} was calibrated ${Math.floor(age)} days ago; recalibrate (maestro risk calibrate, or the risk-calibrate workflow) at least every 90 days` });
     }
     const pr = event.pull_request;
+    const scored = inputs['base-rate'] !== '' ? withBaseRate(model, inputs['base-rate']) : model;
+    let enforce = inputs.enforce;
+    let warn = inputs.warn;
+    if (inputs['review-budget'] !== '') {
+      const t = budgetThreshold(scored, inputs['review-budget'] / 100);
+      if (t === undefined) throw new ConfigError('this model has no score percentiles, so a review budget cannot be turned into a threshold', { file: source, fix: 'recalibrate it (maestro risk calibrate), or use `enforce` instead of `review-budget`' });
+      enforce = t;
+      warn = Math.min(warn, t);
+      log.info(`review budget ${inputs['review-budget']} %: changes at or above ${(t * 100).toFixed(1)} % are flagged`);
+    }
     const a = await assess({
       cwd,
       base: resolution.base,
       head: resolution.head,
-      model,
-      ...(inputs['base-rate'] !== '' ? { baseRate: inputs['base-rate'] } : {}),
-      warn: inputs.warn,
-      enforce: inputs.enforce,
+      model: scored,
+      warn,
+      enforce,
       ...(pr ? { extraMessage: `${pr.title ?? ''}\n${pr.body ?? ''}` } : {}),
     });
     a.model.source = source;

@@ -57,7 +57,7 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
     files: sig.files.length,
     author: sig.author,
     model: {
-      source: model === DEFAULT_MODEL || base === DEFAULT_MODEL ? 'default (four public JIT data sets)' : String((model.provenance as { source?: string }).source ?? 'repository model'),
+      source: model.intercept === DEFAULT_MODEL.intercept && model.weights === DEFAULT_MODEL.weights ? 'default (four public JIT data sets)' : String((model.provenance as { source?: string }).source ?? 'repository model'),
       baseRate: model.baseRate,
       features: model.features.length,
       trainedOn: (model.provenance as { training?: unknown }).training ?? null,

@@ -8,7 +8,7 @@
  */
 import { DEFAULT_MODEL } from './default-model.data.js';
 import { labelHistory, readHistory, type Label } from './history.js';
-import { auc, ece, fit, recallAtBudget, score, withBaseRate, type Model, type Row } from './model.js';
+import { auc, ece, fit, recallAtBudget, score, withBaseRate, withPercentiles, type Model, type Row } from './model.js';
 import type { GitOptions } from '@maestro/core/git';
 
 const DAY = 86400;
@@ -54,7 +54,9 @@ export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model;
   const minPositives = opts.minPositives ?? 30;
   if (rows.length < minCommits || positives < minPositives) {
     const rate = rows.length && positives ? positives / rows.length : undefined;
-    const model = rate ? withBaseRate(DEFAULT_MODEL, rate) : DEFAULT_MODEL;
+    const shifted = rate ? withBaseRate(DEFAULT_MODEL, rate) : DEFAULT_MODEL;
+    // Budgets are relative to this repository's changes when it has any.
+    const model = rows.length >= 20 ? withPercentiles(shifted, rows) : shifted;
     const reason = `${rows.length} matured commit(s) with ${positives} defect-inducing (need ${minCommits} and ${minPositives}); using the default model${rate ? ` shifted to this repository's rate ${(rate * 100).toFixed(1)} %` : ''}`;
     return { model: { ...model, provenance: { ...model.provenance, source: 'default, cold start', generated, repository: { ...base } } }, report: { mode: 'cold-start', reason, ...base }, labels };
   }
@@ -67,7 +69,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model;
   const la = test.map((r) => r.x.la ?? 0);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   const holdout = { rows: test.length, positives: y.reduce<number>((a, b) => a + b, 0), auc: r3(auc(p, y)), laAuc: r3(auc(la, y)), ece: r3(ece(p, y)), recallAt20: r3(recallAtBudget(p, y, 0.2)), laRecallAt20: r3(recallAtBudget(la, y, 0.2)) };
-  const model = fit(rows, {
+  const fitted = fit(rows, {
     provenance: {
       source: 'repository history',
       generated,
@@ -77,6 +79,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model;
       holdout,
     },
   });
+  const model = withPercentiles(fitted, rows);
   return { model, report: { mode: 'fitted', reason: `fitted on ${rows.length} commits (${positives} defect-inducing)`, ...base, holdout }, labels };
 }
 

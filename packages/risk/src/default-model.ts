@@ -4,7 +4,7 @@
  * last 30 %. Deterministic: the same files give the same JSON, which a test checks
  * against the committed `policy/risk-model.default.json`.
  */
-import { auc, ece, fit, recallAtBudget, score, withBaseRate, type Model, type Row } from './model.js';
+import { auc, ece, fit, recallAtBudget, score, withBaseRate, withPercentiles, type Model, type Row } from './model.js';
 
 export interface Dataset {
   name: string;
@@ -16,7 +16,7 @@ export function fitDefaultModel(datasets: readonly Dataset[]): Model {
   const train: Row[] = [];
   const cut = (d: Dataset) => Math.floor(d.rows.length * 0.7);
   for (const d of datasets) train.push(...d.rows.slice(0, cut(d)));
-  const model = fit(train, { provenance: {} });
+  const model = withPercentiles(fit(train, { provenance: {} }), train);
   const evaluation = Object.fromEntries(
     datasets.map((d) => {
       const test = d.rows.slice(cut(d));

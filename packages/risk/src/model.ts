@@ -40,6 +40,11 @@ export interface Model {
   intercept: number;
   /** Positive rate of the training data (the intercept's reference point). */
   baseRate: number;
+  /**
+   * Percentiles 0…100 of the model's log-odds over its reference changes, so a
+   * review budget ("the riskiest 20 %") maps to a threshold.
+   */
+  logitPercentiles?: number[];
   provenance: Record<string, unknown>;
 }
 
@@ -177,7 +182,32 @@ export interface Score {
 /** Shift the intercept so the average prediction moves from the model's base rate to `rate`. */
 export function withBaseRate(m: Model, rate: number): Model {
   const r = Math.min(Math.max(rate, 1e-4), 1 - 1e-4);
-  return { ...m, intercept: r6(m.intercept + logit(r) - logit(m.baseRate)), baseRate: r6(r) };
+  const delta = logit(r) - logit(m.baseRate);
+  const out: Model = { ...m, intercept: r6(m.intercept + delta), baseRate: r6(r) };
+  if (m.logitPercentiles) out.logitPercentiles = m.logitPercentiles.map((q) => r6(q + delta));
+  return out;
+}
+
+/** Record where the model's scores fall on a reference population (for review budgets). */
+export function withPercentiles(m: Model, rows: readonly Row[]): Model {
+  const z = rows.map((r) => score(m, r.x, 0).logit).sort((a, b) => a - b);
+  if (!z.length) return m;
+  const at = (q: number) => {
+    const pos = (z.length - 1) * q;
+    const lo = Math.floor(pos);
+    return z[lo]! + (z[Math.ceil(pos)]! - z[lo]!) * (pos - lo);
+  };
+  return { ...m, logitPercentiles: Array.from({ length: 101 }, (_, i) => r6(at(i / 100))) };
+}
+
+/** The probability above which a change is among the riskiest `budget` (0–1) of the reference changes. */
+export function budgetThreshold(m: Model, budget: number): number | undefined {
+  if (!m.logitPercentiles || m.logitPercentiles.length !== 101) return undefined;
+  const q = Math.min(100, Math.max(0, 100 - budget * 100));
+  const lo = Math.floor(q);
+  const hi = Math.ceil(q);
+  const z = m.logitPercentiles[lo]! + (m.logitPercentiles[hi]! - m.logitPercentiles[lo]!) * (q - lo);
+  return r6(sigmoid(z));
 }
 
 export function score(m: Model, x: Signals, top = 3): Score {

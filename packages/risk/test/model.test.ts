@@ -69,3 +69,23 @@ describe('the shipped default model', () => {
     expect(Object.values(ev).filter((e) => e.eceWithRepoBaseRate < e.ece)).toHaveLength(3);
   });
 });
+
+describe('review budgets', () => {
+  test('a budget maps to a threshold that flags about that share of the reference changes, also after a base-rate shift', async () => {
+    const { budgetThreshold, withBaseRate, withPercentiles, DEFAULT_MODEL } = await import('../src/index.js');
+    const [train, testRows] = split(rows('qt'));
+    const m = withPercentiles(fit(train), train);
+    for (const budget of [0.1, 0.2, 0.5]) {
+      const t = budgetThreshold(m, budget)!;
+      const flagged = train.filter((r) => score(m, r.x, 0).probability >= t).length / train.length;
+      expect(Math.abs(flagged - budget)).toBeLessThan(0.01);
+      const shifted = withBaseRate(m, 0.05);
+      const ts = budgetThreshold(shifted, budget)!;
+      const flaggedShifted = train.filter((r) => score(shifted, r.x, 0).probability >= ts).length / train.length;
+      expect(Math.abs(flaggedShifted - budget)).toBeLessThan(0.01);
+    }
+    expect(testRows.length).toBeGreaterThan(0);
+    expect(budgetThreshold(DEFAULT_MODEL, 0.2)).toBeGreaterThan(0);
+    expect(budgetThreshold({ ...m, logitPercentiles: undefined } as never, 0.2)).toBeUndefined();
+  });
+});
