@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FakeCacheService, GitFixture, assertContract, pushEvent, runAction, scopesFor, type RunResult } from '@maestro/harness';
+import { FakeCacheService, GitFixture, assertContract, pullRequestEvent, pushEvent, runAction, scopesFor, type RunResult } from '@maestro/harness';
 
 const actionDir = path.resolve('actions/allocate-shards');
 const REPO = { owner: 'acme', name: 'shop' };
@@ -152,6 +152,16 @@ describe('allocate-shards bundle under runner-sim', () => {
     expect(Number(p.outputs['coverage'])).toBe(1);
     expect(p.log).toMatch(/timing store restored from cache key maestro-timings-file-/);
     expect(Number(p.outputs['skew'])).toBeLessThan(0.1);
+  });
+
+  test('collect on a pull request merges but does not save the store (only green default-branch runs refresh it)', async () => {
+    const reports = path.join(workspace, 'reports');
+    const before = cache.entries.filter((e) => e.finalized).length;
+    const pr = pullRequestEvent({ repo: REPO, number: 3, base: sha, head: sha, merge: sha });
+    const r = await runAction({ actionDir, workspace, event: pr, env: cache.env(scopesFor('refs/pull/3/merge')), with: { mode: 'collect', reports: path.relative(workspace, reports) } });
+    expect(r.conclusion).toBe('success');
+    expect(r.log).toMatch(/timing store not saved: refs\/pull\/3\/merge is not the default branch \(main\)/);
+    expect(cache.entries.filter((e) => e.finalized)).toHaveLength(before);
   });
 
   test('bad input: malformed JUnit names file and line; negative durations; no tests; an empty list', async () => {

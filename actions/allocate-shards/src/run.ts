@@ -10,6 +10,7 @@ import {
   parseInputs,
   parseJson,
   runAction,
+  runnerEvent,
   setOutputs,
   table,
   writeSummary,
@@ -34,6 +35,7 @@ export const inputSchema = z.object({
   reports: listInput().default([]),
   store: z.enum(['cache', 'off']).default('cache'),
   'store-key': z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore').default('maestro-timings'),
+  'save-on': z.enum(['default-branch', 'any']).default('default-branch'),
   keep: integerInput({ min: 1, max: 100 }).default(10),
   'drop-after': integerInput({ min: 1, max: 1000 }).default(20),
 });
@@ -194,7 +196,12 @@ async function collectMode(inputs: Inputs): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const storePath = path.join(dir, STORE_FILE);
   writeFileSync(storePath, JSON.stringify(store) + '\n');
-  if (inputs.store === 'cache') {
+  const { event } = runnerEvent();
+  const defaultBranch = (event['repository'] as { default_branch?: string } | undefined)?.default_branch;
+  const onDefault = !!defaultBranch && process.env['GITHUB_REF'] === `refs/heads/${defaultBranch}`;
+  if (inputs.store === 'cache' && inputs['save-on'] === 'default-branch' && !onDefault) {
+    log.info(`timing store not saved: ${process.env['GITHUB_REF'] ?? 'this ref'} is not the default branch (${defaultBranch ?? 'unknown'}); set save-on: any to save anyway`);
+  } else if (inputs.store === 'cache') {
     const cache = await import('@actions/cache');
     const key = `${inputs['store-key']}-${inputs.granularity}-${process.env['GITHUB_RUN_ID'] ?? Date.now()}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
     try {
