@@ -41,6 +41,7 @@ export const inputSchema = z.object({
   mode: z.enum(['observe', 'warn', 'enforce', 'calibrate']).default('warn'),
   'request-reviewers': booleanInput().default(true),
   label: z.string().default('risk:high'),
+  exclude: listInput().default([]),
   'coverage-base': z.string().default(''),
   'coverage-head': z.string().default(''),
   sarif: z.string().default(''),
@@ -84,7 +85,7 @@ export function run(): Promise<void> {
     if (inputs.warn > inputs.enforce) throw new ConfigError(`warn (${inputs.warn}) is above enforce (${inputs.enforce})`, { file: "input 'warn'", fix: 'set warn at or below enforce' });
     const cwd = process.env['GITHUB_WORKSPACE'] ?? process.cwd();
     if (inputs.mode === 'calibrate') {
-      const { model, report } = await calibrate({ cwd, maturityDays: inputs['maturity-days'], windowDays: inputs['window-days'] });
+      const { model, report } = await calibrate({ cwd, maturityDays: inputs['maturity-days'], windowDays: inputs['window-days'], ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}) });
       const out = path.resolve(cwd, inputs.model || 'policy/risk-model.json');
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, JSON.stringify(model, null, 2) + '\n');
@@ -143,6 +144,7 @@ export function run(): Promise<void> {
       model: scored,
       warn,
       enforce,
+      ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}),
       ...(pr ? { extraMessage: `${pr.title ?? ''}\n${pr.body ?? ''}` } : {}),
     });
     a.model.source = source;

@@ -37,6 +37,7 @@ export interface AssessOptions {
   warn?: number;
   enforce?: number;
   extraMessage?: string;
+  exclude?: readonly string[];
 }
 
 export async function assess(opts: AssessOptions): Promise<Assessment> {
@@ -44,7 +45,7 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
   const model = opts.baseRate !== undefined ? withBaseRate(base, opts.baseRate) : base;
   const warn = opts.warn ?? 0.6;
   const enforce = opts.enforce ?? 0.75;
-  const sig = await changeSignals({ cwd: opts.cwd, base: opts.base, head: opts.head, ...(opts.extraMessage ? { extraMessage: opts.extraMessage } : {}) });
+  const sig = await changeSignals({ cwd: opts.cwd, base: opts.base, head: opts.head, ...(opts.extraMessage ? { extraMessage: opts.extraMessage } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}) });
   const s = score(model, sig.signals);
   return {
     score: s.probability,

@@ -23,6 +23,7 @@ export interface CalibrateOptions extends GitOptions {
   minCommits?: number;
   minPositives?: number;
   now?: Date;
+  exclude?: readonly string[];
 }
 
 export interface CalibrationReport {
@@ -36,7 +37,7 @@ export interface CalibrationReport {
 }
 
 export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model; report: CalibrationReport; labels: Label[] }> {
-  const history = await readHistory({ cwd: opts.cwd, ...(opts.rev ? { rev: opts.rev } : {}), ...(opts.maxCommits ? { maxCommits: opts.maxCommits } : {}) });
+  const history = await readHistory({ cwd: opts.cwd, ...(opts.rev ? { rev: opts.rev } : {}), ...(opts.maxCommits ? { maxCommits: opts.maxCommits } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}) });
   const labels = await labelHistory(history, { cwd: opts.cwd });
   const bad = new Set(labels.map((l) => l.sha));
   const latest = history.length ? history[history.length - 1]!.time : 0;

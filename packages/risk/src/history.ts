@@ -10,6 +10,7 @@
 import path from 'node:path/posix';
 import { git, type GitOptions } from '@maestro/core/git';
 import type { Signals } from './model.js';
+import { excluder } from './signals.js';
 
 export interface HistoryCommit {
   sha: string;
@@ -36,7 +37,8 @@ const SOURCE_RE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|java|kt|scala|rb|rs|c|cc|cpp|h
 const subsystem = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : 'root');
 
 /** Every non-merge commit reachable from `rev` (oldest first), with its Kamei metrics at that time. */
-export async function readHistory(opts: GitOptions & { rev?: string; maxCommits?: number }): Promise<HistoryCommit[]> {
+export async function readHistory(opts: GitOptions & { rev?: string; maxCommits?: number; exclude?: readonly string[] }): Promise<HistoryCommit[]> {
+  const excluded = excluder(opts.exclude);
   const out = await git(['-c', 'core.quotePath=false', 'log', '--reverse', '--no-merges', '--no-renames', `--max-count=${opts.maxCommits ?? 20000}`, '--numstat', '-z', '--format=%x01%H%x00%P%x00%ae%x00%at%x00%B%x02', opts.rev ?? 'HEAD'], opts);
   const commits: HistoryCommit[] = [];
   for (const rec of out.split('\x01')) {
@@ -49,7 +51,7 @@ export async function readHistory(opts: GitOptions & { rev?: string; maxCommits?
       if (!line) continue;
       const [a, d, p] = line.split('\t');
       if (p === undefined) continue;
-      files.push({ path: p, added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d) });
+      if (!excluded(p)) files.push({ path: p, added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d) });
     }
     commits.push({ sha, author, time: Number(time), message: message.trim(), parents: parents.split(' ').filter(Boolean), files, signals: {} });
   }

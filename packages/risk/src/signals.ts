@@ -6,6 +6,7 @@
  * history the history metrics are reported missing, never 0.
  */
 import path from 'node:path/posix';
+import { Minimatch } from 'minimatch';
 import { git, isShallow, readBlobs, type GitOptions } from '@maestro/core/git';
 import type { Metric, Signals } from './model.js';
 
@@ -25,6 +26,16 @@ export interface SignalOptions extends GitOptions {
   maxHistory?: number;
   /** Text that counts for `fix` besides commit messages (e.g. the PR title and body). */
   extraMessage?: string;
+  /** Globs of files left out of every metric (default: vendored, generated and lock files). */
+  exclude?: readonly string[];
+}
+
+/** Vendored, generated and lock files: they inflate size metrics without being anyone's change. */
+export const DEFAULT_EXCLUDE = ['**/node_modules/**', '**/vendor/**', '**/third_party/**', '**/dist/**', '**/*.min.js', '**/*.min.css', '**/*.map', '**/__generated__/**', '**/*.generated.*', '**/*.snap', 'pnpm-lock.yaml', 'package-lock.json', 'yarn.lock', 'bun.lock', 'go.sum', 'Cargo.lock', 'poetry.lock'];
+
+export function excluder(globs: readonly string[] = DEFAULT_EXCLUDE): (file: string) => boolean {
+  const ms = globs.map((g) => new Minimatch(g, { dot: true, matchBase: !g.includes('/') }));
+  return (file) => ms.some((m) => m.match(file));
 }
 
 const FIX_RE = /\b(fix(e[sd])?|bug(fix)?|defect|hotfix|regression|resolve[sd]?)\b|(^|\s)#\d+\b|\b[A-Z][A-Z0-9]+-\d+\b/i;
@@ -55,10 +66,13 @@ function parseNumstat(out: string): Array<{ path: string; added: number; deleted
 
 export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals> {
   const g = { cwd: opts.cwd, ...(opts.env ? { env: opts.env } : {}) };
-  const files = parseNumstat(await git(['-c', 'core.quotePath=false', 'diff', '--numstat', '-z', '-M', opts.base, opts.head, '--'], g));
+  const all = parseNumstat(await git(['-c', 'core.quotePath=false', 'diff', '--numstat', '-z', '-M', opts.base, opts.head, '--'], g));
+  const excluded = excluder(opts.exclude);
+  const files = all.filter((f) => !excluded(f.path));
   const signals: Signals = {};
   const missing: Metric[] = [];
   const notes: string[] = [];
+  if (files.length < all.length) notes.push(`${all.length - files.length} vendored, generated or lock file(s) left out (${all.filter((f) => excluded(f.path)).slice(0, 3).map((f) => f.path).join(', ')}${all.length - files.length > 3 ? ', …' : ''})`);
   const la = files.reduce((a, f) => a + f.added, 0);
   const ld = files.reduce((a, f) => a + f.deleted, 0);
   signals.la = la;
@@ -102,7 +116,8 @@ export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals>
   }
   if (shallow && history.length < 50) {
     for (const m of ['ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp'] as const) missing.push(m);
-    notes.push(`the clone is shallow (${history.length} commit(s) of history before the base): developer, age and experience signals are missing; fetch more history (actions/checkout fetch-depth: 0) to include them`);
+    const days = history.length ? (Math.max(...history.map((c) => c.time)) - Math.min(...history.map((c) => c.time))) / DAY : 0;
+    notes.push(`the clone is shallow (${history.length} commit(s), ${days.toFixed(0)} day(s) of history before the base): developer, age and experience signals are missing; fetch more history (actions/checkout fetch-depth: 0) to include them`);
   } else {
     const touched = new Set(files.map((f) => f.before));
     const subsystems = new Set(files.map((f) => subsystem(f.path)));

@@ -40,7 +40,7 @@ describe('Kamei change metrics from git', () => {
     const r = await changeSignals({ cwd: dir, base, head });
     expect(r.missing).toEqual(['ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp']);
     expect(r.signals.ndev).toBeUndefined();
-    expect(r.notes[0]).toMatch(/shallow .* fetch-depth: 0/);
+    expect(r.notes[0]).toMatch(/shallow \(\d+ commit\(s\), \d+ day\(s\) of history before the base\).* fetch-depth: 0/);
     expect(r.signals.la).toBe(7);
   });
 });
@@ -55,6 +55,24 @@ describe('CODEOWNERS', () => {
     expect(ownersOf(rules, 'src/legacy/old.ts')).toEqual({ owners: [], line: 6 });
     expect(ownersOf(rules, 'tools/x.sh').owners).toEqual(['@core-team-lead']);
     expect(reviewersFor(rules, ['src/a.ts', 'lib/payments/charge.ts', 'docs/x.md'], 'Alice')).toEqual({ users: ['bob', 'docs'], teams: ['web'] });
+  });
+});
+
+describe('vendored, generated and lock files', () => {
+  test('are left out of the metrics by default, said in the notes; configurable', async () => {
+    const f = GitFixture.create();
+    try {
+      const b = f.commit('base', { 'src/a.ts': 'a\n' });
+      const vendored = Array.from({ length: 500 }, (_, i) => `v${i}`).join('\n') + '\n';
+      const h = f.commit('bump', { 'src/a.ts': 'a\nb\n', 'vendor/lib/x.js': vendored, 'pnpm-lock.yaml': vendored, 'web/app.min.js': vendored });
+      const r = await changeSignals({ cwd: f.work, base: b, head: h });
+      expect(r.signals).toMatchObject({ la: 1, nf: 1 });
+      expect(r.notes[0]).toMatch(/^3 vendored, generated or lock file\(s\) left out/);
+      const all = await changeSignals({ cwd: f.work, base: b, head: h, exclude: [] });
+      expect(all.signals).toMatchObject({ la: 1501, nf: 4 });
+    } finally {
+      f.dispose();
+    }
   });
 });
 
