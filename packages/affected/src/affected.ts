@@ -9,7 +9,7 @@ import type { FileChange } from '@maestro/core/git';
 import { ProjectGraph } from './graph.js';
 import { describeChanges, parseLockfile, type LockfileIndex } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
-import { compileGlob, discover, matcherFor, Ownership, PRODUCTION_INPUTS, type Project, type Workspace } from './workspace.js';
+import { compileGlob, discover, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Project, type Workspace } from './workspace.js';
 
 export type Reason =
   | { kind: 'file'; file: string }
@@ -118,6 +118,7 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
   const cycles = graph.cycles();
   for (const c of cycles) warnings.push(`dependency cycle: ${[...c, c[0]].join(' → ')}`);
   const globalGlobs = [...ws.global, ...(opts.globalInputs ?? [])];
+  await loadGlobEngine(globalGlobs);
   const globalMatchers = globalGlobs.map((g) => compileGlob(g));
 
   const result = (all: string | undefined, direct: Map<string, Reason[]>, removed: AffectedResult['removed'], unowned: string[], prodChanged: Set<string>, ownFiles: Map<string, string[]>, lock?: LockfileIndex): AffectedResult => {

@@ -9,7 +9,7 @@
 import path from 'node:path/posix';
 import { readAll, type Tree } from './tree.js';
 import type { AffectedResult } from './affected.js';
-import { compileGlob } from './workspace.js';
+import { compileGlob, loadGlobEngine } from './workspace.js';
 
 export const CODE_EXT = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 const RESOLVE_EXT = [...CODE_EXT, '.json', '.node'];
@@ -80,6 +80,7 @@ interface PackageEntry {
 
 export async function selectTests(tree: Tree, affected: AffectedResult, changedFiles: readonly string[], testGlobs: readonly string[] = DEFAULT_TEST_GLOBS): Promise<TestSelection> {
   const ws = affected.workspace;
+  await loadGlobEngine(testGlobs);
   const isTest = (() => {
     const ms = testGlobs.map((g) => compileGlob(g));
     return (f: string) => ms.some((m) => m.test(f));

@@ -24,6 +24,27 @@ export interface ImporterResolution {
 /** importer path ('.' for the root, else the package directory) → resolution. */
 export type LockfileIndex = Map<string, ImporterResolution>;
 
+/** A LockfileIndex whose entries are computed on first `get`. */
+class LazyIndex extends Map<string, ImporterResolution> {
+  private readonly pending: Map<string, () => ImporterResolution>;
+  constructor(entries: Array<[string, () => ImporterResolution]>) {
+    super();
+    this.pending = new Map(entries);
+  }
+  override get(key: string): ImporterResolution | undefined {
+    if (!super.has(key)) {
+      const f = this.pending.get(key);
+      if (!f) return undefined;
+      super.set(key, f());
+      this.pending.delete(key);
+    }
+    return super.get(key);
+  }
+  override has(key: string): boolean {
+    return super.has(key) || this.pending.has(key);
+  }
+}
+
 function finish(closure: Map<string, string>, packages: Map<string, Set<string>>): ImporterResolution {
   const h = createHash('sha256');
   for (const k of [...closure.keys()].sort()) h.update(`${k}\0${closure.get(k)}\n`);
@@ -66,8 +87,7 @@ export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Pr
     return res?.integrity ?? res?.tarball ?? res?.commit ?? '';
   };
   const importers = lock.importers ?? { '.': { dependencies: lock.dependencies, devDependencies: lock.devDependencies, optionalDependencies: lock.optionalDependencies } };
-  const index: LockfileIndex = new Map();
-  for (const [importer, deps] of Object.entries(importers)) {
+  const compute = (deps: (typeof importers)[string]): ImporterResolution => {
     const closure = new Map<string, string>();
     const names = new Map<string, Set<string>>();
     const stack: string[] = [];
@@ -88,8 +108,10 @@ export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Pr
       const snap = snapshots[key] ?? {};
       for (const field of DEP_KEYS) for (const [name, v] of Object.entries((snap[field] ?? {}) as Record<string, unknown>)) visit(name, depVersion(v), false);
     }
-    index.set(importer === '' ? '.' : importer, finish(closure, names));
-  }
+    return finish(closure, names);
+  };
+  // Closures are computed when asked for: keys need a few importers, attribution all of them.
+  const index = new LazyIndex(Object.entries(importers).map(([k, deps]) => [k === '' ? '.' : k, () => compute(deps)]));
   return index;
 }
 

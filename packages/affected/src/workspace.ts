@@ -5,7 +5,6 @@
  * Malformed files are ConfigErrors with the file and line.
  */
 import path from 'node:path/posix';
-import { Minimatch } from 'minimatch';
 import { ConfigError } from '@maestro/core/errors';
 import { parseJson, parseYaml, validateConfig } from '@maestro/core/config';
 import { isManifest, isNxProject, isPnpmWorkspace, type Manifest, type PnpmWorkspace, type SchemaName } from './guards.js';
@@ -132,6 +131,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
   let config: ProjectsConfig = {};
   const cfgSrc = contents.get(CONFIG_FILE);
   if (cfgSrc !== undefined) config = await explain<ProjectsConfig>('configSchema', parseYaml(cfgSrc, CONFIG_FILE) ?? {}, cfgSrc, CONFIG_FILE, `see the '${CONFIG_FILE}' reference in actions/affected/README.md`);
+  await loadGlobEngine([...(config.global ?? []), ...Object.values(config.targets ?? {}).flatMap((t) => [...(t.inputs ?? []), ...(t.outputs ?? [])]), ...(config.projects ?? []).flatMap((p) => [...(p.inputs ?? []), ...Object.values(p.targets ?? {}).flatMap((t) => t.inputs ?? [])])]);
   const targetDefaults = new Map<string, TargetConfig>();
   for (const [name, t] of Object.entries(config.targets ?? {})) targetDefaults.set(name, mergeTarget(defaultTarget(name), t));
   const targetFor = (name: string, over?: TargetOverride) => mergeTarget(targetDefaults.get(name) ?? defaultTarget(name), over);
@@ -163,6 +163,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
 
   const jsManifests = new Map<string, Manifest>();
   if (globs && globs.length) {
+    await loadGlobEngine(globs);
     const dirs = manifests.filter((f) => f !== 'package.json').map((f) => path.dirname(f));
     const matched = matchDirs(dirs, globs);
     const pkgContents = contents;
@@ -281,17 +282,34 @@ export interface Glob {
   test(path: string): boolean;
 }
 
-/**
- * A glob compiled once, always with `{dot: true}`. Plain patterns (literal
- * segments, `*`, `?`, `**`) become one regular expression, which is many times
- * faster than `Minimatch.match` on thousands of paths; anything else (braces,
- * classes, extglobs) is left to minimatch. A test checks both agree.
- */
-export function compileGlob(pattern: string): Glob {
-  if (/[{}[\]()!+@\\]/.test(pattern)) {
-    const m = new Minimatch(pattern, { dot: true });
-    return { test: (p) => m.match(p) };
+let minimatchModule: typeof import('minimatch') | undefined;
+
+const COMPLEX = /[[\]()!+@\\]|\{[^}]*\{/; // classes, extglobs, escapes, nested braces
+
+/** True if compileGlob needs minimatch for this pattern (loaded with `loadGlobEngine`). */
+export function needsGlobEngine(pattern: string): boolean {
+  return COMPLEX.test(pattern.replace(/^!/, ''));
+}
+
+/** Load minimatch if any of these patterns needs it (most repositories never do: it stays unloaded). */
+export async function loadGlobEngine(patterns: Iterable<string> = ['[']): Promise<void> {
+  if (minimatchModule) return;
+  for (const p of patterns) {
+    if (needsGlobEngine(p)) {
+      minimatchModule = await import('minimatch');
+      return;
+    }
   }
+}
+
+/** `a/{b,c}/*.{ts,js}` → the four patterns it stands for (one level of braces). */
+export function expandBraces(pattern: string): string[] {
+  const m = /\{([^{}]*)\}/.exec(pattern);
+  if (!m) return [pattern];
+  return m[1]!.split(',').flatMap((alt) => expandBraces(pattern.slice(0, m.index) + alt + pattern.slice(m.index + m[0].length)));
+}
+
+function simpleGlob(pattern: string): string {
   const segs = pattern.split('/');
   let re = '';
   segs.forEach((seg, i) => {
@@ -304,7 +322,23 @@ export function compileGlob(pattern: string): Glob {
     if (i > 0 && segs[i - 1] !== '**') re += '/';
     re += seg.replace(/[.+^$|]/g, '\\$&').replace(/\*+/g, '[^/]*').replace(/\?/g, '[^/]');
   });
-  const rx = new RegExp(`^${re}$`);
+  return re;
+}
+
+/**
+ * A glob compiled once, always with `{dot: true}`. Plain patterns (literal
+ * segments, `*`, `?`, `**`, one level of braces) become one regular
+ * expression, many times faster than `Minimatch.match` on thousands of paths;
+ * classes, extglobs and nested braces go to minimatch, which is loaded only
+ * then (`loadGlobEngine`). A test checks both agree.
+ */
+export function compileGlob(pattern: string): Glob {
+  if (needsGlobEngine(pattern)) {
+    if (!minimatchModule) throw new Error(`internal: glob '${pattern}' needs minimatch; call loadGlobEngine() first`);
+    const m = new minimatchModule.Minimatch(pattern, { dot: true });
+    return { test: (p) => m.match(p) };
+  }
+  const rx = new RegExp(`^(?:${expandBraces(pattern).map(simpleGlob).join('|')})$`);
   return { test: (p) => rx.test(p) };
 }
 

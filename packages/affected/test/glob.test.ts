@@ -1,6 +1,6 @@
-import { describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { Minimatch } from 'minimatch';
-import { compileGlob, DEFAULT_TEST_INPUTS, PRODUCTION_INPUTS } from '../src/index.js';
+import { compileGlob, DEFAULT_TEST_INPUTS, expandBraces, loadGlobEngine, needsGlobEngine, PRODUCTION_INPUTS } from '../src/index.js';
 import { DEFAULT_TEST_GLOBS } from '../src/imports.js';
 
 const PATHS = [
@@ -10,10 +10,17 @@ const PATHS = [
 ];
 const PATTERNS = [
   ...new Set([...DEFAULT_TEST_INPUTS, ...PRODUCTION_INPUTS, ...DEFAULT_TEST_GLOBS].map((p) => p.replace(/^!/, ''))),
-  'packages/*', 'packages/**', 'tools/**', '*.md', '**', '*', 'src/**/*.ts', 'a?', 'dist/**', '**/dist/**', 'x/**/a', 'ümlaut/*.ts', 'sp ace/*',
+  'packages/*', 'packages/**', 'tools/**', 'src/*.{ts,mjs}', '{src,test}/**', 'src/[ab]*.ts', 'src/{a,{b,c}}/*', '!(dist)/**', '*.md', '**', '*', 'src/**/*.ts', 'a?', 'dist/**', '**/dist/**', 'x/**/a', 'ümlaut/*.ts', 'sp ace/*',
 ];
 
+beforeAll(() => loadGlobEngine(PATTERNS));
+
 describe('compileGlob agrees with minimatch {dot: true}', () => {
+  test('braces are expanded without minimatch; classes, extglobs and nested braces need it', () => {
+    expect(expandBraces('a/{b,c}/*.{ts,js}')).toEqual(['a/b/*.ts', 'a/b/*.js', 'a/c/*.ts', 'a/c/*.js']);
+    expect(['**/*.{test,spec}.ts', 'packages/*', 'src/[ab].ts', '!(dist)/**', 'a/{b,{c,d}}'].map(needsGlobEngine)).toEqual([false, false, true, true, true]);
+  });
+
   test.each(PATTERNS)('%s', (pattern) => {
     const mm = new Minimatch(pattern, { dot: true });
     const g = compileGlob(pattern);
