@@ -196,7 +196,7 @@ describe('bad input is a ConfigError with file and line', () => {
     expect((err as ConfigError).line).toBeGreaterThanOrEqual(4);
     f.commit('schema', { 'maestro.projects.yaml': 'projects:\n  - name: api\n    root: services/api\n    tasks: {}\n' });
     const err2 = await affectedBetween(f, 'HEAD').catch((e: unknown) => e);
-    expect((err2 as ConfigError).line).toBe(2);
+    expect((err2 as ConfigError).line).toBe(4); // the unknown key itself
     expect((err2 as ConfigError).message).toMatch(/tasks/);
   });
 

@@ -1,1 +1,2 @@
 export * from './spdx.js';
+export * from './dsl.js';

@@ -1,0 +1,91 @@
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError } from '@maestro/core';
+import { evaluateLicences, evaluatePaths, explainPath, loadPolicy } from '../src/index.js';
+
+const POLICY = `version: 1
+mode: warn
+paths:
+  - id: infra-frozen
+    reason: Infrastructure changes go through the platform team
+    effect: deny
+    paths: ["infra/**"]
+    mode: enforce
+  - id: infra-docs-open
+    reason: Docs next to infra are free to edit
+    effect: allow
+    paths: ["infra/**/*.md"]
+  - id: agents-no-workflows
+    reason: Agents may not edit CI workflows
+    effect: deny
+    paths: [".github/workflows/**"]
+    actors: [agent]
+licenses:
+  - id: no-strong-copyleft
+    reason: Strong copyleft is incompatible with our distribution
+    deny: [strong-copyleft]
+    mode: enforce
+`;
+
+describe('policy DSL', () => {
+  const policy = loadPolicy(POLICY);
+
+  test('most specific rule wins; deny beats allow at equal specificity; dotfiles match; actors and modes', () => {
+    const d = evaluatePaths(policy, [
+      { path: 'infra/main.tf', action: 'write' },
+      { path: 'infra/README.md', action: 'write' },
+      { path: 'infra/.terraform.lock.hcl', action: 'write' },
+      { path: 'src/app.ts', action: 'write' },
+      { path: '.github/workflows/ci.yml', action: 'write' },
+    ], 'human');
+    expect(d.map((x) => [x.rule, x.subject, x.mode])).toEqual([
+      ['infra-frozen', 'infra/main.tf', 'enforce'],
+      ['infra-frozen', 'infra/.terraform.lock.hcl', 'enforce'],
+    ]);
+    expect(d[0]!.reason).toBe('Infrastructure changes go through the platform team');
+    expect(evaluatePaths(policy, [{ path: '.github/workflows/ci.yml', action: 'write' }], 'agent')).toEqual([
+      { rule: 'agents-no-workflows', reason: 'Agents may not edit CI workflows', mode: 'warn', subject: '.github/workflows/ci.yml', detail: 'agent may not write .github/workflows/ci.yml (matched .github/workflows/**)' },
+    ]);
+  });
+
+  test('a rename out of a protected directory is judged on its old path too', () => {
+    const d = evaluatePaths(policy, [{ path: 'legacy/main.tf', oldPath: 'infra/main.tf', action: 'rename' }], 'human');
+    expect(d.map((x) => [x.rule, x.subject, x.detail])).toEqual([['infra-frozen', 'infra/main.tf', 'human may not rename infra/main.tf (matched infra/**)']]);
+  });
+
+  test('licence rules: every block carries its rule id and reason', () => {
+    const d = evaluateLicences(policy, [
+      { name: 'left-pad', version: '1.3.0', license: 'WTFPL' },
+      { name: 'dual', version: '2.0.0', license: 'MIT OR GPL-3.0-or-later' },
+      { name: 'gpl-lib', version: '1.0.0', license: 'GPL-3.0-only' },
+      { name: 'closed', version: '0.1.0', license: 'UNLICENSED' },
+      { name: 'weird', version: '0.0.1', license: 'Apache 2' },
+    ]);
+    expect(d.map((x) => [x.subject, x.rule, x.mode, x.detail])).toEqual([
+      ['gpl-lib@1.0.0', 'no-strong-copyleft', 'enforce', 'every alternative includes a denied licence (GPL-3.0-only)'],
+      ['closed@0.1.0', 'no-strong-copyleft', 'enforce', 'UNLICENSED means proprietary, not "The Unlicense"'],
+      ['weird@0.0.1', 'no-strong-copyleft', 'enforce', "licence 'Apache 2' is not a valid SPDX expression"],
+    ]);
+  });
+
+  test('explain shows the winning rule per action and actor', () => {
+    const rows = explainPath(policy, 'infra/README.md');
+    expect(rows.find((r) => r.action === 'write' && r.actor === 'human')).toMatchObject({ effect: 'allow', rule: 'infra-docs-open', glob: 'infra/**/*.md' });
+    expect(rows.find((r) => r.action === 'read' && r.actor === 'human')).toEqual({ action: 'read', actor: 'human', effect: 'default-allow' });
+  });
+
+  test('malformed policies fail closed with the exact location; unknown keys and missing reasons are rejected', () => {
+    const at = (src: string) => {
+      try {
+        loadPolicy(src);
+        return undefined;
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return [(e as ConfigError).line, (e as ConfigError).message];
+      }
+    };
+    expect(at('version: 1\npaths:\n  - id: x\n    reason: because\n    effect: deny\n    paths: ["a/**"]\n    mdoe: enforce\n')).toEqual([7, expect.stringMatching(/mdoe/)]);
+    expect(at('version: 1\npaths:\n  - id: x\n    reason: ""\n    effect: deny\n    paths: ["a/**"]\n')![1]).toMatch(/say why/);
+    expect(at('version: 1\npaths: [\n')![0]).toBeGreaterThanOrEqual(2);
+    expect(at('version: 1\npaths:\n  - {id: a, reason: one, effect: deny, paths: [x]}\n  - {id: a, reason: two, effect: deny, paths: [y]}\n')![1]).toMatch(/rule id 'a' is used twice/);
+  });
+});
