@@ -46,18 +46,46 @@ const licenceRule = z
   .strict()
   .refine((r) => r.deny || r.allow, 'give `deny`, `allow` or both');
 
+const securityRule = z
+  .object({
+    id,
+    reason: z.string().min(3, 'say why: the reason is shown with every block'),
+    /** Findings at or above this severity in the changed files block. */
+    'max-severity': z.enum(['note', 'low', 'medium', 'high', 'critical']),
+    /** How many findings at or above it are tolerated (default 0). */
+    allowed: z.number().int().min(0).default(0),
+    mode: mode.optional(),
+  })
+  .strict();
+
+const modelsRule = z
+  .object({
+    id: id.default('model-budget'),
+    reason: z.string().min(3).default('LLM spend per pull request is capped'),
+    'max-usd-per-pr': z.number().positive().optional(),
+    'max-prompt-tokens': z.number().int().positive().optional(),
+    mode: mode.optional(),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     version: z.literal(1),
     mode: mode.default('warn'),
     paths: z.array(pathRule).default([]),
     licenses: z.array(licenceRule).default([]),
+    security: z.array(securityRule).default([]),
+    models: modelsRule.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
     const seen = new Set<string>();
     for (const [i, r] of [...p.paths, ...p.licenses].entries()) {
       if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `rule id '${r.id}' is used twice`, path: [i < p.paths.length ? 'paths' : 'licenses', i < p.paths.length ? i : i - p.paths.length, 'id'] });
+      seen.add(r.id);
+    }
+    for (const [i, r] of p.security.entries()) {
+      if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `rule id '${r.id}' is used twice`, path: ['security', i, 'id'] });
       seen.add(r.id);
     }
   });
@@ -160,4 +188,41 @@ export function explainPath(policy: Policy, file: string): Array<{ action: Actio
     }
   }
   return rows;
+}
+
+const SEVERITY = ['note', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITY)[number];
+
+export interface Finding {
+  tool: string;
+  rule: string;
+  severity: Severity;
+  file: string;
+  line?: number;
+  message: string;
+}
+
+/** Security decisions: per rule, findings in the changed files at or above its severity beyond `allowed`. */
+export function evaluateFindings(policy: Policy, findings: readonly Finding[], changedFiles: readonly string[]): Decision[] {
+  const changed = new Set(changedFiles);
+  const out: Decision[] = [];
+  for (const rule of policy.security) {
+    const min = SEVERITY.indexOf(rule['max-severity']);
+    const hits = findings.filter((f) => changed.has(f.file) && SEVERITY.indexOf(f.severity) >= min);
+    if (hits.length > rule.allowed) {
+      for (const f of hits) out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: f.line ? `${f.file}:${f.line}` : f.file, detail: `${f.tool} ${f.rule} (${f.severity}): ${f.message}` });
+    }
+  }
+  return out;
+}
+
+/** Model budget decisions for an agent step's spend so far (read by agent-step too). */
+export function evaluateModelBudget(policy: Policy, spend: { usd: number; promptTokens: number }): Decision[] {
+  const m = policy.models;
+  if (!m) return [];
+  const out: Decision[] = [];
+  const mk = (detail: string): Decision => ({ rule: m.id, reason: m.reason, mode: m.mode ?? policy.mode, subject: 'model budget', detail });
+  if (m['max-usd-per-pr'] !== undefined && spend.usd > m['max-usd-per-pr']) out.push(mk(`spent $${spend.usd.toFixed(2)} of $${m['max-usd-per-pr'].toFixed(2)} per pull request`));
+  if (m['max-prompt-tokens'] !== undefined && spend.promptTokens > m['max-prompt-tokens']) out.push(mk(`${spend.promptTokens} prompt tokens, over the cap of ${m['max-prompt-tokens']}`));
+  return out;
 }

@@ -67,6 +67,21 @@ describe('policy DSL', () => {
     ]);
   });
 
+  test('security thresholds count findings in the changed files only; model budgets cap spend', async () => {
+    const { evaluateFindings, evaluateModelBudget } = await import('../src/index.js');
+    const p = loadPolicy(`version: 1\nsecurity:\n  - id: no-high\n    reason: High findings must be fixed before merge\n    max-severity: high\n    mode: enforce\nmodels:\n  max-usd-per-pr: 3.0\n  max-prompt-tokens: 60000\n`);
+    const findings = [
+      { tool: 'CodeQL', rule: 'js/sql-injection', severity: 'high' as const, file: 'src/db.ts', line: 12, message: 'query built from user input' },
+      { tool: 'Semgrep', rule: 'eval', severity: 'critical' as const, file: 'src/old.ts', message: 'eval' },
+      { tool: 'Semgrep', rule: 'style', severity: 'low' as const, file: 'src/db.ts', message: 'nit' },
+    ];
+    expect(evaluateFindings(p, findings, ['src/db.ts'])).toEqual([
+      { rule: 'no-high', reason: 'High findings must be fixed before merge', mode: 'enforce', subject: 'src/db.ts:12', detail: 'CodeQL js/sql-injection (high): query built from user input' },
+    ]);
+    expect(evaluateModelBudget(p, { usd: 3.4, promptTokens: 1000 }).map((d) => d.detail)).toEqual(['spent $3.40 of $3.00 per pull request']);
+    expect(evaluateModelBudget(p, { usd: 1, promptTokens: 70000 })[0]!.rule).toBe('model-budget');
+  });
+
   test('explain shows the winning rule per action and actor', () => {
     const rows = explainPath(policy, 'infra/README.md');
     expect(rows.find((r) => r.action === 'write' && r.actor === 'human')).toMatchObject({ effect: 'allow', rule: 'infra-docs-open', glob: 'infra/**/*.md' });
