@@ -132,7 +132,9 @@ export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, so
   const positions = yamlPositions(source);
   // An unknown key is best pointed at where it is written, not at its parent.
   const where = (i: z.core.$ZodIssue) => (i.code === 'unrecognized_keys' && i.keys.length ? [...i.path, i.keys[0]!] : i.path);
-  const issues = r.error.issues.map((i) => ({ issue: i, pos: locate(source, where(i), positions) }));
+  // A typo shows up as an unknown key plus a missing one; the unknown key is the better place to point at.
+  const ordered = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const issues = ordered.map((i) => ({ issue: i, pos: locate(source, where(i), positions) }));
   const first = issues[0]!;
   const lines = issues.map(({ issue, pos }) => `${pos ? `line ${pos.line}: ` : ''}${describePath(issue.path)}: ${issue.message}`);
   throw new ConfigError(lines.length === 1 ? lines[0]!.replace(/^line \d+: /, '') : `${lines.length} problems: ${lines.join('; ')}`, {

@@ -45,6 +45,7 @@ function sampleMonorepo(fx: GitFixture): void {
     'packages/web/src/app.test.ts': "import { app } from './app';\nif (app() !== 'shop') throw new Error('app');\n",
     'packages/api/src/checkout.test.ts': "import { total } from './checkout';\nif (total([1]) !== 100) throw new Error('total');\n",
     'packages/api/src/slow-e2e.test.ts': 'export {};\n',
+    'policy/rules.yaml': 'version: 1\nmode: warn\npaths:\n  - id: money-math\n    reason: Rounding code moves money; a second reviewer signs off\n    effect: deny\n    paths: ["packages/utils/src/money*.ts"]\n    mode: warn\n  - id: infra-frozen\n    reason: Infrastructure changes go through the platform team\n    effect: deny\n    paths: ["infra/**"]\n    mode: enforce\n',
     'ci/test-timings.json': JSON.stringify({ 'packages/web/src/app.test.ts': 12.5, 'packages/api/src/checkout.test.ts': 30.1, 'packages/api/src/slow-e2e.test.ts': 95.0 }, null, 2) + '\n',
   });
 }
@@ -84,6 +85,9 @@ export async function demo(root: string, log: (s: string) => void = console.log)
         const ms = r.stages.reduce((a, s) => a + s.ms, 0);
         log(`  ${r.conclusion === 'success' ? '✓' : '✗'} ${step.id.padEnd(10)} ${r.conclusion} in ${ms} ms on Node ${r.nodeVersion}; outputs: ${Object.entries(r.outputs).map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 57)}…` : v}`).join(', ')}`);
         for (const a of r.annotations) log(`      ${a.level}: ${a.message}${a.file ? ` (${a.file}${a.line ? `:${a.line}` : ''})` : ''}`);
+        if (step.id === 'policy-gate' && r.outputs['decision']) {
+          for (const v of (JSON.parse(r.outputs['decision']) as { violations: Array<{ rule: string; mode: string; subject: string; reason: string }> }).violations) log(`      ${v.mode} ${v.rule}: ${v.subject} — ${v.reason}`);
+        }
         if (step.id === 'risk-score' && r.outputs['factors']) {
           for (const f of JSON.parse(r.outputs['factors']) as Array<{ text: string }>) log(`      ${f.text}`);
         }

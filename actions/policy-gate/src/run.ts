@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { resolveBase } from '@maestro/affected';
+import { ConfigError, annotate, listInput, log, parseInputs, parseJson, runAction, runnerEvent, setOutputs, table, writeSummary } from '@maestro/core';
+import { diffFiles, git } from '@maestro/core/git';
+import { evaluateFindings, evaluatePaths, loadPolicy, type Action, type Actor, type Decision, type Finding, type Severity } from '@maestro/policy';
+
+export const ACTION = 'policy-gate';
+
+export const inputSchema = z.object({
+  policy: z.string().default('policy/rules.yaml'),
+  base: z.string().default(''),
+  head: z.string().default(''),
+  actor: z.union([z.literal(''), z.enum(['human', 'bot', 'agent'])]).default(''),
+  sarif: listInput().default([]),
+});
+
+const STATUS_ACTION: Record<string, Action> = { added: 'create', modified: 'write', deleted: 'delete', renamed: 'rename', copied: 'create', 'type-changed': 'write' };
+
+/** SARIF results → findings: severity from `security-severity` (CVSS) when present, else the result level. */
+function readSarif(file: string, cwd: string): Finding[] {
+  const abs = path.resolve(cwd, file);
+  if (!existsSync(abs)) throw new ConfigError(`SARIF log '${file}' does not exist`, { file: "input 'sarif'", fix: 'run the scanner before this step, or leave `sarif` empty' });
+  const log = parseJson(readFileSync(abs, 'utf8'), file) as { runs?: Array<{ tool?: { driver?: { name?: string; rules?: Array<{ id?: string; properties?: Record<string, unknown> }> } }; results?: Array<Record<string, unknown>> }> };
+  if (!Array.isArray(log.runs)) throw new ConfigError('not a SARIF log (no `runs`)', { file, fix: 'point sarif at the .sarif file the scanner wrote' });
+  const out: Finding[] = [];
+  for (const run of log.runs) {
+    const tool = run.tool?.driver?.name ?? 'scanner';
+    const rules = new Map((run.tool?.driver?.rules ?? []).map((r) => [r.id, r]));
+    for (const r of run.results ?? []) {
+      const ruleId = String(r['ruleId'] ?? 'unknown');
+      const loc = (r['locations'] as Array<{ physicalLocation?: { artifactLocation?: { uri?: string }; region?: { startLine?: number } } }> | undefined)?.[0]?.physicalLocation;
+      const uri = loc?.artifactLocation?.uri?.replace(/^file:\/\//, '').replace(/^\.\//, '');
+      if (!uri) continue;
+      const cvss = Number(rules.get(ruleId)?.properties?.['security-severity'] ?? (r['properties'] as Record<string, unknown> | undefined)?.['security-severity']);
+      const level = String(r['level'] ?? 'warning');
+      const severity: Severity = Number.isFinite(cvss) ? (cvss >= 9 ? 'critical' : cvss >= 7 ? 'high' : cvss >= 4 ? 'medium' : cvss > 0 ? 'low' : 'note') : level === 'error' ? 'high' : level === 'warning' ? 'medium' : level === 'note' ? 'note' : 'low';
+      const message = String((r['message'] as { text?: string } | undefined)?.text ?? ruleId);
+      const finding: Finding = { tool, rule: ruleId, severity, file: uri, message };
+      if (loc?.region?.startLine) finding.line = loc.region.startLine;
+      out.push(finding);
+    }
+  }
+  return out;
+}
+
+export function run(): Promise<void> {
+  return runAction(ACTION, async () => {
+    const inputs = parseInputs(inputSchema);
+    const cwd = process.env['GITHUB_WORKSPACE'] ?? process.cwd();
+    const trigger = runnerEvent();
+    const resolution = await resolveBase({ cwd, ...trigger, ...(inputs.base ? { base: inputs.base } : {}), ...(inputs.head ? { head: inputs.head } : {}) });
+    // Fail closed: without a base there is no trusted policy and no change to judge.
+    if (!resolution.base) throw new ConfigError(`no base commit to read the policy from and compare with: ${resolution.reason}`, { file: 'git checkout', fix: 'pass `base`, or check out with enough history' });
+    // The policy comes from the base commit: a pull request cannot loosen the rules it is judged by.
+    const source = await git(['show', `${resolution.base}:${inputs.policy}`], { cwd }).catch(() => undefined);
+    if (source === undefined) throw new ConfigError(`the policy file is not in the base commit ${resolution.base.slice(0, 12)}`, { file: inputs.policy, fix: 'commit policy/rules.yaml to the base branch first (see actions/policy-gate/README.md)' });
+    const policy = loadPolicy(source, inputs.policy);
+    const actorName = process.env['GITHUB_ACTOR'] ?? '';
+    const actor: Actor = inputs.actor || (actorName.endsWith('[bot]') ? 'bot' : 'human');
+    const changes = await diffFiles(resolution.base, resolution.head, { cwd });
+    const decisions: Decision[] = [
+      ...evaluatePaths(policy, changes.map((c) => ({ path: c.path, action: STATUS_ACTION[c.status] ?? 'write', ...(c.oldPath ? { oldPath: c.oldPath } : {}) })), actor),
+      ...evaluateFindings(policy, inputs.sarif.flatMap((f) => readSarif(f, cwd)), changes.map((c) => c.path)),
+    ];
+    const block = decisions.some((d) => d.mode === 'enforce');
+    const outcome = block ? 'block' : decisions.some((d) => d.mode === 'warn') ? 'warn' : 'pass';
+    for (const d of decisions) {
+      if (d.mode === 'observe') continue;
+      const [file, line] = d.subject.includes(':') ? d.subject.split(':') : [d.subject, undefined];
+      annotate(d.mode === 'enforce' ? 'error' : 'warning', { title: `policy ${d.rule}`, message: `${d.reason} — ${d.detail}`, ...(file && !file.includes('@') ? { file } : {}), ...(line ? { line: Number(line) } : {}) });
+    }
+    writeSummary(
+      [
+        '## Policy gate',
+        '',
+        `**${outcome}** — ${decisions.length} violation(s) of ${inputs.policy} (from the base commit \`${resolution.base.slice(0, 12)}\`), actor: ${actor}.`,
+        '',
+        decisions.length ? table(['rule', 'mode', 'subject', 'why'], decisions.map((d) => [`\`${d.rule}\``, d.mode, `\`${d.subject}\``, `${d.reason} — ${d.detail}`])) : 'No rule is violated.',
+      ].join('\n') + '\n',
+    );
+    setOutputs({ outcome, decision: { outcome, policy: inputs.policy, base: resolution.base, actor, violations: decisions } });
+    if (block) {
+      process.exitCode = 1;
+      log.info(`${ACTION}: blocked by ${[...new Set(decisions.filter((d) => d.mode === 'enforce').map((d) => d.rule))].join(', ')}`);
+    }
+  });
+}
