@@ -26,9 +26,9 @@ describe('maestro CLI (the built bundle)', () => {
   });
 
   test('a capability that has not landed says so and exits 2, without a stack trace', () => {
-    const r = maestro('policy');
+    const r = maestro('attest');
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe("maestro policy: not available in this version yet (it lands with the 'policy-gate' action).");
+    expect(r.stderr.trim()).toBe("maestro attest: not available in this version yet (it lands with the 'attest-verify' action).");
   });
 
   test('shards: a plan from a real timing file, one shard’s list, and clean errors', () => {
@@ -83,6 +83,24 @@ describe('maestro CLI (the built bundle)', () => {
       const scored = JSON.parse(maestro('risk', '--cwd', fx.work, '--base', 'HEAD~1', '--model', path.join(fx.work, 'policy/risk-model.json'), '--json').stdout);
       expect(scored.model.baseRate).toBeCloseTo(0.5, 5);
       expect(maestro('risk', 'calibrate', '--cwd', fx.work, '--maturity-days', 'soon').stderr).toMatch(/--maturity-days must be a whole number/);
+    } finally {
+      fx.dispose();
+    }
+  });
+
+  test('policy: check a local change against the base’s rules (exit 1 on enforce), explain a path', () => {
+    const fx = GitFixture.create();
+    try {
+      fx.commit('base', { 'policy/rules.yaml': 'version: 1\npaths:\n  - id: infra-frozen\n    reason: Infra goes through the platform team\n    effect: deny\n    paths: ["infra/**"]\n    mode: enforce\n', 'infra/a.tf': 'a\n' });
+      fx.branch('change');
+      fx.commit('touch infra', { 'infra/a.tf': 'b\n' });
+      const c = maestro('policy', 'check', '--cwd', fx.work, '--base', 'main');
+      expect(c.status).toBe(1);
+      expect(c.stdout).toBe('enforce infra-frozen: infra/a.tf — Infra goes through the platform team (human may not write infra/a.tf (matched infra/**))\n');
+      const e = maestro('policy', 'explain', 'infra/a.tf', '--cwd', fx.work);
+      expect(e.stdout).toContain('  human write  deny by infra-frozen (infra/**): Infra goes through the platform team');
+      expect(e.stdout).toContain('  human read   default-allow');
+      expect(maestro('policy', 'frobnicate', '--cwd', fx.work).stderr).toMatch(/unknown subcommand 'frobnicate'/);
     } finally {
       fx.dispose();
     }
