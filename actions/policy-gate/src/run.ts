@@ -3,8 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
 import { ConfigError, annotate, listInput, log, parseInputs, parseJson, runAction, runnerEvent, setOutputs, table, writeSummary } from '@maestro/core';
-import { diffFiles, git } from '@maestro/core/git';
-import { evaluateFindings, evaluatePaths, loadPolicy, type Action, type Actor, type Decision, type Finding, type Severity } from '@maestro/policy';
+import { checkPaths, evaluateFindings, loadPolicyAt, type Actor, type Decision, type Finding, type Severity } from '@maestro/policy';
 
 export const ACTION = 'policy-gate';
 
@@ -15,8 +14,6 @@ export const inputSchema = z.object({
   actor: z.union([z.literal(''), z.enum(['human', 'bot', 'agent'])]).default(''),
   sarif: listInput().default([]),
 });
-
-const STATUS_ACTION: Record<string, Action> = { added: 'create', modified: 'write', deleted: 'delete', renamed: 'rename', copied: 'create', 'type-changed': 'write' };
 
 /** SARIF results → findings: severity from `security-severity` (CVSS) when present, else the result level. */
 function readSarif(file: string, cwd: string): Finding[] {
@@ -54,14 +51,12 @@ export function run(): Promise<void> {
     // Fail closed: without a base there is no trusted policy and no change to judge.
     if (!resolution.base) throw new ConfigError(`no base commit to read the policy from and compare with: ${resolution.reason}`, { file: 'git checkout', fix: 'pass `base`, or check out with enough history' });
     // The policy comes from the base commit: a pull request cannot loosen the rules it is judged by.
-    const source = await git(['show', `${resolution.base}:${inputs.policy}`], { cwd }).catch(() => undefined);
-    if (source === undefined) throw new ConfigError(`the policy file is not in the base commit ${resolution.base.slice(0, 12)}`, { file: inputs.policy, fix: 'commit policy/rules.yaml to the base branch first (see actions/policy-gate/README.md)' });
-    const policy = loadPolicy(source, inputs.policy);
+    const policy = await loadPolicyAt(cwd, resolution.base, inputs.policy);
     const actorName = process.env['GITHUB_ACTOR'] ?? '';
     const actor: Actor = inputs.actor || (actorName.endsWith('[bot]') ? 'bot' : 'human');
-    const changes = await diffFiles(resolution.base, resolution.head, { cwd });
+    const { changes, decisions: pathDecisions } = await checkPaths({ cwd, base: resolution.base, head: resolution.head, policy, actor });
     const decisions: Decision[] = [
-      ...evaluatePaths(policy, changes.map((c) => ({ path: c.path, action: STATUS_ACTION[c.status] ?? 'write', ...(c.oldPath ? { oldPath: c.oldPath } : {}) })), actor),
+      ...pathDecisions,
       ...evaluateFindings(policy, inputs.sarif.flatMap((f) => readSarif(f, cwd)), changes.map((c) => c.path)),
     ];
     const block = decisions.some((d) => d.mode === 'enforce');

@@ -1,2 +1,3 @@
 export * from './spdx.js';
 export * from './dsl.js';
+export * from './check.js';

@@ -2,12 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { diffFiles, git } from '@maestro/core/git';
-import { evaluatePaths, explainPath, loadPolicy, type Action, type Actor } from '@maestro/policy';
+import { checkPaths, explainPath, loadPolicy, loadPolicyAt, type Actor } from '@maestro/policy';
 import type { CommandContext } from '../main.js';
 import { defaultBase } from './base.js';
-
-const STATUS_ACTION: Record<string, Action> = { added: 'create', modified: 'write', deleted: 'delete', renamed: 'rename', copied: 'create', 'type-changed': 'write' };
 
 export async function policyCommand(ctx: CommandContext): Promise<number> {
   const [sub, ...rest] = ctx.args;
@@ -40,11 +37,8 @@ export async function policyCommand(ctx: CommandContext): Promise<number> {
   const head = values.head!;
   const base = values.base ?? (await defaultBase(cwd, head, 'maestro policy')).base;
   // As in the action: the rules come from the base, not from the change.
-  const source = await git(['show', `${base}:${values.policy}`], { cwd }).catch(() => undefined);
-  if (source === undefined) throw new ConfigError(`the policy file is not in the base commit ${base.slice(0, 12)}`, { file: values.policy, fix: 'commit it to the base branch first' });
-  const policy = loadPolicy(source, values.policy);
-  const changes = await diffFiles(base, head, { cwd });
-  const decisions = evaluatePaths(policy, changes.map((c) => ({ path: c.path, action: STATUS_ACTION[c.status] ?? 'write', ...(c.oldPath ? { oldPath: c.oldPath } : {}) })), actor);
+  const policy = await loadPolicyAt(cwd, base, values.policy!);
+  const { changes, decisions } = await checkPaths({ cwd, base, head, policy, actor });
   const block = decisions.some((d) => d.mode === 'enforce');
   if (values.json) ctx.stdout(JSON.stringify({ outcome: block ? 'block' : decisions.length ? 'warn' : 'pass', violations: decisions }, null, 2));
   else ctx.stdout(decisions.length ? decisions.map((d) => `${d.mode.padEnd(7)} ${d.rule}: ${d.subject} — ${d.reason} (${d.detail})`).join('\n') : `pass: ${changes.length} changed file(s), no rule violated`);
