@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { GitFixture, assertContract, pullRequestEvent, runAction, type RunResult } from '@maestro/harness';
+import { FakeGitHub, GitFixture, assertContract, pullRequestEvent, runAction, type RunResult } from '@maestro/harness';
 
 const actionDir = path.resolve('actions/policy-gate');
 const REPO = { owner: 'acme', name: 'shop' };
@@ -85,6 +85,38 @@ describe('policy-gate bundle under runner-sim', () => {
     expect(r.outputs['outcome']).toBe('block');
     expect(json(r, 'decision').violations).toEqual([{ rule: 'no-high', reason: 'High findings must be fixed before merge', mode: 'enforce', subject: 'src/db.ts:1', detail: 'CodeQL js/sql-injection (high): query built from user input' }]);
     expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', file: 'src/db.ts', line: 1 }));
+  });
+
+  test('overrides: a write-access comment turns the block into a recorded override; others are refused; all audited', async () => {
+    const gh = await FakeGitHub.start();
+    try {
+      gh.addRepo('acme/shop');
+      const token = gh.addToken('ghs_policy');
+      gh.setPermission('acme/shop', 'lead', 'write');
+      gh.setPermission('acme/shop', 'driveby', 'read');
+      const p = pr(6, { 'infra/main.tf': 'hotfix\n' });
+      gh.addPull('acme/shop', { number: 6, headSha: p.head, baseSha: p.base });
+      const say = async (login: string, body: string) => {
+        gh.addToken(`tok_${login}`, { login, kind: 'user' });
+        const res = await fetch(`${gh.url}/repos/acme/shop/issues/6/comments`, { method: 'POST', headers: { authorization: `token tok_${login}`, 'content-type': 'application/json', accept: 'application/vnd.github+json' }, body: JSON.stringify({ body }) });
+        expect(res.status).toBe(201);
+      };
+      await say('driveby', '/maestro override infra-frozen reason: looks fine to me');
+      await say('lead', '/maestro override infra-frozen reason: outage hotfix INC-42 expires: 2099-01-01');
+      const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 6, ...p }), token, apiUrl: gh.url });
+      assertContract(r);
+      expect(r.conclusion).toBe('success');
+      expect(r.outputs['outcome']).toBe('pass');
+      expect(json(r, 'audit').map((a: { by: string; status: string; reason: string }) => [a.by, a.status, a.reason])).toEqual([
+        ['driveby', 'refused', 'looks fine to me'],
+        ['lead', 'applied', 'outage hotfix INC-42'],
+      ]);
+      expect(json(r, 'decision').violations[0]).toMatchObject({ rule: 'infra-frozen', mode: 'observe' });
+      expect(r.summary).toContain('Overrides: `infra-frozen` by @driveby: refused');
+      gh.assertNoViolations();
+    } finally {
+      await gh.stop();
+    }
   });
 
   test('fails closed: a malformed policy at the base names its line; no policy at the base is an error', async () => {

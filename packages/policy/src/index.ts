@@ -1,3 +1,4 @@
 export * from './spdx.js';
 export * from './dsl.js';
 export * from './check.js';
+export * from './overrides.js';

@@ -104,3 +104,24 @@ describe('policy DSL', () => {
     expect(at('version: 1\npaths:\n  - {id: a, reason: one, effect: deny, paths: [x]}\n  - {id: a, reason: two, effect: deny, paths: [y]}\n')![1]).toMatch(/rule id 'a' is used twice/);
   });
 });
+
+describe('overrides', () => {
+  test('parsed from a comment, applied only with write access and before expiry, every one audited', async () => {
+    const { parseOverride, applyOverrides } = await import('../src/index.js');
+    const meta = (by: string, id: number) => ({ by, at: '2026-11-20T10:00:00Z', commentId: id });
+    const ok = parseOverride('LGTM\n/maestro override infra-frozen reason: hotfix for outage INC-42 expires: 2026-12-01', meta('lead', 1))!;
+    expect(ok).toEqual({ rule: 'infra-frozen', reason: 'hotfix for outage INC-42', expires: '2026-12-01T23:59:59.000Z', by: 'lead', at: '2026-11-20T10:00:00Z', commentId: 1 });
+    const defaulted = parseOverride('/maestro override no-high reason: false positive', meta('lead', 2))!;
+    expect(defaulted.expires).toBe('2026-11-27T10:00:00.000Z');
+    expect(parseOverride('/maestro override', meta('x', 3))).toBeUndefined();
+    const refused = parseOverride('/maestro override infra-frozen reason: I want to', meta('drive-by', 4))!;
+    const decisions = [{ rule: 'infra-frozen', reason: 'Infra goes through the platform team', mode: 'enforce' as const, subject: 'infra/a.tf', detail: 'human may not write infra/a.tf' }];
+    const perms = new Map([['lead', true], ['drive-by', false]]);
+    const r = applyOverrides(decisions, [refused, ok, defaulted], perms, new Date('2026-11-28T00:00:00Z'));
+    expect(r.decisions[0]).toMatchObject({ mode: 'observe', detail: 'human may not write infra/a.tf — overridden: hotfix for outage INC-42' });
+    expect(r.audit.map((a) => [a.rule, a.by, a.status])).toEqual([['infra-frozen', 'drive-by', 'refused'], ['infra-frozen', 'lead', 'applied'], ['no-high', 'lead', 'expired']]);
+    const later = applyOverrides(decisions, [ok], perms, new Date('2026-12-02T00:00:00Z'));
+    expect(later.decisions[0]!.mode).toBe('enforce');
+    expect(later.audit[0]!.status).toBe('expired');
+  });
+});
