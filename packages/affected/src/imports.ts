@@ -9,7 +9,7 @@
 import path from 'node:path/posix';
 import { readAll, type Tree } from './tree.js';
 import type { AffectedResult } from './affected.js';
-import { compileGlob, loadGlobEngine } from './workspace.js';
+import { compileGlob, loadGlobEngine, Ownership } from './workspace.js';
 
 export const CODE_EXT = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 const RESOLVE_EXT = [...CODE_EXT, '.json', '.node'];
@@ -85,14 +85,8 @@ export async function selectTests(tree: Tree, affected: AffectedResult, changedF
     const ms = testGlobs.map((g) => compileGlob(g));
     return (f: string) => ms.some((m) => m.test(f));
   })();
-  const roots = new Map([...ws.projects.values()].map((p) => [p.root, p.name]));
-  const ownerOf = (file: string): string | undefined => {
-    for (let dir = path.dirname(file); dir !== '.'; dir = path.dirname(dir)) {
-      const n = roots.get(dir);
-      if (n) return n;
-    }
-    return undefined;
-  };
+  const ownership = new Ownership(ws.projects.values());
+  const ownerOf = (file: string): string | undefined => ownership.owners(file)[0]?.name;
   const affectedNames = new Set(affected.projects.map((p) => p.name));
   const projectFiles = new Map<string, string[]>();
   for (const file of tree.files.keys()) {

@@ -10,7 +10,7 @@ import path from 'node:path/posix';
 import type { ProjectGraph } from './graph.js';
 import type { LockfileIndex } from './lockfile.js';
 import type { Tree } from './tree.js';
-import { compileGlob, InputMatcher, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
+import { compileGlob, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
 
 export interface TargetKey {
   project: string;
@@ -44,9 +44,8 @@ function sanitize(s: string): string {
 
 export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts: KeyOptions = {}): TargetKey[] {
   const prefix = opts.prefix ?? 'maestro';
-  // Files of each project, by walking up to the nearest project root once per file.
-  const byRoot = new Map<string, string>();
-  for (const p of ws.projects.values()) if (!p.inputs) byRoot.set(p.root, p.name);
+  // Files of each project, by the same ownership rule the affected computation uses.
+  const ownership = new Ownership(ws.projects.values());
   const files = new Map<string, Array<[string, string]>>();
   for (const name of ws.projects.keys()) files.set(name, []);
   // Most global inputs are plain file names: a set lookup, minimatch only for real globs.
@@ -54,19 +53,8 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
   const globalMatchers = ws.global.filter((g) => !globalLiteral.has(g)).map((g) => compileGlob(g));
   const globalFiles: string[] = [];
   for (const [file, oid] of tree.files) {
-    for (let dir = path.dirname(file); dir !== '.'; dir = path.dirname(dir)) {
-      const owner = byRoot.get(dir);
-      if (owner) {
-        files.get(owner)!.push([file, oid]);
-        break;
-      }
-    }
+    for (const owner of ownership.owners(file)) files.get(owner.name)!.push([file, oid]);
     if (globalLiteral.has(file) || (globalMatchers.length && globalMatchers.some((m) => m.test(file)))) globalFiles.push(`${file}:${oid}`);
-  }
-  for (const p of ws.projects.values()) {
-    if (!p.inputs) continue;
-    const m = new InputMatcher(p.inputs);
-    for (const [file, oid] of tree.files) if (m.matches(file, p.root)) files.get(p.name)!.push([file, oid]);
   }
   for (const list of files.values()) list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const globalHash = createHash('sha256').update(globalFiles.sort().join('\n')).update(opts.salt ?? '').digest('hex');
@@ -75,17 +63,14 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
 
   // Matching is memoised per (input set, relative path): most projects share both.
   const memo = new Map<string, Map<string, boolean>>();
-  const matcherCache = new Map<string, InputMatcher>();
   const inputs = (globs: readonly string[], file: string, root: string): boolean => {
     const id = globs.join('\0');
-    let m = matcherCache.get(id);
-    if (!m) matcherCache.set(id, (m = new InputMatcher(globs)));
     let cache = memo.get(id);
     if (!cache) memo.set(id, (cache = new Map()));
     // Relative paths share results across projects unless a glob is repo-rooted.
     const rel = globs.some((g) => g.replace(/^!/, '').startsWith('/')) ? file : file.slice(root.length + 1);
     let hit = cache.get(rel);
-    if (hit === undefined) cache.set(rel, (hit = m.matches(file, root)));
+    if (hit === undefined) cache.set(rel, (hit = matcherFor(globs).matches(file, root)));
     return hit;
   };
   const hashFiles = (name: string, globs: readonly string[]): { hash: string; count: number } => {
