@@ -8,10 +8,10 @@
  */
 import { DEFAULT_MODEL } from './default-model.data.js';
 import { labelHistory, readHistory, type Label } from './history.js';
+import { DAY } from './signals.js';
 import { auc, ece, fit, recallAtBudget, score, withBaseRate, withPercentiles, type Model, type Row } from './model.js';
 import type { GitOptions } from '@maestro/core/git';
 
-const DAY = 86400;
 
 export interface CalibrateOptions extends GitOptions {
   rev?: string;

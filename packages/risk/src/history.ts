@@ -10,7 +10,8 @@
 import path from 'node:path/posix';
 import { git, type GitOptions } from '@maestro/core/git';
 import type { Signals } from './model.js';
-import { excluder } from './signals.js';
+// One definition of `fix`, subsystems and days for scoring and calibration: no training/serving skew.
+import { DAY, excluder, FIX_RE, subsystem } from './signals.js';
 
 export interface HistoryCommit {
   sha: string;
@@ -31,10 +32,7 @@ export interface Label {
   fixedBy: string;
 }
 
-const DAY = 86400;
-const FIX_RE = /\b(fix(e[sd])?|bug(fix)?|defect|hotfix|regression)\b|\b(close[sd]?|resolve[sd]?)\s+#\d+|\b[A-Z][A-Z0-9]+-\d+\b/i;
 const SOURCE_RE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|java|kt|scala|rb|rs|c|cc|cpp|h|hpp|cs|php|swift|m|mm|sh|sql)$/i;
-const subsystem = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : 'root');
 
 /** Every non-merge commit reachable from `rev` (oldest first), with its Kamei metrics at that time. */
 export async function readHistory(opts: GitOptions & { rev?: string; maxCommits?: number; exclude?: readonly string[] }): Promise<HistoryCommit[]> {

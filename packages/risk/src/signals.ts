@@ -38,10 +38,12 @@ export function excluder(globs: readonly string[] = DEFAULT_EXCLUDE): (file: str
   return (file) => ms.some((m) => m.match(file));
 }
 
-const FIX_RE = /\b(fix(e[sd])?|bug(fix)?|defect|hotfix|regression|resolve[sd]?)\b|(^|\s)#\d+\b|\b[A-Z][A-Z0-9]+-\d+\b/i;
-const DAY = 86400;
+/** A fix: fix wording, an issue reference or an issue key (the `fix` metric, and the fixes SZZ starts from). */
+export const FIX_RE = /\b(fix(e[sd])?|bug(fix)?|defect|hotfix|regression|resolve[sd]?)\b|(^|\s)#\d+\b|\b[A-Z][A-Z0-9]+-\d+\b/i;
+export const DAY = 86400;
 
-const subsystem = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : 'root');
+/** Kamei's subsystem: the first path component, `root` for top-level files. */
+export const subsystem = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : 'root');
 
 /** `git diff --numstat -z` with renames: returns per-file added/deleted lines (binary files count 0). */
 function parseNumstat(out: string): Array<{ path: string; added: number; deleted: number; before: string }> {
