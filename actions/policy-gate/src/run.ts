@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
-import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, parseJson, runAction, runnerEvent, setOutputs, table, writeSummary } from '@maestro/core';
-import { applyOverrides, checkPaths, evaluateFindings, loadPolicyAt, parseOverride, type Actor, type AuditEntry, type Decision, type Finding, type OverrideRequest, type Severity } from '@maestro/policy';
+import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, table, writeSummary } from '@maestro/core';
+import { applyOverrides, checkPaths, evaluateFindings, loadPolicyAt, parseOverride, type Actor, type AuditEntry, type Decision, type Finding, type OverrideRequest } from '@maestro/policy';
 
 export const ACTION = 'policy-gate';
 
@@ -54,31 +54,10 @@ async function readOverrides(token: string, event: PullEvent, days: number): Pro
   return { requests, canOverride };
 }
 
-/** SARIF results → findings: severity from `security-severity` (CVSS) when present, else the result level. */
-function readSarif(file: string, cwd: string): Finding[] {
+function readSarifFile(file: string, cwd: string): Finding[] {
   const abs = path.resolve(cwd, file);
   if (!existsSync(abs)) throw new ConfigError(`SARIF log '${file}' does not exist`, { file: "input 'sarif'", fix: 'run the scanner before this step, or leave `sarif` empty' });
-  const log = parseJson(readFileSync(abs, 'utf8'), file) as { runs?: Array<{ tool?: { driver?: { name?: string; rules?: Array<{ id?: string; properties?: Record<string, unknown> }> } }; results?: Array<Record<string, unknown>> }> };
-  if (!Array.isArray(log.runs)) throw new ConfigError('not a SARIF log (no `runs`)', { file, fix: 'point sarif at the .sarif file the scanner wrote' });
-  const out: Finding[] = [];
-  for (const run of log.runs) {
-    const tool = run.tool?.driver?.name ?? 'scanner';
-    const rules = new Map((run.tool?.driver?.rules ?? []).map((r) => [r.id, r]));
-    for (const r of run.results ?? []) {
-      const ruleId = String(r['ruleId'] ?? 'unknown');
-      const loc = (r['locations'] as Array<{ physicalLocation?: { artifactLocation?: { uri?: string }; region?: { startLine?: number } } }> | undefined)?.[0]?.physicalLocation;
-      const uri = loc?.artifactLocation?.uri?.replace(/^file:\/\//, '').replace(/^\.\//, '');
-      if (!uri) continue;
-      const cvss = Number(rules.get(ruleId)?.properties?.['security-severity'] ?? (r['properties'] as Record<string, unknown> | undefined)?.['security-severity']);
-      const level = String(r['level'] ?? 'warning');
-      const severity: Severity = Number.isFinite(cvss) ? (cvss >= 9 ? 'critical' : cvss >= 7 ? 'high' : cvss >= 4 ? 'medium' : cvss > 0 ? 'low' : 'note') : level === 'error' ? 'high' : level === 'warning' ? 'medium' : level === 'note' ? 'note' : 'low';
-      const message = String((r['message'] as { text?: string } | undefined)?.text ?? ruleId);
-      const finding: Finding = { tool, rule: ruleId, severity, file: uri, message };
-      if (loc?.region?.startLine) finding.line = loc.region.startLine;
-      out.push(finding);
-    }
-  }
-  return out;
+  return readSarif(readFileSync(abs, 'utf8'), file);
 }
 
 export function run(): Promise<void> {
@@ -96,7 +75,7 @@ export function run(): Promise<void> {
     const { changes, decisions: pathDecisions } = await checkPaths({ cwd, base: resolution.base, head: resolution.head, policy, actor });
     const decisions: Decision[] = [
       ...pathDecisions,
-      ...evaluateFindings(policy, inputs.sarif.flatMap((f) => readSarif(f, cwd)), changes.map((c) => c.path)),
+      ...evaluateFindings(policy, inputs.sarif.flatMap((f) => readSarifFile(f, cwd)), changes.map((c) => c.path)),
     ];
     let audit: AuditEntry[] = [];
     if (inputs.overrides && decisions.length) {

@@ -6,3 +6,4 @@ export * from './github.js';
 export * from './git.js';
 export * from './config.js';
 export * from './context.js';
+export * from './sarif.js';

@@ -10,6 +10,7 @@
 import { Minimatch } from 'minimatch';
 import { z } from 'zod';
 import { parseYaml, validateConfig } from '@maestro/core/config';
+import type { Severity } from '@maestro/core/sarif';
 import { judgeLicence } from './spdx.js';
 
 export const ACTIONS = ['read', 'write', 'create', 'delete', 'rename'] as const;
@@ -190,8 +191,9 @@ export function explainPath(policy: Policy, file: string): Array<{ action: Actio
   return rows;
 }
 
-const SEVERITY = ['note', 'low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITY)[number];
+/** Lowest to highest; the severity type is the SARIF reader's. */
+const SEVERITY: readonly Severity[] = ['note', 'low', 'medium', 'high', 'critical'];
+export type { Severity };
 
 export interface Finding {
   tool: string;

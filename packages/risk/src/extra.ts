@@ -8,6 +8,7 @@
  */
 import { ConfigError } from '@maestro/core/errors';
 import { parseJson } from '@maestro/core/config';
+import { readSarif } from '@maestro/core/sarif';
 
 export interface ExtraSignal {
   name: 'ownersTouched' | 'dependencyCentrality' | 'coverageDelta' | 'complexityDelta' | 'staticAlerts' | 'testFailRate';
@@ -84,14 +85,7 @@ export function complexityDelta(before: ReadonlyMap<string, string>, after: Read
 
 /** SARIF results located in the changed files (all tools, all levels but `none`). */
 export function staticAlerts(text: string, file: string, files: readonly string[]): ExtraSignal {
-  const data = parseJson(text, file) as { runs?: Array<{ results?: Array<{ level?: string; locations?: Array<{ physicalLocation?: { artifactLocation?: { uri?: string } } }> }> }> };
-  if (!Array.isArray(data.runs)) throw new ConfigError('not a SARIF log (no `runs`)', { file, fix: 'point sarif at the .sarif file a scanner wrote' });
-  let n = 0;
-  for (const run of data.runs) for (const r of run.results ?? []) {
-    if (r.level === 'none') continue;
-    const uri = r.locations?.[0]?.physicalLocation?.artifactLocation?.uri?.replace(/^file:\/\//, '').replace(/^\.\//, '');
-    if (uri && files.some((f) => uri === f || uri.endsWith(`/${f}`))) n++;
-  }
+  const n = readSarif(text, file).filter((r) => r.level !== 'none' && files.some((f) => r.file === f || r.file.endsWith(`/${f}`))).length;
   return { name: 'staticAlerts', value: n, detail: `${n} alert(s) in the changed files` };
 }
 
