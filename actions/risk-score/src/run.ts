@@ -12,14 +12,13 @@ import {
   isReadOnlyTokenError,
   log,
   parseInputs,
-  parseJson,
   runAction,
   runnerEvent,
   setOutputs,
   table,
   writeSummary,
 } from '@maestro/core';
-import { assess, budgetThreshold, calibrate, collectExtras, withBaseRate, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, isModel, modelAgeDays, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
+import { assess, budgetThreshold, calibrate, collectExtras, withBaseRate, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, DEFAULT_SOURCE, modelAgeDays, readModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -57,12 +56,10 @@ interface EventPayload {
 
 function loadModel(input: string, cwd: string): { model: Model; source: string } {
   const file = input || (existsSync(path.join(cwd, 'policy/risk-model.json')) ? 'policy/risk-model.json' : '');
-  if (!file) return { model: DEFAULT_MODEL, source: 'default (four public JIT data sets)' };
+  if (!file) return { model: DEFAULT_MODEL, source: DEFAULT_SOURCE };
   const abs = path.resolve(cwd, file);
   if (!existsSync(abs)) throw new ConfigError(`model file '${file}' does not exist`, { file: "input 'model'", fix: 'commit the file written by `maestro risk calibrate`, or leave `model` empty for the default' });
-  const data = parseJson(readFileSync(abs, 'utf8'), file);
-  if (!isModel(data)) throw new ConfigError('not a Maestro risk model (kind, version, features, weights, mean and std are required)', { file, fix: 'regenerate it with `maestro risk calibrate`' });
-  return { model: data, source: file };
+  return { model: readModel(readFileSync(abs, 'utf8'), file), source: file };
 }
 
 function summary(a: Assessment, mode: string, reviewers: { users: string[]; teams: string[] } | undefined, extras: readonly ExtraSignal[]): string {
@@ -123,7 +120,7 @@ export function run(): Promise<void> {
     }
     const { model, source } = loadModel(inputs.model, cwd);
     const age = modelAgeDays(model);
-    if (source !== 'default (four public JIT data sets)' && age !== undefined && age > 90) {
+    if (source !== DEFAULT_SOURCE && age !== undefined && age > 90) {
       annotate('warning', { title: ACTION, message: `${source} was calibrated ${Math.floor(age)} days ago; recalibrate (maestro risk calibrate, or the risk-calibrate workflow) at least every 90 days` });
     }
     const pr = event.pull_request;
@@ -144,10 +141,10 @@ export function run(): Promise<void> {
       model: scored,
       warn,
       enforce,
+      source,
       ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}),
       ...(pr ? { extraMessage: `${pr.title ?? ''}\n${pr.body ?? ''}` } : {}),
     });
-    a.model.source = source;
 
     const coFile = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
     const { git } = await import('@maestro/core/git');

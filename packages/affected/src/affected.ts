@@ -9,7 +9,7 @@ import type { FileChange } from '@maestro/core/git';
 import { ProjectGraph } from './graph.js';
 import { describeChanges, parseLockfile, type LockfileIndex } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
-import { compileGlob, discover, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Project, type Workspace } from './workspace.js';
+import { compileGlob, discover, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
 
 export type Reason =
   | { kind: 'file'; file: string }

@@ -1,4 +1,6 @@
 /** One call from a change to a risk assessment: signals, score, level, factors. Shared by the action and the CLI. */
+import { ConfigError } from '@maestro/core/errors';
+import { parseJson } from '@maestro/core/config';
 import { changeSignals } from './signals.js';
 import { score, withBaseRate, type Factor, type Metric, type Model, type Signals } from './model.js';
 import { DEFAULT_MODEL } from './default-model.data.js';
@@ -16,6 +18,15 @@ export interface Assessment {
   files: number;
   author: string;
   model: { source: string; baseRate: number; features: number; trainedOn: unknown };
+}
+
+export const DEFAULT_SOURCE = 'default (four public JIT data sets)';
+
+/** A model file's text → the model, or a ConfigError naming the file. */
+export function readModel(text: string, file: string): Model {
+  const data = parseJson(text, file);
+  if (!isModel(data)) throw new ConfigError('not a Maestro risk model (kind, version, features, weights, mean and std are required)', { file, fix: 'regenerate it with `maestro risk calibrate`' });
+  return data;
 }
 
 export function isModel(v: unknown): v is Model {
@@ -38,6 +49,8 @@ export interface AssessOptions {
   enforce?: number;
   extraMessage?: string;
   exclude?: readonly string[];
+  /** How to name the model in the result (default: the bundled default's name, or the model's provenance). */
+  source?: string;
 }
 
 export async function assess(opts: AssessOptions): Promise<Assessment> {
@@ -58,7 +71,7 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
     files: sig.files.length,
     author: sig.author,
     model: {
-      source: model.intercept === DEFAULT_MODEL.intercept && model.weights === DEFAULT_MODEL.weights ? 'default (four public JIT data sets)' : String((model.provenance as { source?: string }).source ?? 'repository model'),
+      source: opts.source ?? (opts.model ? String((model.provenance as { source?: string }).source ?? 'repository model') : DEFAULT_SOURCE),
       baseRate: model.baseRate,
       features: model.features.length,
       trainedOn: (model.provenance as { training?: unknown }).training ?? null,

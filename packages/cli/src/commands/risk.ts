@@ -3,8 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { parseJson } from '@maestro/core/config';
-import { assess, calibrate, DEFAULT_MODEL, isModel, type Model } from '@maestro/risk';
+import { assess, calibrate, DEFAULT_MODEL, DEFAULT_SOURCE, readModel, type Model } from '@maestro/risk';
 import type { CommandContext } from '../main.js';
 import { defaultBase } from './base.js';
 
@@ -66,18 +65,13 @@ export async function riskCommand(ctx: CommandContext): Promise<number> {
   const cwd = values.cwd ?? ctx.cwd;
   const head = values.head!;
   const { base, note } = values.base ? { base: values.base, note: '' } : await defaultBase(cwd, head, 'maestro risk');
-  let model: Model = DEFAULT_MODEL;
-  if (values.model) {
-    const data = parseJson(readFileSync(values.model, 'utf8'), values.model);
-    if (!isModel(data)) throw new ConfigError('not a Maestro risk model', { file: values.model, fix: 'pass a file written by `maestro risk calibrate` or policy/risk-model.default.json' });
-    model = data;
-  }
+  const model: Model = values.model ? readModel(readFileSync(values.model, 'utf8'), values.model) : DEFAULT_MODEL;
   const num = (v: string | undefined, name: string) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n <= 0 || n >= 1) throw new ConfigError(`--${name} must be a probability between 0 and 1, got '${v}'`, { file: 'maestro risk', fix: `pass e.g. --${name} 0.6` });
     return n;
   };
-  const r = await assess({ cwd, base, head, model, ...(values['base-rate'] ? { baseRate: num(values['base-rate'], 'base-rate') } : {}), warn: num(values.warn, 'warn'), enforce: num(values.enforce, 'enforce') });
+  const r = await assess({ cwd, base, head, model, ...(values['base-rate'] ? { baseRate: num(values['base-rate'], 'base-rate') } : {}), warn: num(values.warn, 'warn'), enforce: num(values.enforce, 'enforce'), source: values.model ?? DEFAULT_SOURCE });
   if (values.json) {
     ctx.stdout(JSON.stringify(r, null, 2));
     return 0;
