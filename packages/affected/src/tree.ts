@@ -32,11 +32,13 @@ export function blobOid(content: string | Buffer): string {
   return createHash('sha1').update(`blob ${buf.length}\0`).update(buf).digest('hex');
 }
 
-/** List every file of `rev` (submodules and symlinks included as entries). */
 export { readBlobs };
 
+const lsTreeArgs = (rev: string) => ['-c', 'core.quotePath=false', 'ls-tree', '-r', '-z', '--full-tree', rev];
+
+/** List every file of `rev` (submodules and symlinks included as entries). */
 export async function listTree(rev: string, opts: GitOptions): Promise<Map<string, string>> {
-  return parseLsTree(await git(['-c', 'core.quotePath=false', 'ls-tree', '-r', '-z', '--full-tree', rev], opts));
+  return parseLsTree(await git(lsTreeArgs(rev), opts));
 }
 
 /**
@@ -44,14 +46,14 @@ export async function listTree(rev: string, opts: GitOptions): Promise<Map<strin
  * lazily (on first use of `files`), and reads go by `<rev>:<path>`, so a base
  * tree that is only asked for a few files never lists the whole repository.
  */
-export async function gitTree(rev: string, opts: GitOptions & { eager?: boolean } = { cwd: '.' }): Promise<Tree> {
+export async function gitTree(rev: string, opts: GitOptions & { eager?: boolean }): Promise<Tree> {
   // Eager: list now, asynchronously (so it overlaps with other git work); lazy: on first use.
   let files: Map<string, string> | undefined = opts.eager ? await listTree(rev, opts) : undefined;
   const cache = new Map<string, string | undefined>();
   return {
     rev,
     get files() {
-      files ??= parseLsTree(execFileSync('git', ['-c', 'core.quotePath=false', 'ls-tree', '-r', '-z', '--full-tree', rev], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, encoding: 'utf8', maxBuffer: 1 << 29 }));
+      files ??= parseLsTree(execFileSync('git', lsTreeArgs(rev), { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, encoding: 'utf8', maxBuffer: 1 << 29 }));
       return files;
     },
     read(path) {
