@@ -146,9 +146,7 @@ for (const n of sizes) {
   const truth = scenarios[0].truth;
   for (const t of tools(dir).reverse()) {
     // maestro fetches the missing base, so it runs last and once (later runs would find it present).
-    const saved = RUNS;
     const m = t.name === 'maestro' ? (() => { const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, 'affected', '--base', base, '--head', headSha, '--json', '--cwd', shallow], { encoding: 'utf8', maxBuffer: 1 << 28 }); return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: NaN, rssMb: Number(/(\d+)\s*$/.exec(r.stderr)?.[1] ?? 0) / 1024 }; })() : t.run(shallow, base, headSha);
-    void saved;
     let got;
     try {
       got = m.status === 0 ? t.parse(m.stdout).sort() : undefined;

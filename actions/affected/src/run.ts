@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { analyze, describeReason, type Report } from '@maestro/affected';
+import { analyze, type Report } from '@maestro/affected';
 import {
   ConfigError,
   annotate,
@@ -234,4 +234,3 @@ export function post(): Promise<void> {
   });
 }
 
-export { describeReason };

@@ -3,7 +3,7 @@
  * action and `maestro affected`.
  */
 import { diffFiles, type FileChange } from '@maestro/core/git';
-import { computeAffected, describeReason, type AffectedResult } from './affected.js';
+import { computeAffected, type AffectedResult } from './affected.js';
 import { resolveBase, type BaseContext, type BaseResolution } from './base.js';
 import { selectTests, type TestSelection } from './imports.js';
 import { computeKeys, type TargetKey } from './keys.js';
@@ -141,4 +141,3 @@ export function formatReport(r: Report): string {
   return lines.join('\n');
 }
 
-export { describeReason };

@@ -6,7 +6,11 @@
  * labelled data to weigh them, so they are reported next to the score — each
  * either a number or `missing` with the reason — and not folded into it.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '@maestro/core/errors';
+import { readBlobs } from '@maestro/core/git';
+import { ownersOf, parseCodeowners } from './codeowners.js';
 import { parseJson } from '@maestro/core/config';
 import { readSarif } from '@maestro/core/sarif';
 
@@ -121,9 +125,6 @@ const CODE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|java|kt|scala|rb|rs|c|cc|cpp|h|hpp|
 
 /** Every extra signal, each a value or missing with the reason. Files are read relative to `cwd`. */
 export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> {
-  const { existsSync, readFileSync } = await import('node:fs');
-  const path = await import('node:path');
-  const { readBlobs } = await import('@maestro/core/git');
   const read = (p: string) => {
     const abs = path.resolve(opts.cwd, p);
     if (!existsSync(abs)) throw new ConfigError(`'${p}' does not exist`, { file: p, fix: 'write the report in an earlier step, or leave the input empty' });
@@ -132,13 +133,13 @@ export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> 
   const out: ExtraSignal[] = [];
   // Owners touched.
   if (opts.codeowners) {
-    const { parseCodeowners, ownersOf } = await import('./codeowners.js');
     const rules = parseCodeowners(opts.codeowners);
     const owners = new Set(opts.files.flatMap((f) => ownersOf(rules, f).owners));
     out.push({ name: 'ownersTouched', value: owners.size, detail: `${owners.size} CODEOWNERS owner(s) across the changed files` });
   } else out.push({ name: 'ownersTouched', value: null, detail: 'missing: no CODEOWNERS file' });
   // Dependency centrality from the project graph.
   try {
+    // The project graph is loaded only here: it is the one heavy dependency of these signals.
     const { discover, gitTree, Ownership, ProjectGraph } = await import('@maestro/affected');
     const ws = await discover(await gitTree(opts.head, { cwd: opts.cwd, eager: true }));
     if (ws.projects.size < 2) out.push({ name: 'dependencyCentrality', value: null, detail: 'missing: fewer than two projects in the workspace' });
