@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { parseYaml, validateConfig } from '@maestro/core/config';
 import type { Severity } from '@maestro/core/sarif';
 import { judgeLicence } from './spdx.js';
+import type { DependencyChange } from './deps.js';
 
 export const ACTIONS = ['read', 'write', 'create', 'delete', 'rename'] as const;
 export const ACTORS = ['human', 'bot', 'agent'] as const;
@@ -55,6 +56,34 @@ const securityRule = z
     'max-severity': z.enum(['note', 'low', 'medium', 'high', 'critical']),
     /** How many findings at or above it are tolerated (default 0). */
     allowed: z.number().int().min(0).default(0),
+    /** Only findings the change brings in: in changed files (SARIF) or in dependencies it adds (Grype). `false`: every finding counts. */
+    'new-only': z.boolean().default(true),
+    mode: mode.optional(),
+  })
+  .strict();
+
+/** Package patterns: `name`, `@scope/*`, `name@1.2.3`; only `*` is special. */
+const packagePattern = z.string().regex(/^[^\s]+$/, 'a package name or name@version, no spaces');
+
+const dependencyRule = z
+  .object({
+    id,
+    reason: z.string().min(3, 'say why: the reason is shown with every block'),
+    /** Which packages the rule is about (default: all). */
+    packages: z.array(packagePattern).min(1).default(['*']),
+    except: z.array(packagePattern).default([]),
+    /** `new`: a package no version of which was in the base; `added`: any new name@version, upgrades included. */
+    when: z.enum(['new', 'added']).default('new'),
+    mode: mode.optional(),
+  })
+  .strict();
+
+const secretsRule = z
+  .object({
+    id: id.default('no-secrets'),
+    reason: z.string().min(3).default('Credentials must not be committed; rotate the secret and use a secret store'),
+    /** Paths not scanned (test fixtures with fake keys, for example). */
+    exclude: z.array(z.string().min(1)).default([]),
     mode: mode.optional(),
   })
   .strict();
@@ -76,6 +105,8 @@ export const policySchema = z
     paths: z.array(pathRule).default([]),
     licenses: z.array(licenceRule).default([]),
     security: z.array(securityRule).default([]),
+    dependencies: z.array(dependencyRule).default([]),
+    secrets: secretsRule.optional(),
     models: modelsRule.optional(),
   })
   .strict()
@@ -85,9 +116,11 @@ export const policySchema = z
       if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `rule id '${r.id}' is used twice`, path: [i < p.paths.length ? 'paths' : 'licenses', i < p.paths.length ? i : i - p.paths.length, 'id'] });
       seen.add(r.id);
     }
-    for (const [i, r] of p.security.entries()) {
-      if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `rule id '${r.id}' is used twice`, path: ['security', i, 'id'] });
-      seen.add(r.id);
+    for (const section of ['security', 'dependencies'] as const) {
+      for (const [i, r] of p[section].entries()) {
+        if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `rule id '${r.id}' is used twice`, path: [section, i, 'id'] });
+        seen.add(r.id);
+      }
     }
   });
 
@@ -161,18 +194,47 @@ export function evaluatePaths(policy: Policy, changes: ReadonlyArray<Change & { 
   return out;
 }
 
-export interface DependencyChange {
-  name: string;
-  version: string;
-  license: string | null;
-}
+export type { DependencyChange };
 
-export function evaluateLicences(policy: Policy, deps: readonly DependencyChange[]): Decision[] {
+const SOURCE: Record<DependencyChange['licenseSource'], string> = { sbom: 'from the SBOM', lockfile: 'from the lockfile', 'package.json': 'from the installed package.json', none: '' };
+
+/** Licence decisions for the packages a change adds (upgrades included: a new version can change licence). */
+export function evaluateLicences(policy: Policy, deps: ReadonlyArray<Pick<DependencyChange, 'name' | 'version' | 'license'> & Partial<Pick<DependencyChange, 'licenseSource' | 'lockfile'>>>): Decision[] {
   const out: Decision[] = [];
   for (const d of deps) {
     for (const rule of policy.licenses) {
       const v = judgeLicence(d.license, rule);
-      if (!v.ok) out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: `${d.name}@${d.version}`, detail: v.why });
+      if (v.ok) continue;
+      const where = d.licenseSource === 'none' ? 'no licence found: install dependencies before this step or pass an SBOM' : d.licenseSource ? `licence ${d.license ?? '(none)'} ${SOURCE[d.licenseSource]}` : '';
+      out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: `${d.name}@${d.version}`, detail: [v.why, where].filter(Boolean).join('; ') + (d.lockfile ? ` (${d.lockfile})` : '') });
+    }
+  }
+  return out;
+}
+
+function packageMatcher(patterns: readonly string[]): (name: string, version: string) => boolean {
+  const tests = patterns.map((p) => {
+    const at = p.indexOf('@', 1);
+    const [name, version] = at > 0 ? [p.slice(0, at), p.slice(at + 1)] : [p, '*'];
+    const re = (g: string) => new RegExp(`^${g.replace(/[.+^$|()[\]{}\\?]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    const n = re(name);
+    const v = re(version);
+    return (pn: string, pv: string) => n.test(pn) && v.test(pv);
+  });
+  return (name, version) => tests.some((t) => t(name, version));
+}
+
+/** Dependency rules: packages the change adds (or adds for the first time) that a rule names. */
+export function evaluateDependencies(policy: Policy, deps: readonly DependencyChange[]): Decision[] {
+  const out: Decision[] = [];
+  for (const rule of policy.dependencies) {
+    const hit = packageMatcher(rule.packages);
+    const spared = packageMatcher(rule.except);
+    for (const d of deps) {
+      if (rule.when === 'new' && !d.new) continue;
+      if (!hit(d.name, d.version) || spared(d.name, d.version)) continue;
+      const what = d.new ? 'adds a new dependency' : `upgrades from ${d.previous.join(', ')}`;
+      out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: `${d.name}@${d.version}`, detail: `${what} in ${d.lockfile}${d.dev ? ' (dev)' : ''}` });
     }
   }
   return out;
@@ -202,17 +264,25 @@ export interface Finding {
   file: string;
   line?: number;
   message: string;
+  /** name@version for dependency findings (Grype); judged by whether the change adds that package. */
+  package?: string;
 }
 
-/** Security decisions: per rule, findings in the changed files at or above its severity beyond `allowed`. */
-export function evaluateFindings(policy: Policy, findings: readonly Finding[], changedFiles: readonly string[]): Decision[] {
+/**
+ * Security decisions: per rule, findings at or above its severity beyond
+ * `allowed`. With `new-only` (the default) a file finding counts when its file
+ * is changed and a package finding when the change adds that name@version.
+ */
+export function evaluateFindings(policy: Policy, findings: readonly Finding[], changedFiles: readonly string[], addedPackages: readonly string[] = []): Decision[] {
   const changed = new Set(changedFiles);
+  const added = new Set(addedPackages);
   const out: Decision[] = [];
   for (const rule of policy.security) {
     const min = SEVERITY.indexOf(rule['max-severity']);
-    const hits = findings.filter((f) => changed.has(f.file) && SEVERITY.indexOf(f.severity) >= min);
+    const isNew = (f: Finding) => (f.package ? added.has(f.package) : changed.has(f.file));
+    const hits = findings.filter((f) => (!rule['new-only'] || isNew(f)) && SEVERITY.indexOf(f.severity) >= min);
     if (hits.length > rule.allowed) {
-      for (const f of hits) out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: f.line ? `${f.file}:${f.line}` : f.file, detail: `${f.tool} ${f.rule} (${f.severity}): ${f.message}` });
+      for (const f of hits) out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: f.package ?? (f.line ? `${f.file}:${f.line}` : f.file), detail: `${f.tool} ${f.rule} (${f.severity}): ${f.message}` });
     }
   }
   return out;
@@ -227,4 +297,11 @@ export function evaluateModelBudget(policy: Policy, spend: { usd: number; prompt
   if (m['max-usd-per-pr'] !== undefined && spend.usd > m['max-usd-per-pr']) out.push(mk(`spent $${spend.usd.toFixed(2)} of $${m['max-usd-per-pr'].toFixed(2)} per pull request`));
   if (m['max-prompt-tokens'] !== undefined && spend.promptTokens > m['max-prompt-tokens']) out.push(mk(`${spend.promptTokens} prompt tokens, over the cap of ${m['max-prompt-tokens']}`));
   return out;
+}
+
+/** Secret findings (already limited to added lines and non-excluded files) as decisions of the `secrets` rule. */
+export function evaluateSecrets(policy: Policy, findings: readonly Finding[]): Decision[] {
+  const r = policy.secrets;
+  if (!r) return [];
+  return findings.map((f) => ({ rule: r.id, reason: r.reason, mode: r.mode ?? policy.mode, subject: f.line ? `${f.file}:${f.line}` : f.file, detail: f.message }));
 }
