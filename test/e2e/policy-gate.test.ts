@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FakeGitHub, GitFixture, assertContract, pullRequestEvent, runAction, type RunResult } from '@maestro/harness';
 
@@ -135,5 +136,178 @@ describe('policy-gate bundle under runner-sim', () => {
     expect(none.conclusion).toBe('failure');
     expect(none.log).toMatch(/the policy file is not in the base commit/);
     void base;
+  });
+
+  describe('dependencies, licences, Grype and secrets', () => {
+    const LOCKS = path.resolve('packages/policy/test/fixtures/lockfiles');
+    const lock = (f: string) => readFileSync(path.join(LOCKS, f), 'utf8');
+    const DEP_POLICY = `version: 1
+mode: warn
+licenses:
+  - id: no-gpl
+    reason: GPL code cannot ship in our closed-source product
+    deny: [GPL-*, AGPL-*]
+    mode: enforce
+dependencies:
+  - id: new-deps-reviewed
+    reason: New runtime dependencies need a platform review
+    packages: ["node-forge"]
+security:
+  - id: no-new-high
+    reason: A change may not add a dependency with a known high vulnerability
+    max-severity: high
+    mode: enforce
+secrets:
+  reason: Credentials must not be committed; rotate it and use the secret store
+  exclude: ["test/fixtures/**"]
+  mode: enforce
+`;
+    // A well-formed GitHub token pattern; not a real credential.
+    const TOKEN = ['ghp', 'wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx'].join('_');
+
+    test('a lockfile bump is judged per added package: dual licence passes, GPL and non-SPDX block, a secret on an added line blocks, Grype counts only added packages; the secret is never printed', async () => {
+      const dx = GitFixture.create();
+      try {
+        dx.commit('base', { 'policy/rules.yaml': DEP_POLICY, 'package.json': '{"name":"licgen"}\n', 'package-lock.json': lock('package-lock.base.json'), 'src/config.ts': `export const old = 1;\n` });
+        dx.push('main');
+        dx.branch('deps');
+        dx.commit('add deps', { 'package-lock.json': lock('package-lock.head.json'), 'src/config.ts': `export const old = 1;\nexport const gh = "${TOKEN}";\n`, 'test/fixtures/fake.ts': `export const t = "${TOKEN}";\n` });
+        const p = dx.pullRequest(1, 'main', 'deps');
+        const workspace = dx.checkoutLike(p.merge, { depth: 1 });
+        // As after `npm ci`: the one package whose licence npm's lockfile does not record.
+        mkdirSync(path.join(workspace, 'node_modules/parse-cache-control'), { recursive: true });
+        writeFileSync(path.join(workspace, 'node_modules/parse-cache-control/package.json'), JSON.stringify({ name: 'parse-cache-control', version: '1.0.1', licenses: [{ type: 'BSD', url: 'http://github.com/hapijs/wreck/raw/master/LICENSE' }] }));
+        writeFileSync(path.join(workspace, 'grype.json'), lock('grype.synthetic.json'));
+        const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 1, ...p }), with: { grype: 'grype.json' } });
+        assertContract(r);
+        expect(r.conclusion).toBe('failure');
+        const v = json(r, 'decision').violations as Array<{ rule: string; subject: string; mode: string; detail: string }>;
+        expect(v.map((d) => [d.rule, d.subject, d.mode]).sort()).toEqual(
+          [
+            ['new-deps-reviewed', 'node-forge@1.3.1', 'warn'],
+            ['no-gpl', '@ffmpeg-installer/linux-x64@4.1.0', 'enforce'],
+            ['no-gpl', 'ffmpeg-static@5.2.0', 'enforce'],
+            ['no-gpl', 'parse-cache-control@1.0.1', 'enforce'],
+            ['no-new-high', 'node-forge@1.3.1', 'enforce'],
+            ['no-secrets', 'src/config.ts:2', 'enforce'],
+          ].sort(),
+        );
+        expect(v.find((d) => d.subject === 'parse-cache-control@1.0.1')!.detail).toContain("licence 'BSD' is not a valid SPDX expression; licence BSD from the installed package.json");
+        expect(json(r, 'decision').dependencies.find((d: { name: string }) => d.name === 'node-forge')).toEqual({ name: 'node-forge', version: '1.3.1', new: true, license: '(BSD-3-Clause OR GPL-2.0)', licenseSource: 'lockfile' });
+        expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', title: 'policy no-secrets', file: 'src/config.ts', line: 2 }));
+        // Package subjects are not files: no file on their annotations.
+        expect(r.annotations.find((a) => a.title === 'policy no-gpl')!.file).toBeUndefined();
+        const everything = [r.log, r.summary, ...Object.values(r.outputs), readFileSync(r.outputs['decision-path']!, 'utf8')].join('\n');
+        expect(everything).not.toContain(TOKEN);
+        expect(r.summary).toContain('added lines scanned for secrets');
+      } finally {
+        dx.dispose();
+      }
+    });
+  });
+
+  test('a label `maestro-override:<rule>` from a write-access user overrides with the label description as reason; the same label from a triager is refused', async () => {
+    const gh = await FakeGitHub.start();
+    try {
+      gh.addRepo('acme/shop');
+      const token = gh.addToken('ghs_labels', { permission: 'read' });
+      gh.setPermission('acme/shop', 'lead', 'admin');
+      gh.setPermission('acme/shop', 'triager', 'triage');
+      // Overrides expire `override-days` after the label, counted from now.
+      gh.setClock(new Date().toISOString());
+      const p = pr(7, { 'infra/main.tf': 'label hotfix\n', 'secrets/readme.txt': 'z\n' });
+      gh.addPull('acme/shop', { number: 7, headSha: p.head, baseSha: p.base });
+      gh.labelPull('acme/shop', 7, 'maestro-override:infra-frozen', 'lead');
+      gh.labelPull('acme/shop', 7, 'maestro-override:no-secrets-dir', 'triager');
+      // Added, removed and added again: still on.
+      gh.labelPull('acme/shop', 7, 'maestro-override:infra-frozen', 'lead', { remove: true });
+      gh.labelPull('acme/shop', 7, 'maestro-override:infra-frozen', 'lead');
+      const labels = [
+        { name: 'maestro-override:infra-frozen', description: 'Approved emergency infra change (platform on-call)' },
+        { name: 'maestro-override:no-secrets-dir', description: 'nope' },
+      ];
+      const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 7, ...p, labels }), token, apiUrl: gh.url });
+      assertContract(r);
+      expect(r.outputs['outcome']).toBe('warn');
+      const audit = json(r, 'audit') as Array<{ rule: string; by: string; status: string; reason: string; via: string; expires: string }>;
+      expect(audit.map((a) => [a.rule, a.by, a.status, a.via, a.reason])).toEqual([
+        ['infra-frozen', 'lead', 'applied', 'label', 'Approved emergency infra change (platform on-call)'],
+        ['no-secrets-dir', 'triager', 'refused', 'label', 'nope'],
+      ]);
+      expect(Date.parse(audit[0]!.expires) - Date.now()).toBeGreaterThan(6.9 * 86400_000);
+      gh.assertNoViolations();
+    } finally {
+      await gh.stop();
+    }
+  });
+
+  test("a fork's read-only token cannot read comments (403): a clear warning, the gate still decides", async () => {
+    const gh = await FakeGitHub.start();
+    try {
+      gh.addRepo('acme/shop');
+      const token = gh.addToken('ghs_fork', { permission: 'read' });
+      gh.fault({ operation: 'issues/list-comments', status: 403, message: 'Resource not accessible by integration' });
+      const p = pr(8, { 'infra/main.tf': 'fork change\n' });
+      gh.addPull('acme/shop', { number: 8, headSha: p.head, baseSha: p.base });
+      const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 8, ...p, fork: { owner: 'outsider' } }), token, apiUrl: gh.url });
+      assertContract(r);
+      expect(r.outputs['outcome']).toBe('block');
+      expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringMatching(/cannot read the pull request's comments and labels with this token \(403/) }));
+      expect(r.log).not.toMatch(/at .*\.js:\d+/);
+    } finally {
+      await gh.stop();
+    }
+  });
+
+  describe('changes from the PR files API (no checkout)', () => {
+    async function apiScenario(files: number, opts: { checkout?: boolean } = {}) {
+      const gh = await FakeGitHub.start();
+      gh.addRepo('acme/shop');
+      const token = gh.addToken('ghs_api', { permission: 'read' });
+      const list = Array.from({ length: files }, (_, i) => ({ filename: i === 0 ? 'infra/main.tf' : `src/gen/f${i}.ts`, status: 'modified' as const }));
+      list.push({ filename: 'legacy/old.tf', status: 'renamed' as const, previous_filename: 'infra/old.tf' } as never);
+      gh.addPull('acme/shop', { number: 9, headSha: 'a'.repeat(40), baseSha: 'b'.repeat(40), files: list });
+      gh.setContent('acme/shop', 'policy/rules.yaml', POLICY, 'b'.repeat(40));
+      gh.setContent('acme/shop', 'policy/rules.yaml', 'version: 1\n'); // the head's version must not be used
+      const workspace = mkdtempSync(path.join(tmpdir(), 'no-checkout-'));
+      const event = pullRequestEvent({ repo: REPO, number: 9, base: 'b'.repeat(40), head: 'a'.repeat(40), merge: 'c'.repeat(40) });
+      const r = await runAction({ actionDir, workspace, event, token, apiUrl: gh.url, with: { overrides: 'false' } });
+      return { gh, r };
+    }
+
+    test('without a checkout the change and the base policy come from the API; renames are judged on the old path', async () => {
+      const { gh, r } = await apiScenario(3);
+      try {
+        assertContract(r);
+        expect(r.outputs['outcome']).toBe('block');
+        expect(json(r, 'decision').violations.map((d: { subject: string }) => d.subject)).toEqual(['infra/main.tf', 'infra/old.tf']);
+        expect(gh.requests.find((q) => q.operationId === 'repos/get-content')!.query['ref']).toBe('b'.repeat(40));
+        gh.assertNoViolations();
+      } finally {
+        await gh.stop();
+      }
+    });
+
+    test('at 3000 files the API cannot list the whole change: fails closed, saying to check out', async () => {
+      const { gh, r } = await apiScenario(3000);
+      try {
+        expect(r.conclusion).toBe('failure');
+        expect(r.log).toMatch(/the pull request changes 3001 files and the files API lists at most 3000; judging part of a change is not judging it/);
+        expect(r.log).toMatch(/check out the repository/);
+        expect(gh.requests.some((q) => q.operationId === 'pulls/list-files')).toBe(false);
+      } finally {
+        await gh.stop();
+      }
+    });
+
+    test('with a checkout a 3500-file change is read from git, all of it', async () => {
+      const files: Record<string, string> = { 'infra/main.tf': 'big\n' };
+      for (let i = 0; i < 3500; i++) files[`src/gen/f${i}.ts`] = `export const v${i} = ${i};\n`;
+      const p = pr(10, files);
+      const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 10, ...p }), with: { overrides: 'false' } });
+      assertContract(r);
+      expect(json(r, 'decision').changedFiles).toBe(3501);
+      expect(json(r, 'decision').violations.map((d: { subject: string }) => d.subject)).toEqual(['infra/main.tf']);
+    });
   });
 });

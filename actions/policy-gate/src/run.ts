@@ -1,11 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
-import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, table, writeSummary } from '@maestro/core';
-import { applyOverrides, checkPaths, evaluateFindings, loadPolicyAt, parseOverride, type Actor, type AuditEntry, type Decision, type Finding, type OverrideRequest } from '@maestro/policy';
+import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, table, writeSummary, type FileChange } from '@maestro/core';
+import { applyOverrides, checkChange, evaluateFindings, judgeChanges, loadPolicy, loadPolicyAt, parseOverride, readGrype, readSbom, type Actor, type AuditEntry, type Decision, type DependencyChange, type Finding, type OverrideRequest, type Policy } from '@maestro/policy';
 
 export const ACTION = 'policy-gate';
+
+/** GitHub's PR files API lists at most this many files. */
+export const FILES_API_LIMIT = 3000;
+/** Above this size the `decision` output carries the first violations only; `decision-path` has them all. */
+const DECISION_OUTPUT_BYTES = 512 * 1024;
+/** Annotations per level and step that the runner shows (extra ones are dropped silently). */
+const ANNOTATIONS_PER_LEVEL = 10;
+const SUMMARY_ROWS = 200;
+/** `maestro-override:<rule-id>` on the pull request, added by someone with write access. */
+const LABEL_PREFIX = 'maestro-override:';
 
 export const inputSchema = z.object({
   policy: z.string().default('policy/rules.yaml'),
@@ -16,21 +26,32 @@ export const inputSchema = z.object({
   overrides: booleanInput().default(true),
   'override-days': integerInput({ min: 1, max: 365 }).default(7),
   sarif: listInput().default([]),
+  grype: listInput().default([]),
+  sbom: z.string().default(''),
+  changes: z.enum(['auto', 'git', 'api']).default('auto'),
 });
 
+type Inputs = z.output<typeof inputSchema>;
+
 interface PullEvent {
-  pull_request?: { number: number };
+  pull_request?: { number: number; base?: { sha: string }; head?: { sha: string }; labels?: Array<{ name: string; description?: string | null }> };
   repository?: { name: string; owner: { login: string } };
 }
 
-/** Override requests from the PR's comments, and which commenters have write access. */
+type Client = Awaited<ReturnType<typeof getGitHubClient>>;
+
+function client(token: string): Promise<Client> {
+  return getGitHubClient(token, { log: { warn: log.warning } });
+}
+
+/** Override requests from the PR's comments and `maestro-override:` labels, and which requesters have write access. */
 async function readOverrides(token: string, event: PullEvent, days: number): Promise<{ requests: OverrideRequest[]; canOverride: Map<string, boolean> }> {
   const pr = event.pull_request;
   const repo = event.repository;
   const requests: OverrideRequest[] = [];
   const canOverride = new Map<string, boolean>();
   if (!pr || !repo || !token) return { requests, canOverride };
-  const gh = await getGitHubClient(token, { log: { warn: log.warning } });
+  const gh = await client(token);
   const params = { owner: repo.owner.login, repo: repo.name };
   try {
     const comments = await gh.paginate(gh.rest.issues.listComments, { ...params, issue_number: pr.number, per_page: 100 });
@@ -38,6 +59,7 @@ async function readOverrides(token: string, event: PullEvent, days: number): Pro
       const r = parseOverride(c.body ?? '', { by: c.user?.login ?? '', at: c.created_at, commentId: c.id }, days);
       if (r) requests.push(r);
     }
+    requests.push(...(await labelOverrides(gh, params, pr, days)));
     for (const who of new Set(requests.map((r) => r.by))) {
       try {
         const { data } = await gh.rest.repos.getCollaboratorPermissionLevel({ ...params, username: who });
@@ -48,16 +70,90 @@ async function readOverrides(token: string, event: PullEvent, days: number): Pro
       }
     }
   } catch (e) {
-    if (isReadOnlyTokenError(e) || httpStatus(e) === 403) log.warning(`${ACTION}: cannot read the pull request's comments with this token; overrides are not applied`);
+    if (isReadOnlyTokenError(e) || httpStatus(e) === 403 || httpStatus(e) === 404) log.warning(`${ACTION}: cannot read the pull request's comments and labels with this token (${httpStatus(e) ?? 'error'}: ${(e as Error).message}); overrides are not applied — a fork's pull request gets a read-only token, so run the gate from a workflow with \`pull-requests: read\``);
     else throw e;
   }
   return { requests, canOverride };
 }
 
-function readSarifFile(file: string, cwd: string): Finding[] {
-  const abs = path.resolve(cwd, file);
-  if (!existsSync(abs)) throw new ConfigError(`SARIF log '${file}' does not exist`, { file: "input 'sarif'", fix: 'run the scanner before this step, or leave `sarif` empty' });
-  return readSarif(readFileSync(abs, 'utf8'), file);
+/**
+ * Labels `maestro-override:<rule>` still on the PR. Who added each and when
+ * comes from the issue events (the label itself says neither); the reason is
+ * the label's description, which a repository admin sets once per label.
+ */
+async function labelOverrides(gh: Client, params: { owner: string; repo: string }, pr: NonNullable<PullEvent['pull_request']>, days: number): Promise<OverrideRequest[]> {
+  const events = await gh.paginate(gh.rest.issues.listEvents, { ...params, issue_number: pr.number, per_page: 100 });
+  const last = new Map<string, { event: string; by: string; at: string; id: number }>();
+  for (const e of events) {
+    const label = 'label' in e ? (e.label as { name?: string } | undefined)?.name : undefined;
+    if (!label?.startsWith(LABEL_PREFIX) || (e.event !== 'labeled' && e.event !== 'unlabeled')) continue;
+    last.set(label, { event: e.event, by: e.actor?.login ?? '', at: e.created_at, id: e.id });
+  }
+  const out: OverrideRequest[] = [];
+  for (const [label, e] of last) {
+    if (e.event !== 'labeled') continue;
+    const rule = label.slice(LABEL_PREFIX.length).trim();
+    const description = pr.labels?.find((l) => l.name === label)?.description?.trim();
+    const r = parseOverride(`/maestro override ${rule} reason: ${description || `label ${label} (no description on the label)`}`, { by: e.by, at: e.at, commentId: e.id }, days);
+    if (r) out.push({ ...r, via: 'label' });
+  }
+  return out;
+}
+
+function readFindings(inputs: Inputs, cwd: string): Finding[] {
+  const open = (file: string, input: string) => {
+    const abs = path.resolve(cwd, file);
+    if (!existsSync(abs)) throw new ConfigError(`${input} report '${file}' does not exist`, { file: `input '${input}'`, fix: `run the scanner before this step, or leave \`${input}\` empty` });
+    return readFileSync(abs, 'utf8');
+  };
+  return [...inputs.sarif.flatMap((f) => readSarif(open(f, 'sarif'), f)), ...inputs.grype.flatMap((f) => readGrype(open(f, 'grype'), f))];
+}
+
+const API_STATUS: Record<string, FileChange['status']> = { added: 'added', removed: 'deleted', modified: 'modified', renamed: 'renamed', copied: 'copied', changed: 'type-changed', unchanged: 'modified' };
+
+/**
+ * The change and the policy from the API, for a gate that runs without a
+ * checkout. Fails closed when the PR has more files than the API lists.
+ */
+async function fromApi(token: string, event: PullEvent, policyFile: string): Promise<{ policy: Policy; base: string; changes: FileChange[] }> {
+  const pr = event.pull_request;
+  const repo = event.repository;
+  if (!pr?.base?.sha || !repo) throw new ConfigError('reading the change from the API needs a pull_request event', { file: "input 'changes'", fix: 'use `changes: git` with a checkout for other events' });
+  if (!token) throw new ConfigError('reading the change from the API needs a token', { file: "input 'token'", fix: 'pass `token: ${{ github.token }}` with `pull-requests: read` and `contents: read`' });
+  const gh = await client(token);
+  const params = { owner: repo.owner.login, repo: repo.name };
+  const { data: pull } = await gh.rest.pulls.get({ ...params, pull_number: pr.number });
+  if (pull.changed_files >= FILES_API_LIMIT) throw new ConfigError(`the pull request changes ${pull.changed_files} files and the files API lists at most ${FILES_API_LIMIT}; judging part of a change is not judging it`, { file: "input 'changes'", fix: 'check out the repository (actions/checkout with fetch-depth: 0 or the depth maestro/affected documents) so the change is read from git' });
+  const files = await gh.paginate(gh.rest.pulls.listFiles, { ...params, pull_number: pr.number, per_page: 100 });
+  if (files.length >= FILES_API_LIMIT) throw new ConfigError(`the files API returned ${files.length} files, its limit; the change may be larger`, { file: "input 'changes'", fix: 'check out the repository so the change is read from git' });
+  const changes = files.map((f): FileChange => ({ status: API_STATUS[f.status] ?? 'modified', path: f.filename, ...(f.previous_filename ? { oldPath: f.previous_filename } : {}) }));
+  let source: string;
+  try {
+    const { data } = await gh.rest.repos.getContent({ ...params, path: policyFile, ref: pull.base.sha });
+    if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) throw new Error('not a file');
+    source = Buffer.from(data.content, 'base64').toString('utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read the policy at the base commit ${pull.base.sha.slice(0, 12)} (${httpStatus(e) ?? (e as Error).message})`, { file: policyFile, fix: 'commit policy/rules.yaml to the base branch and give the token `contents: read`' });
+  }
+  return { policy: loadPolicy(source, policyFile), base: pull.base.sha, changes };
+}
+
+function annotateDecisions(decisions: readonly Decision[]): void {
+  const shown = { enforce: 0, warn: 0 };
+  let hidden = 0;
+  for (const d of decisions) {
+    if (d.mode === 'observe') continue;
+    if (shown[d.mode] >= ANNOTATIONS_PER_LEVEL) {
+      hidden++;
+      continue;
+    }
+    shown[d.mode]++;
+    const m = /^(.*?):(\d+)$/.exec(d.subject);
+    const [file, line] = m ? [m[1]!, Number(m[2])] : [d.subject, undefined];
+    const isPath = !/@\d/.test(file) && file !== 'model budget';
+    annotate(d.mode === 'enforce' ? 'error' : 'warning', { title: `policy ${d.rule}`, message: `${d.reason} — ${d.detail}`, ...(isPath ? { file } : {}), ...(line ? { line } : {}) });
+  }
+  if (hidden) annotate('notice', { title: 'policy', message: `${hidden} more violation(s) are listed in the job summary and the \`decision\` output (the runner shows ${ANNOTATIONS_PER_LEVEL} annotations per level and step)` });
 }
 
 export function run(): Promise<void> {
@@ -65,21 +161,41 @@ export function run(): Promise<void> {
     const inputs = parseInputs(inputSchema);
     const cwd = process.env['GITHUB_WORKSPACE'] ?? process.cwd();
     const trigger = runnerEvent();
-    const resolution = await resolveBase({ cwd, ...trigger, ...(inputs.base ? { base: inputs.base } : {}), ...(inputs.head ? { head: inputs.head } : {}) });
-    // Fail closed: without a base there is no trusted policy and no change to judge.
-    if (!resolution.base) throw new ConfigError(`no base commit to read the policy from and compare with: ${resolution.reason}`, { file: 'git checkout', fix: 'pass `base`, or check out with enough history' });
-    // The policy comes from the base commit: a pull request cannot loosen the rules it is judged by.
-    const policy = await loadPolicyAt(cwd, resolution.base, inputs.policy);
+    const event = trigger.event as PullEvent;
     const actorName = process.env['GITHUB_ACTOR'] ?? '';
     const actor: Actor = inputs.actor || (actorName.endsWith('[bot]') ? 'bot' : 'human');
-    const { changes, decisions: pathDecisions } = await checkPaths({ cwd, base: resolution.base, head: resolution.head, policy, actor });
-    const decisions: Decision[] = [
-      ...pathDecisions,
-      ...evaluateFindings(policy, inputs.sarif.flatMap((f) => readSarifFile(f, cwd)), changes.map((c) => c.path)),
-    ];
+    const haveCheckout = existsSync(path.join(cwd, '.git'));
+    const useApi = inputs.changes === 'api' || (inputs.changes === 'auto' && !haveCheckout && !!event.pull_request);
+    let policy: Policy;
+    let base: string;
+    let changes: FileChange[];
+    let dependencies: DependencyChange[] = [];
+    let secretsScanned = false;
+    const decisions: Decision[] = [];
+    if (useApi) {
+      ({ policy, base, changes } = await fromApi(inputs.token, event, inputs.policy));
+      // Lockfile contents, installed packages and added lines need the files themselves.
+      if (policy.licenses.length || policy.dependencies.length || policy.secrets) throw new ConfigError('this policy has licence, dependency or secret rules, which need the files; the API gives only their names', { file: inputs.policy, fix: 'check out the repository before the gate (actions/checkout), and use `changes: git` or `auto`' });
+      decisions.push(...judgeChanges(policy, changes, actor));
+    } else {
+      if (!haveCheckout) throw new ConfigError(`no git checkout in ${cwd}`, { file: "input 'changes'", fix: 'run actions/checkout first, or use `changes: api` on pull requests' });
+      const resolution = await resolveBase({ cwd, ...trigger, ...(inputs.base ? { base: inputs.base } : {}), ...(inputs.head ? { head: inputs.head } : {}) });
+      // Fail closed: without a base there is no trusted policy and no change to judge.
+      if (!resolution.base) throw new ConfigError(`no base commit to read the policy from and compare with: ${resolution.reason}`, { file: 'git checkout', fix: 'pass `base`, or check out with enough history' });
+      base = resolution.base;
+      // The policy comes from the base commit: a pull request cannot loosen the rules it is judged by.
+      policy = await loadPolicyAt(cwd, base, inputs.policy);
+      const sbom = inputs.sbom ? readSbom(readFileSync(path.resolve(cwd, inputs.sbom), 'utf8'), inputs.sbom) : undefined;
+      const report = await checkChange({ cwd, base, head: resolution.head, policy, actor, ...(sbom ? { sbom } : {}) });
+      ({ changes, dependencies } = report);
+      secretsScanned = !!policy.secrets;
+      decisions.push(...report.decisions);
+    }
+    const findings = readFindings(inputs, cwd);
+    decisions.push(...evaluateFindings(policy, findings, changes.map((c) => c.path), dependencies.map((d) => `${d.name}@${d.version}`)));
     let audit: AuditEntry[] = [];
     if (inputs.overrides && decisions.length) {
-      const { requests, canOverride } = await readOverrides(inputs.token, trigger.event as PullEvent, inputs['override-days']);
+      const { requests, canOverride } = await readOverrides(inputs.token, event, inputs['override-days']);
       const applied = applyOverrides(decisions, requests, canOverride);
       decisions.splice(0, decisions.length, ...applied.decisions);
       audit = applied.audit;
@@ -87,22 +203,35 @@ export function run(): Promise<void> {
     }
     const block = decisions.some((d) => d.mode === 'enforce');
     const outcome = block ? 'block' : decisions.some((d) => d.mode === 'warn') ? 'warn' : 'pass';
-    for (const d of decisions) {
-      if (d.mode === 'observe') continue;
-      const [file, line] = d.subject.includes(':') ? d.subject.split(':') : [d.subject, undefined];
-      annotate(d.mode === 'enforce' ? 'error' : 'warning', { title: `policy ${d.rule}`, message: `${d.reason} — ${d.detail}`, ...(file && !file.includes('@') ? { file } : {}), ...(line ? { line: Number(line) } : {}) });
-    }
+    annotateDecisions(decisions);
+    const rows = decisions.slice(0, SUMMARY_ROWS).map((d) => [`\`${d.rule}\``, d.mode, `\`${d.subject}\``, `${d.reason} — ${d.detail}`]);
+    const checked = [`${changes.length} changed file(s)`, dependencies.length ? `${dependencies.length} added package(s)` : '', findings.length ? `${findings.length} scanner finding(s)` : '', secretsScanned ? 'added lines scanned for secrets' : ''].filter(Boolean).join(', ');
     writeSummary(
       [
         '## Policy gate',
         '',
-        `**${outcome}** — ${decisions.length} violation(s) of ${inputs.policy} (from the base commit \`${resolution.base.slice(0, 12)}\`), actor: ${actor}.`,
+        `**${outcome}** — ${decisions.length} violation(s) of ${inputs.policy} (from the base commit \`${base.slice(0, 12)}\`), actor: ${actor}; checked ${checked}.`,
         '',
-        decisions.length ? table(['rule', 'mode', 'subject', 'why'], decisions.map((d) => [`\`${d.rule}\``, d.mode, `\`${d.subject}\``, `${d.reason} — ${d.detail}`])) : 'No rule is violated.',
-        audit.length ? `\nOverrides: ${audit.map((a) => `\`${a.rule}\` by @${a.by}: ${a.status} (${a.note}; reason: ${a.reason})`).join('; ')}` : '',
+        decisions.length ? table(['rule', 'mode', 'subject', 'why'], rows) : 'No rule is violated.',
+        decisions.length > SUMMARY_ROWS ? `\n…and ${decisions.length - SUMMARY_ROWS} more in the \`decision\` output.` : '',
+        audit.length ? `\nOverrides: ${audit.map((a) => `\`${a.rule}\` by @${a.by}${a.via === 'label' ? ' (label)' : ''}: ${a.status} (${a.note}; reason: ${a.reason})`).join('; ')}` : '',
+        block ? `\nTo override with a reason, someone with write access comments \`/maestro override <rule-id> reason: <why> [expires: YYYY-MM-DD]\` or adds the label \`${LABEL_PREFIX}<rule-id>\`.` : '',
       ].join('\n') + '\n',
     );
-    setOutputs({ outcome, audit, decision: { outcome, policy: inputs.policy, base: resolution.base, actor, violations: decisions, overrides: audit } });
+    const decision = { version: 1, outcome, policy: inputs.policy, base, actor, changedFiles: changes.length, dependencies: dependencies.map((d) => ({ name: d.name, version: d.version, new: d.new, license: d.license, licenseSource: d.licenseSource })), violations: decisions, overrides: audit };
+    const dir = path.join(process.env['RUNNER_TEMP'] ?? path.join(cwd, '.maestro'), 'maestro-policy');
+    mkdirSync(dir, { recursive: true });
+    const decisionPath = path.join(dir, 'decision.json');
+    const full = JSON.stringify(decision);
+    writeFileSync(decisionPath, full);
+    let shown: unknown = decision;
+    if (Buffer.byteLength(full) > DECISION_OUTPUT_BYTES) {
+      let keep = decisions.length;
+      while (keep > 0 && Buffer.byteLength(JSON.stringify({ ...decision, dependencies: [], violations: decisions.slice(0, keep) })) > DECISION_OUTPUT_BYTES) keep = Math.floor(keep / 2);
+      shown = { ...decision, dependencies: [], violations: decisions.slice(0, keep), truncated: { violations: decisions.length - keep, dependencies: dependencies.length, path: decisionPath } };
+      log.warning(`${ACTION}: the decision is ${full.length} bytes; the \`decision\` output holds the first ${keep} violations, \`decision-path\` all of them`);
+    }
+    setOutputs({ outcome, audit, decision: shown, 'decision-path': decisionPath });
     if (block) {
       process.exitCode = 1;
       log.info(`${ACTION}: blocked by ${[...new Set(decisions.filter((d) => d.mode === 'enforce').map((d) => d.rule))].join(', ')}`);

@@ -42,7 +42,7 @@ function rewriteRepo(payload: Record<string, any>, repo: RepoRef): void {
   }
 }
 
-export function pullRequestEvent(o: { repo: RepoRef; number: number; base: string; head: string; merge: string; baseRef?: string; headRef?: string; action?: 'opened' | 'synchronize'; fork?: { owner: string }; author?: string }): EventScenario {
+export function pullRequestEvent(o: { repo: RepoRef; number: number; base: string; head: string; merge: string; baseRef?: string; headRef?: string; action?: 'opened' | 'synchronize'; fork?: { owner: string }; author?: string; labels?: Array<{ name: string; description?: string }> }): EventScenario {
   const p = webhookExample('pull_request', o.action ?? 'synchronize');
   rewriteRepo(p, o.repo);
   const pr = p['pull_request'];
@@ -60,6 +60,10 @@ export function pullRequestEvent(o: { repo: RepoRef; number: number; base: strin
     pr.head.repo.owner.login = o.fork.owner;
     pr.head.repo.fork = true;
     pr.head.label = `${o.fork.owner}:${pr.head.ref}`;
+  }
+  if (o.labels) {
+    const ex = pr.labels?.[0] ?? { id: 1, node_id: 'LA_1', url: '', color: 'ededed', default: false };
+    pr.labels = o.labels.map((l, i) => ({ ...ex, id: 7100 + i, node_id: `LA_${7100 + i}`, name: l.name, description: l.description ?? null }));
   }
   if (o.author) {
     pr.user.login = o.author;

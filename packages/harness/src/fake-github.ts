@@ -99,6 +99,8 @@ interface RepoState {
   /** Requested reviewers per pull request (users and team slugs). */
   reviewRequests: Map<number, { users: string[]; teams: string[] }>;
   labels: Map<number, string[]>;
+  /** Issue events (labeled/unlabeled), each with `_issue`. */
+  issueEvents: JsonObject[];
 }
 
 const FILES_API_LIMIT = 3000;
@@ -168,6 +170,7 @@ export class FakeGitHub {
       attestations: new Map(),
       reviewRequests: new Map(),
       labels: new Map(),
+      issueEvents: [],
       compares: new Map(),
       permissions: new Map(),
     };
@@ -212,8 +215,29 @@ export class FakeGitHub {
     return id;
   }
 
-  setContent(fullName: string, path: string, content: string): void {
-    this.repo(fullName).contents.set(path.replace(/^\/+/, ''), content);
+  /** File content served by the contents API; with `ref`, only for that ref (other refs fall back to the ref-less entry). */
+  setContent(fullName: string, path: string, content: string, ref?: string): void {
+    const p = path.replace(/^\/+/, '');
+    this.repo(fullName).contents.set(ref ? `${ref}:${p}` : p, content);
+  }
+
+  /** Set the fake's clock (timestamps it writes advance one second per write from there). */
+  setClock(iso: string): void {
+    this.clock = Date.parse(iso);
+  }
+
+  /** A label added to (or removed from) a pull request by `actor`, as the issue events API reports it. */
+  labelPull(fullName: string, number: number, label: string, actor: string, opts: { remove?: boolean } = {}): void {
+    const repo = this.repo(fullName);
+    const cur = repo.labels.get(number) ?? [];
+    repo.labels.set(number, opts.remove ? cur.filter((l) => l !== label) : [...new Set([...cur, label])]);
+    this.recordLabelEvent(repo, number, label, actor, opts.remove ? 'unlabeled' : 'labeled');
+  }
+
+  private recordLabelEvent(repo: RepoState, number: number, label: string, actor: string, event: 'labeled' | 'unlabeled'): void {
+    const id = this.nextId++;
+    const ex = this.ex('issues/list-events', 200);
+    repo.issueEvents.push({ ...ex, id, node_id: `LE_${id}`, url: `${this.url}/repos/${repo.owner}/${repo.name}/issues/events/${id}`, actor: this.user(actor), event, commit_id: null, commit_url: null, created_at: this.now(), performed_via_github_app: null, label: { name: label, color: 'ededed' }, _issue: number });
   }
 
   setPermission(fullName: string, login: string, permission: RepoState['permissions'] extends Map<string, infer P> ? P : never): void {
@@ -502,6 +526,7 @@ export class FakeGitHub {
         const raw = Array.isArray(ctx.rawBody) ? ctx.rawBody : (ctx.body['labels'] as unknown[] | undefined) ?? [];
         const names = raw.map((l) => (typeof l === 'string' ? l : String((l as JsonObject)['name'] ?? '')));
         const next = [...new Set([...(repo.labels.get(n) ?? []), ...names])];
+        for (const name of names) if (!(repo.labels.get(n) ?? []).includes(name)) this.recordLabelEvent(repo, n, name, ctx.token.login, 'labeled');
         repo.labels.set(n, next);
         const ex = (this.ex('issues/add-labels', 200) as unknown as JsonObject[])[0] ?? {};
         return { status: 200, body: next.map((name, i) => ({ color: 'ededed', default: false, description: null, ...ex, id: 7000 + i, name, node_id: `LA_${i}`, url: `${this.url}/repos/${repo.owner}/${repo.name}/labels/${encodeURIComponent(name)}` })) };
@@ -526,9 +551,10 @@ export class FakeGitHub {
           body: { ...ex, status: cmp.status, ahead_by: cmp.commits.length, behind_by: 0, total_commits: cmp.commits.length, base_commit: commit(key.split('...')[0]!), merge_base_commit: commit(cmp.mergeBase), commits: cmp.commits.map(commit), files },
         };
       }),
+      'issues/list-events': withRepo((ctx, repo) => this.page(ctx, repo.issueEvents.filter((e) => e['_issue'] === Number(ctx.params['issue_number'])))),
       'repos/get-content': withRepo((ctx, repo) => {
         const path = (ctx.params['path'] ?? '').replace(/^\/+/, '');
-        const text = repo.contents.get(path);
+        const text = (ctx.query['ref'] ? repo.contents.get(`${ctx.query['ref']}:${path}`) : undefined) ?? repo.contents.get(path);
         if (text === undefined) return notFound();
         const ex = this.ex('repos/get-content', 200);
         const sha = hashHex(text);

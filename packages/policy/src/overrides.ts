@@ -14,6 +14,8 @@ export interface OverrideRequest {
   by: string;
   at: string;
   commentId: number;
+  /** How it was asked for (default: a comment). */
+  via?: 'comment' | 'label';
 }
 
 export interface AuditEntry extends OverrideRequest {
@@ -37,16 +39,19 @@ export function parseOverride(body: string, meta: { by: string; at: string; comm
  */
 export function applyOverrides(decisions: readonly Decision[], requests: readonly OverrideRequest[], canOverride: ReadonlyMap<string, boolean>, now = new Date()): { decisions: Decision[]; audit: AuditEntry[] } {
   const audit: AuditEntry[] = [];
-  const active = new Set<string>();
+  const active = new Map<string, OverrideRequest>();
   for (const r of requests) {
     if (!canOverride.get(r.by)) audit.push({ ...r, status: 'refused', note: `${r.by} does not have write access` });
     else if (new Date(r.expires) < now) audit.push({ ...r, status: 'expired', note: `expired ${r.expires.slice(0, 10)}` });
     else if (!decisions.some((d) => d.rule === r.rule)) audit.push({ ...r, status: 'unused', note: 'no violation of this rule in the change' });
     else {
       audit.push({ ...r, status: 'applied', note: `until ${r.expires.slice(0, 10)}` });
-      active.add(r.rule);
+      active.set(r.rule, r);
     }
   }
-  const out = decisions.map((d) => (active.has(d.rule) ? { ...d, mode: 'observe' as const, detail: `${d.detail} — overridden: ${requests.find((r) => r.rule === d.rule && canOverride.get(r.by))!.reason}` } : d));
+  const out = decisions.map((d) => {
+    const r = active.get(d.rule);
+    return r ? { ...d, mode: 'observe' as const, detail: `${d.detail} — overridden by @${r.by}: ${r.reason}` } : d;
+  });
   return { decisions: out, audit };
 }
