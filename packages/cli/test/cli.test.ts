@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GitFixture } from '@maestro/harness';
 
@@ -96,11 +97,40 @@ describe('maestro CLI (the built bundle)', () => {
       fx.commit('touch infra', { 'infra/a.tf': 'b\n' });
       const c = maestro('policy', 'check', '--cwd', fx.work, '--base', 'main');
       expect(c.status).toBe(1);
-      expect(c.stdout).toBe('enforce infra-frozen: infra/a.tf — Infra goes through the platform team (human may not write infra/a.tf (matched infra/**))\n');
+      expect(c.stdout).toBe('enforce infra-frozen: infra/a.tf — Infra goes through the platform team (human may not write infra/a.tf (matched infra/**))\nblock: 1 changed file(s), 1 violation(s)\n');
       const e = maestro('policy', 'explain', 'infra/a.tf', '--cwd', fx.work);
       expect(e.stdout).toContain('  human write  deny by infra-frozen (infra/**): Infra goes through the platform team');
       expect(e.stdout).toContain('  human read   default-allow');
       expect(maestro('policy', 'frobnicate', '--cwd', fx.work).stderr).toMatch(/unknown subcommand 'frobnicate'/);
+    } finally {
+      fx.dispose();
+    }
+  });
+
+  test('policy: licences of a lockfile bump and a SARIF finding on a local diff; migrate the seed example and check with the result', () => {
+    const fx = GitFixture.create();
+    const locks = path.resolve('packages/policy/test/fixtures/lockfiles');
+    try {
+      const seed = readFileSync('policy/examples/seed-rules.yaml', 'utf8');
+      fx.commit('seed policy', { 'seed.yaml': seed, 'package-lock.json': readFileSync(path.join(locks, 'package-lock.base.json'), 'utf8') });
+      const m = maestro('policy', 'migrate', 'seed.yaml', '--cwd', fx.work, '--write', 'policy/rules.yaml');
+      expect(m.status).toBe(0);
+      expect(m.stdout).toMatch(/^wrote policy\/rules.yaml\n {2}- \/\.\*GPL\.\*\/i was a regex over the whole licence string/);
+      // The seed policy itself is refused with the way out.
+      const refused = maestro('policy', 'explain', 'x', '--cwd', fx.work, '--policy', 'seed.yaml');
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/maestro policy migrate seed.yaml/);
+      fx.commit('migrated policy', { 'policy/rules.yaml': readFileSync(path.join(fx.work, 'policy/rules.yaml'), 'utf8') });
+      fx.branch('deps');
+      fx.commit('add deps', { 'package-lock.json': readFileSync(path.join(locks, 'package-lock.head.json'), 'utf8') });
+      const c = maestro('policy', 'check', '--cwd', fx.work, '--base', 'main', '--json');
+      // observe mode: recorded, exit 0.
+      expect(c.status).toBe(0);
+      const out = JSON.parse(c.stdout);
+      expect(out.outcome).toBe('pass');
+      expect(out.dependencies).toHaveLength(22);
+      expect(out.violations.map((v: { subject: string }) => v.subject).sort()).toEqual(['@ffmpeg-installer/linux-x64@4.1.0', 'ffmpeg-static@5.2.0', 'parse-cache-control@1.0.1']);
+      expect(out.violations.every((v: { mode: string }) => v.mode === 'observe')).toBe(true);
     } finally {
       fx.dispose();
     }

@@ -10,6 +10,7 @@
 import { Minimatch } from 'minimatch';
 import { z } from 'zod';
 import { parseYaml, validateConfig } from '@maestro/core/config';
+import { ConfigError } from '@maestro/core/errors';
 import type { Severity } from '@maestro/core/sarif';
 import { judgeLicence } from './spdx.js';
 import type { DependencyChange } from './deps.js';
@@ -127,7 +128,12 @@ export const policySchema = z
 export type Policy = z.output<typeof policySchema>;
 
 export function loadPolicy(source: string, file = 'policy/rules.yaml'): Policy {
-  return validateConfig(policySchema, parseYaml(source, file) ?? {}, source, file, 'see the policy reference in actions/policy-gate/README.md');
+  const raw = parseYaml(source, file) ?? {};
+  // The seed's example format (no version; `rules`, `deps`): say how to move, not "unknown key".
+  if (typeof raw === 'object' && !('version' in raw) && ('rules' in raw || 'deps' in raw)) {
+    throw new ConfigError('this policy is in the seed example format (`rules`, `deps`, no `version`)', { file, line: 1, fix: `run \`maestro policy migrate ${file}\` and commit its output (see actions/policy-gate/README.md#migrating-the-seed-example)` });
+  }
+  return validateConfig(policySchema, raw, source, file, 'see the policy reference in actions/policy-gate/README.md');
 }
 
 export interface Change {

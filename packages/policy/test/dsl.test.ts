@@ -118,7 +118,7 @@ describe('overrides', () => {
     const decisions = [{ rule: 'infra-frozen', reason: 'Infra goes through the platform team', mode: 'enforce' as const, subject: 'infra/a.tf', detail: 'human may not write infra/a.tf' }];
     const perms = new Map([['lead', true], ['drive-by', false]]);
     const r = applyOverrides(decisions, [refused, ok, defaulted], perms, new Date('2026-11-28T00:00:00Z'));
-    expect(r.decisions[0]).toMatchObject({ mode: 'observe', detail: 'human may not write infra/a.tf — overridden: hotfix for outage INC-42' });
+    expect(r.decisions[0]).toMatchObject({ mode: 'observe', detail: 'human may not write infra/a.tf — overridden by @lead: hotfix for outage INC-42' });
     expect(r.audit.map((a) => [a.rule, a.by, a.status])).toEqual([['infra-frozen', 'drive-by', 'refused'], ['infra-frozen', 'lead', 'applied'], ['no-high', 'lead', 'expired']]);
     const later = applyOverrides(decisions, [ok], perms, new Date('2026-12-02T00:00:00Z'));
     expect(later.decisions[0]!.mode).toBe('enforce');
