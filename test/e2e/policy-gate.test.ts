@@ -300,14 +300,26 @@ secrets:
       }
     });
 
-    test('with a checkout a 3500-file change is read from git, all of it', async () => {
-      const files: Record<string, string> = { 'infra/main.tf': 'big\n' };
-      for (let i = 0; i < 3500; i++) files[`src/gen/f${i}.ts`] = `export const v${i} = ${i};\n`;
+    test('with a checkout a 3500-file change is read from git, all of it; 3000 violations stay within every output limit', async () => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 3000; i++) files[`infra/gen/m${i}.tf`] = `# ${i}\n`;
+      for (let i = 0; i < 500; i++) files[`src/gen/f${i}.ts`] = `export const v${i} = ${i};\n`;
       const p = pr(10, files);
       const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 10, ...p }), with: { overrides: 'false' } });
       assertContract(r);
-      expect(json(r, 'decision').changedFiles).toBe(3501);
-      expect(json(r, 'decision').violations.map((d: { subject: string }) => d.subject)).toEqual(['infra/main.tf']);
+      expect(r.conclusion).toBe('failure');
+      const shown = json(r, 'decision');
+      expect(shown.changedFiles).toBe(3500);
+      // The output stays under 512 KiB and says where the rest is; the file has every violation.
+      expect(Buffer.byteLength(r.outputs['decision']!)).toBeLessThan(512 * 1024);
+      expect(shown.truncated.violations + shown.violations.length).toBe(3000);
+      const full = JSON.parse(readFileSync(r.outputs['decision-path']!, 'utf8'));
+      expect(full.violations).toHaveLength(3000);
+      expect(new Set(full.violations.map((v: { subject: string }) => v.subject)).size).toBe(3000);
+      // 10 error annotations (what the runner shows per step), then one notice counting the rest.
+      expect(r.annotations.filter((a) => a.level === 'error')).toHaveLength(10);
+      expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'notice', message: expect.stringMatching(/^2990 more violation\(s\)/) }));
+      expect(r.summary).toContain('…and 2800 more in the `decision` output.');
     });
   });
 });
