@@ -17,6 +17,7 @@ import {
   setOutputs,
   state,
   table,
+  writeEvidence,
   writeSummary,
 } from '@maestro/core';
 
@@ -44,6 +45,8 @@ export const inputSchema = z.object({
 
 /** Outputs are capped at 1 MB per job; big lists go to files. */
 const OUTPUT_BUDGET = 256 * 1024;
+/** Changed paths kept in the evidence file (health-comment lists missing tests from them). */
+const EVIDENCE_FILES = 5000;
 
 interface PendingSave {
   key: string;
@@ -184,6 +187,22 @@ export function run(): Promise<void> {
     }
 
     writeSummary(summary(report, cacheHits));
+    // Evidence for health-comment: capped, so a huge change cannot make it unreadable.
+    const evidencePath = writeEvidence(ACTION, {
+      base: report.base,
+      head: report.head,
+      baseSource: report.baseSource,
+      all: report.all,
+      allReason: report.allReason,
+      projects: report.projects.slice(0, 500),
+      projectCount: report.projects.length,
+      reasons: Object.fromEntries(report.projects.slice(0, 500).map((p) => [p, (report.reasons[p] ?? []).slice(0, 3)])),
+      removed: report.removed.slice(0, 100),
+      changedFiles: touched.length,
+      files: touched.slice(0, EVIDENCE_FILES),
+      tests: report.tests ? { selected: report.tests.tests.length, testsPerFile: report.tests.testsPerFile ?? {} } : null,
+      cache: cacheHits ? { targets: Object.keys(cacheHits).length, hits: Object.values(cacheHits).filter(Boolean).length, missed: Object.keys(cacheHits).filter((k) => !cacheHits![k]).slice(0, 100) } : null,
+    });
     log.info(`${report.projects.length} project(s), ${report.tasks.length} task(s) affected${report.all ? ` (all: ${report.allReason})` : ''}`);
     for (const p of report.projects) log.info(`  ${p}: ${(report.reasons[p] ?? [])[0] ?? ''}`);
     setOutputs({
@@ -206,6 +225,7 @@ export function run(): Promise<void> {
       keys: Object.fromEntries(report.tasks.filter((t) => t.key).map((t) => [`${t.project}:${t.target}`, t.key])),
       tests: report.tests?.tests ?? [],
       'cache-hits': cacheHits ?? {},
+      'evidence-path': evidencePath,
     });
   });
 }

@@ -13,9 +13,10 @@ import {
   runnerEvent,
   setOutputs,
   table,
+  writeEvidence,
   writeSummary,
 } from '@maestro/core';
-import { coverage, discoverTests, durations, emptyStore, flakeReport, isStore, jestSequencer, mergeRun, plan as makePlan, readTimings, shardList, vitestSequencer, type Plan, type TimingSource, type TimingStore } from '@maestro/shards';
+import { coverage, discoverTests, durations, emptyStore, flakeOutlook, flakeReport, isStore, jestSequencer, mergeRun, plan as makePlan, readTimings, shardList, vitestSequencer, type Plan, type TimingSource, type TimingStore } from '@maestro/shards';
 
 export const ACTION = 'allocate-shards';
 
@@ -148,6 +149,8 @@ async function planMode(inputs: Inputs): Promise<void> {
   if (p.count === 0) annotate('notice', { title: ACTION, message: 'no tests to shard: `any` is false and the matrix is empty; gate the test job on `any`' });
   if (p.giants.length) annotate('notice', { title: ACTION, message: `${p.giants.length} item(s) are longer than a fair share and set the floor: ${p.giants.slice(0, 3).map((g) => g.key).join(', ')}` });
   writeSummary(planSummary(p));
+  const flakes = flakeOutlook(store, tests);
+  const evidencePath = writeEvidence(ACTION, { tests: tests.length, shards: p.count, predictedSeconds: p.makespan, skew: p.skew, timingCoverage: p.coverage.share, flakes });
   log.info(`${p.count} shard(s), predicted ${p.makespan.toFixed(1)} s (lower bound ${p.lowerBound.toFixed(1)} s, skew ${(p.skew * 100).toFixed(1)} %), coverage ${(p.coverage.share * 100).toFixed(1)} %`);
   setOutputs({
     matrix: { shard: p.shards.map((s) => s.index) },
@@ -158,6 +161,8 @@ async function planMode(inputs: Inputs): Promise<void> {
     skew: p.skew,
     'predicted-seconds': p.makespan,
     coverage: p.coverage.share,
+    'flake-probability': flakes.probability,
+    'evidence-path': evidencePath,
   });
 }
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
-import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, table, writeSummary, type FileChange } from '@maestro/core';
+import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
 import { applyOverrides, checkChange, evaluateFindings, judgeChanges, loadPolicy, loadPolicyAt, parseOverride, readGrype, readSbom, type Actor, type AuditEntry, type Decision, type DependencyChange, type Finding, type OverrideRequest, type Policy } from '@maestro/policy';
 
 export const ACTION = 'policy-gate';
@@ -231,7 +231,11 @@ export function run(): Promise<void> {
       shown = { ...decision, dependencies: [], violations: decisions.slice(0, keep), truncated: { violations: decisions.length - keep, dependencies: dependencies.length, path: decisionPath } };
       log.warning(`${ACTION}: the decision is ${full.length} bytes; the \`decision\` output holds the first ${keep} violations, \`decision-path\` all of them`);
     }
-    setOutputs({ outcome, audit, decision: shown, 'decision-path': decisionPath });
+    // Evidence for health-comment: the decision, capped like the output; findings counted by severity.
+    const bySeverity: Record<string, number> = {};
+    for (const f of findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
+    const evidencePath = writeEvidence(ACTION, { ...(shown as object), findings: { total: findings.length, bySeverity, top: findings.filter((f) => f.severity === 'critical' || f.severity === 'high').slice(0, 20) }, secrets: secretsScanned });
+    setOutputs({ outcome, audit, decision: shown, 'decision-path': decisionPath, 'evidence-path': evidencePath });
     if (block) {
       process.exitCode = 1;
       log.info(`${ACTION}: blocked by ${[...new Set(decisions.filter((d) => d.mode === 'enforce').map((d) => d.rule))].join(', ')}`);

@@ -16,6 +16,7 @@ import {
   runnerEvent,
   setOutputs,
   table,
+  writeEvidence,
   writeSummary,
 } from '@maestro/core';
 import { assess, budgetThreshold, calibrate, collectExtras, withBaseRate, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, DEFAULT_SOURCE, modelAgeDays, readModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
@@ -115,7 +116,8 @@ export function run(): Promise<void> {
       const msg = `cannot score the change: ${resolution.reason}`;
       if (inputs.mode === 'enforce') throw new ConfigError(msg, { file: 'git checkout', fix: 'pass `base`, or check out with enough history (fetch-depth: 0)' });
       annotate('warning', { title: ACTION, message: msg });
-      setOutputs({ score: '', level: 'unknown', factors: [], missing: [], model: {}, reviewers: { users: [], teams: [] }, signals: [] });
+      const evidencePath = writeEvidence(ACTION, { score: null, level: 'unknown', mode: inputs.mode, blocks: false, unscored: msg, factors: [], missing: [], model: {}, reviewers: { users: [], teams: [] }, signals: [] });
+      setOutputs({ score: '', level: 'unknown', factors: [], missing: [], model: {}, reviewers: { users: [], teams: [] }, signals: [], 'evidence-path': evidencePath });
       return;
     }
     const { model, source } = loadModel(inputs.model, cwd);
@@ -180,7 +182,9 @@ export function run(): Promise<void> {
 
     writeSummary(summary(a, inputs.mode, reviewers, extras));
     log.info(`risk ${(a.score * 100).toFixed(1)} % (${a.level}); ${a.factors.map((f) => f.text).join('; ')}`);
-    setOutputs({ score: a.score, level: a.level, factors: a.factors, missing: a.missing, model: a.model, reviewers, signals: extras });
+    const blocks = inputs.mode === 'enforce' && a.level === 'high';
+    const evidencePath = writeEvidence(ACTION, { score: a.score, level: a.level, mode: inputs.mode, blocks, thresholds: a.thresholds, factors: a.factors, missing: a.missing, model: a.model, reviewers, signals: extras });
+    setOutputs({ score: a.score, level: a.level, factors: a.factors, missing: a.missing, model: a.model, reviewers, signals: extras, 'evidence-path': evidencePath });
     if (inputs.mode !== 'observe' && a.level !== 'low') {
       annotate(a.level === 'high' && inputs.mode === 'enforce' ? 'error' : 'warning', { title: `risk ${a.level}: ${(a.score * 100).toFixed(0)} %`, message: a.factors.map((f) => f.text).join('; ') });
     }

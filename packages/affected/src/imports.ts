@@ -70,6 +70,8 @@ export interface TestSelection {
   reasons: Record<string, string>;
   /** Projects whose every test is selected, with why. */
   wholeProjects: Record<string, string>;
+  /** Per changed code file (tests excluded): how many test files import it, directly or not. 0 = no test reaches it. */
+  testsPerFile?: Record<string, number>;
 }
 
 interface PackageEntry {
@@ -180,6 +182,7 @@ export async function selectTests(tree: Tree, affected: AffectedResult, changedF
   }
 
   // Walk from each changed file to the tests that reach it.
+  const testsPerFile: Record<string, number> = {};
   for (const changed of changedFiles) {
     if (DOC.test(changed)) continue;
     const owner = ownerOf(changed);
@@ -191,9 +194,13 @@ export async function selectTests(tree: Tree, affected: AffectedResult, changedF
     const seen = new Set<string>([changed]);
     const queue = [changed];
     if (owner) queue.push(`pkg:${owner}`);
+    let reached = 0;
     for (let q = 0; q < queue.length; q++) {
       const cur = queue[q]!;
-      if (isTest(cur) && tree.files.has(cur) && !reasons[cur]) reasons[cur] = cur === changed ? 'changed' : `imports ${changed}`;
+      if (isTest(cur) && tree.files.has(cur)) {
+        if (cur !== changed) reached++;
+        if (!reasons[cur]) reasons[cur] = cur === changed ? 'changed' : `imports ${changed}`;
+      }
       for (const imp of importers.get(cur) ?? []) {
         if (!seen.has(imp)) {
           seen.add(imp);
@@ -201,8 +208,9 @@ export async function selectTests(tree: Tree, affected: AffectedResult, changedF
         }
       }
     }
+    if (!isTest(changed) && tree.files.has(changed) && CODE_EXT.includes(path.extname(changed))) testsPerFile[changed] = reached;
   }
-  return finish(reasons, wholeProjects);
+  return { ...finish(reasons, wholeProjects), testsPerFile };
 }
 
 function finish(reasons: Record<string, string>, wholeProjects: Record<string, string>): TestSelection {

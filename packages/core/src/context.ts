@@ -22,3 +22,9 @@ export function runnerEvent(env: Record<string, string | undefined> = process.en
   }
   return { eventName: env['GITHUB_EVENT_NAME'] ?? '', event, sha: env['GITHUB_SHA'] ?? '', ref: env['GITHUB_REF'] ?? '' };
 }
+
+/** The commit a run is about: the pull request's head (not the merge commit GITHUB_SHA points at), else GITHUB_SHA. */
+export function subjectSha(t: RunnerEvent): string {
+  const pr = t.event['pull_request'] as { head?: { sha?: string } } | undefined;
+  return pr?.head?.sha ?? t.sha;
+}

@@ -7,3 +7,4 @@ export * from './git.js';
 export * from './config.js';
 export * from './context.js';
 export * from './sarif.js';
+export * from './evidence.js';

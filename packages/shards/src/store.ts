@@ -145,3 +145,35 @@ export function coverage(store: TimingStore, tests: readonly string[]): number {
   if (!tests.length) return 1;
   return Math.round((tests.filter((t) => store.tests[t] !== undefined).length / tests.length) * 10000) / 10000;
 }
+
+export interface FlakeOutlook {
+  /** Probability that at least one of the tests flakes in one run (independent tests assumed). */
+  probability: number;
+  /** Tests with a flake history, riskiest first. */
+  top: Array<{ id: string; probability: number; flaky: number; runs: number }>;
+  /** How many of the tests have any history in the store. */
+  known: number;
+}
+
+/**
+ * Flake outlook for a set of tests from the store's history. Each test's rate
+ * is flaky / (runs + 1): one clean run of prior keeps a single flake in two
+ * runs from reading as a coin toss.
+ */
+export function flakeOutlook(store: TimingStore | undefined, tests: readonly string[]): FlakeOutlook {
+  if (!store) return { probability: 0, top: [], known: 0 };
+  let clean = 1;
+  let known = 0;
+  const top: FlakeOutlook['top'] = [];
+  for (const id of tests) {
+    const f = store.flakes[id];
+    if (!f) continue;
+    known++;
+    if (!f.flaky) continue;
+    const p = f.flaky / (f.runs + 1);
+    clean *= 1 - p;
+    top.push({ id, probability: Math.round(p * 1000) / 1000, flaky: f.flaky, runs: f.runs });
+  }
+  top.sort((a, b) => b.probability - a.probability || a.id.localeCompare(b.id));
+  return { probability: Math.round((1 - clean) * 1000) / 1000, top: top.slice(0, 20), known };
+}

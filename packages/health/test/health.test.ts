@@ -1,0 +1,127 @@
+import { describe, expect, test } from '@jest/globals';
+import { EVIDENCE_SCHEMA } from '@maestro/core/evidence';
+import { BUNDLE_SCHEMA, conclusion, digestOf, esc, marker, missingTests, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, sections, type HealthBundle } from '../src/index.js';
+
+const SHA = 'a'.repeat(40);
+const env = (action: string, data: unknown, run = 10, sha = SHA) => JSON.stringify({ schema: EVIDENCE_SCHEMA, action, sha, run: { id: run, attempt: 1, number: run }, createdAt: '2026-11-25T00:00:00Z', data });
+
+const AFFECTED = { base: 'b'.repeat(40), head: SHA, baseSource: 'merge-commit-parent', all: false, allReason: null, projects: ['web'], projectCount: 1, reasons: { web: ['packages/web/src/a.ts changed'] }, removed: [], changedFiles: 3, files: ['packages/web/src/a.ts', 'packages/web/src/b.ts', 'packages/web/src/b.test.ts'], tests: null, cache: { targets: 4, hits: 3, missed: ['web:build'] } };
+const POLICY = { outcome: 'block', policy: 'policy/rules.yaml', actor: 'human', violations: [{ rule: 'infra-frozen', reason: 'Infra goes through <b>platform</b> @platform-team', mode: 'enforce', subject: 'infra/main.tf', detail: 'human may not write infra/main.tf' }], overrides: [] };
+const RISK = { score: 0.42, level: 'elevated', mode: 'warn', blocks: false, thresholds: { warn: 0.3, enforce: 0.6 }, factors: [{ feature: 'la', contribution: 0.8, value: 300, text: '300 lines added' }], missing: ['coverage'], model: { source: 'default' } };
+const SHARDS = { tests: 120, shards: 4, predictedSeconds: 95.2, skew: 0.01, timingCoverage: 0.97, flakes: { probability: 0.081, known: 110, top: [{ id: 'test/flaky.test.ts', probability: 0.08, flaky: 2, runs: 24 }] } };
+
+function bundle(over: Partial<HealthBundle> = {}): HealthBundle {
+  const { evidence, problems } = readEvidence([
+    { name: 'affected.json', text: env('affected', AFFECTED) },
+    { name: 'policy-gate.json', text: env('policy-gate', POLICY) },
+    { name: 'risk-score.json', text: env('risk-score', RISK) },
+    { name: 'allocate-shards.json', text: env('allocate-shards', SHARDS) },
+  ], SHA);
+  return { schema: BUNDLE_SCHEMA, repo: 'acme/shop', pr: 7, headSha: SHA, run: { id: 10, attempt: 1, number: 10 }, createdAt: '2026-11-25T00:00:00Z', evidence, security: null, uncovered: null, problems, ...over };
+}
+
+describe('evidence', () => {
+  test('valid evidence is read; malformed, foreign-commit and unknown files are reported, not thrown; the newest run wins', () => {
+    const r = readEvidence([
+      { name: 'risk-old.json', text: env('risk-score', { ...RISK, score: 0.1 }, 5) },
+      { name: 'risk-new.json', text: env('risk-score', RISK, 11) },
+      { name: 'broken.json', text: '{"schema": ' },
+      { name: 'other-commit.json', text: env('affected', AFFECTED, 12, 'c'.repeat(40)) },
+      { name: 'wrong-shape.json', text: env('policy-gate', { ...POLICY, outcome: 'maybe' }) },
+      { name: 'huge-string.json', text: env('risk-score', { ...RISK, factors: [{ feature: 'x', contribution: 1, text: 'y'.repeat(5000) }] }, 13) },
+      { name: 'alien.json', text: env('rm-rf', {}) },
+    ], SHA);
+    expect(r.evidence['risk-score']!.score).toBe(0.42);
+    expect(r.evidence.affected).toBeUndefined();
+    expect(r.problems.map((p) => p.file)).toEqual(['broken.json', 'other-commit.json', 'wrong-shape.json', 'huge-string.json', 'alien.json']);
+    expect(r.problems[1]!.problem).toMatch(/about commit cccccccccccc, not aaaaaaaaaaaa; ignored/);
+    expect(r.problems[2]!.problem).toMatch(/policy-gate evidence is malformed at outcome/);
+  });
+
+  test('a bundle is validated as untrusted data: bad SHA, oversize arrays and extra fields', () => {
+    const good = bundle();
+    expect(parseBundle(JSON.stringify(good)).headSha).toBe(SHA);
+    expect(() => parseBundle(JSON.stringify({ ...good, headSha: '../../etc' }))).toThrow(/invalid at headSha/);
+    expect(() => parseBundle(JSON.stringify({ ...good, problems: Array(51).fill({ file: 'x', problem: 'y' }) }))).toThrow(/invalid at problems/);
+    expect(() => parseBundle('not json')).toThrow(/not JSON/);
+    // Unknown keys are dropped, never passed on.
+    expect(Object.keys(parseBundle(JSON.stringify({ ...good, script: 'curl evil' })))).not.toContain('script');
+  });
+});
+
+describe('render', () => {
+  test('every section from evidence; absent evidence says what is missing; the verdict follows the gates', () => {
+    const b = bundle();
+    const md = render(b, { budget: 65536, measure: 'chars' }).markdown;
+    expect(md).toContain('## Maestro health: ❌ blocked');
+    expect(md).toMatch(/\| ❌ \| Policy \| block: infra-frozen \|/);
+    expect(md).toMatch(/\| ⚠️ \| Risk \| 42 % \(elevated\) — 300 lines added \|/);
+    expect(md).toMatch(/\| ✅ \| Flake probability \| 8\.1 % that a planned test flakes \(120 tests in 4 shard\(s\), ~95 s\) \|/);
+    expect(md).toMatch(/\| ✅ \| Cache \| 3\/4 targets restored \|/);
+    expect(md).toMatch(/\| ➖ \| Cost \| no agent steps ran \|/);
+    expect(md).toMatch(/\| ➖ \| Security findings \| no scanner results \|/);
+    // b.ts has b.test.ts changed with it; a.ts has none (naming check without file-level selection).
+    expect(md).toContain('- `packages/web/src/a.ts`');
+    expect(md).not.toContain('- `packages/web/src/b.ts`');
+    expect(conclusion(b)).toBe('failure');
+    expect(conclusion(bundle({ evidence: { ...b.evidence, 'policy-gate': { ...b.evidence['policy-gate']!, outcome: 'pass', violations: [] } } }))).toBe('neutral');
+  });
+
+  test('untrusted text cannot inject HTML, mentions, references or break a table', () => {
+    const md = render(bundle(), { budget: 65536, measure: 'chars' }).markdown;
+    expect(md).not.toContain('<b>');
+    expect(md).not.toMatch(/@platform-team/);
+    expect(md).toContain('&lt;b&gt;platform&lt;/b&gt;');
+    expect(esc('fixes #12 | @bob')).toBe('fixes #\u206012 \\| @\u2060bob');
+  });
+
+  test('the budget holds for comments (characters) and check runs (bytes), with valid markdown after cutting', () => {
+    const many = Array.from({ length: 5000 }, (_, i) => ({ rule: 'infra-frozen', reason: 'Infra ünïcödé reason '.repeat(5), mode: 'enforce' as const, subject: `infra/gen/f${i}.tf`, detail: 'x'.repeat(300) }));
+    const files = Array.from({ length: 5000 }, (_, i) => `packages/web/src/gen/f${i}.ts`);
+    const b = bundle();
+    const big = { ...b, evidence: { ...b.evidence, 'policy-gate': { ...b.evidence['policy-gate']!, violations: many }, affected: { ...b.evidence.affected!, files } } };
+    for (const [budget, measure] of [[65536, 'chars'], [65535, 'bytes'], [4000, 'bytes']] as const) {
+      const { markdown, truncated } = render(big, { budget, measure });
+      expect(measure === 'bytes' ? Buffer.byteLength(markdown) : markdown.length).toBeLessThanOrEqual(budget);
+      // Sections cap their own lists (30 violations, 20 files), so only the tiny budget needs cutting.
+      expect(truncated).toBe(budget === 4000);
+      expect((markdown.match(/<details/g) ?? []).length).toBe((markdown.match(/<\/details>/g) ?? []).length);
+      expect(markdown).toContain('## Maestro health: ❌ blocked');
+    }
+    // A small change is never cut.
+    expect(render(b, { budget: 65536, measure: 'chars' }).truncated).toBe(false);
+  });
+
+  test('missing tests from the import graph when file-level selection ran; uncovered changed lines listed', () => {
+    const b = bundle();
+    const withGraph = { ...b, evidence: { ...b.evidence, affected: { ...b.evidence.affected!, tests: { selected: 3, testsPerFile: { 'packages/web/src/a.ts': 2, 'packages/web/src/orphan.ts': 0 } } } }, uncovered: [{ file: 'packages/web/src/a.ts', lines: [3, 4, 5, 9] }] };
+    expect(missingTests(withGraph)).toEqual({ files: ['packages/web/src/orphan.ts'], method: 'import-graph' });
+    const s = sections(withGraph).find((x) => x.id === 'tests')!;
+    expect(s.line).toBe('1 changed source file(s) without tests; uncovered lines in 1');
+    expect(s.body).toContain('`packages/web/src/a.ts: 3–5, 9`');
+  });
+});
+
+describe('sticky comment', () => {
+  const me = 'github-actions[bot]';
+  const m = (run: number, sha = SHA, digest = 'd'.repeat(32)) => marker({ sha, run, attempt: 1, digest });
+
+  test('only comments with the marker AND our identity count: a pasted marker from someone else is ignored', () => {
+    const comments = [
+      { id: 5, body: `${m(9)}\nhijack`, user: { login: 'mallory' } },
+      { id: 6, body: `${m(9)}\nours`, user: { login: me } },
+      { id: 7, body: 'plain comment', user: { login: me } },
+    ];
+    expect(ownComments(comments, me).map((c) => c.id)).toEqual([6]);
+  });
+
+  test('create, update, unchanged (same digest, no write), duplicates collapse to the oldest, older runs never overwrite newer', () => {
+    const next = { sha: SHA, run: 10, attempt: 1, digest: digestOf('body') };
+    expect(planSticky([], next)).toEqual({ action: 'create' });
+    expect(planSticky([{ id: 6, body: m(9), user: { login: me } }, { id: 8, body: m(9), user: { login: me } }], next)).toEqual({ action: 'update', id: 6, duplicates: [8] });
+    expect(planSticky([{ id: 6, body: marker(next), user: { login: me } }], next)).toEqual({ action: 'unchanged', id: 6, duplicates: [] });
+    expect(planSticky([{ id: 6, body: m(11, 'b'.repeat(40)), user: { login: me } }], next)).toMatchObject({ action: 'stale' });
+    expect(planSticky([{ id: 6, body: m(9), user: { login: me } }], next, 'c'.repeat(40))).toMatchObject({ action: 'stale', why: expect.stringMatching(/head is now cccccccccccc/) });
+    expect(parseMarker(marker(next))).toEqual(next);
+  });
+});
