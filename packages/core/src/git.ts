@@ -213,3 +213,22 @@ export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Ma
   });
 }
 
+
+/** Line numbers (1-based) a unified diff adds, per new path. */
+export function addedLines(unifiedDiff: string): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  let file: string | undefined;
+  let line = 0;
+  for (const l of unifiedDiff.split('\n')) {
+    if (l.startsWith('+++ ')) {
+      const p = l.slice(4);
+      file = p === '/dev/null' ? undefined : p.replace(/^b\//, '');
+      if (file && !out.has(file)) out.set(file, new Set());
+    } else if (l.startsWith('@@')) {
+      const m = /\+(\d+)(?:,\d+)?/.exec(l);
+      line = m ? Number(m[1]) : 0;
+    } else if (file && l.startsWith('+')) out.get(file)!.add(line++);
+    else if (file && (l.startsWith(' ') || l === '')) line++;
+  }
+  return out;
+}

@@ -96,10 +96,17 @@ export function mergeGroupEvent(o: { repo: RepoRef; baseSha: string; headSha: st
   return { name: 'merge_group', payload: p };
 }
 
-export function workflowRunEvent(o: { repo: RepoRef; headSha: string; headBranch: string; defaultBranchSha: string; conclusion?: string; prNumbers?: number[] }): EventScenario {
+export function workflowRunEvent(o: { repo: RepoRef; headSha: string; headBranch: string; defaultBranchSha: string; conclusion?: string; prNumbers?: number[]; headOwner?: string; runId?: number }): EventScenario {
   const p = webhookExample('workflow_run', 'completed');
   rewriteRepo(p, o.repo);
   const run = p['workflow_run'];
+  if (o.runId) run.id = o.runId;
+  if (run.head_repository) {
+    const owner = o.headOwner ?? o.repo.owner;
+    run.head_repository.owner.login = owner;
+    run.head_repository.full_name = `${owner}/${o.repo.name}`;
+    run.head_repository.name = o.repo.name;
+  }
   run.head_sha = o.headSha;
   run.head_branch = o.headBranch;
   run.conclusion = o.conclusion ?? 'success';

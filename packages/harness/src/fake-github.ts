@@ -79,6 +79,8 @@ export interface PullSeed {
   baseRef?: string;
   state?: 'open' | 'closed';
   author?: string;
+  /** Owner of the head branch's repository (a fork's owner); default: the base repository's. */
+  headOwner?: string;
   /** Files as the PR files API reports them. */
   files?: Array<{ filename: string; status: 'added' | 'removed' | 'modified' | 'renamed' | 'copied' | 'changed' | 'unchanged'; additions?: number; deletions?: number; previous_filename?: string; patch?: string }>;
 }
@@ -494,6 +496,16 @@ export class FakeGitHub {
         repo.comments.splice(i, 1);
         return { status: 204 };
       }),
+      'pulls/list': withRepo((ctx, repo) => {
+        const state = ctx.query['state'] ?? 'open';
+        const head = ctx.query['head'];
+        const list = [...repo.pulls.values()]
+          .filter((p) => state === 'all' || (p.state ?? 'open') === state)
+          .filter((p) => !head || `${p.headOwner ?? repo.owner}:${p.headRef ?? 'feature'}` === head)
+          .sort((a, b) => b.number - a.number)
+          .map((p) => this.pull(repo, p));
+        return this.page(ctx, list);
+      }),
       'pulls/get': withRepo((ctx, repo) => {
         const p = repo.pulls.get(Number(ctx.params['pull_number']));
         return p ? { status: 200, body: this.pull(repo, p) } : notFound();
@@ -569,12 +581,16 @@ export class FakeGitHub {
       }),
       'repos/list-commit-statuses-for-ref': withRepo((ctx, repo) => this.page(ctx, repo.statuses.filter((s) => s['_sha'] === ctx.params['ref']).reverse())),
       'checks/create': withRepo((ctx, repo) => {
+        const bad = checkOutputProblem(ctx.body);
+        if (bad) return unprocessable(bad);
         const id = this.nextId++;
         const run = this.checkRun(repo, id, ctx.body);
         repo.checkRuns.push(run);
         return { status: 201, body: run };
       }),
       'checks/update': withRepo((ctx, repo) => {
+        const bad = checkOutputProblem(ctx.body);
+        if (bad) return unprocessable(bad);
         const i = repo.checkRuns.findIndex((r) => r['id'] === Number(ctx.params['check_run_id']));
         if (i < 0) return notFound();
         const merged = { ...repo.checkRuns[i]!, ...ctx.body } as JsonObject;
@@ -586,7 +602,9 @@ export class FakeGitHub {
         return r ? { status: 200, body: r } : notFound();
       }),
       'checks/list-for-ref': withRepo((ctx, repo) => {
-        const runs = repo.checkRuns.filter((r) => r['head_sha'] === ctx.params['ref'] && (!ctx.query['check_name'] || r['name'] === ctx.query['check_name']));
+        let runs = repo.checkRuns.filter((r) => r['head_sha'] === ctx.params['ref'] && (!ctx.query['check_name'] || r['name'] === ctx.query['check_name'])).sort((a, b) => Number(b['id']) - Number(a['id']));
+        // `filter` defaults to latest: the most recent check run of each name.
+        if ((ctx.query['filter'] ?? 'latest') === 'latest') runs = runs.filter((r, i) => runs.findIndex((x) => x['name'] === r['name']) === i);
         return this.page(ctx, runs, (slice) => ({ total_count: runs.length, check_runs: slice }));
       }),
       'actions/list-workflow-runs-for-repo': withRepo((ctx, repo) => {
@@ -639,7 +657,7 @@ export class FakeGitHub {
       user: this.user(p.author ?? 'octocat'),
       requested_teams: [],
       changed_files: (p.files ?? []).length,
-      head: { ...head, sha: p.headSha, ref: p.headRef ?? 'feature', label: `${repo.owner}:${p.headRef ?? 'feature'}` },
+      head: { ...head, sha: p.headSha, ref: p.headRef ?? 'feature', label: `${p.headOwner ?? repo.owner}:${p.headRef ?? 'feature'}` },
       base: { ...base, sha: p.baseSha, ref: p.baseRef ?? 'main', label: `${repo.owner}:${p.baseRef ?? 'main'}` },
     };
   }
@@ -673,7 +691,8 @@ export class FakeGitHub {
       conclusion: status === 'completed' ? (input['conclusion'] ?? 'neutral') : null,
       started_at: input['started_at'] ?? prev?.['started_at'] ?? at,
       completed_at: status === 'completed' ? (input['completed_at'] ?? at) : null,
-      output: { ...(ex['output'] as JsonObject), title: output['title'] ?? null, summary: output['summary'] ?? null, text: output['text'] ?? null, annotations_count: Array.isArray(output['annotations']) ? output['annotations'].length : 0 },
+      // Annotations accumulate across updates, as on GitHub.
+      output: { ...(ex['output'] as JsonObject), title: output['title'] ?? null, summary: output['summary'] ?? null, text: output['text'] ?? null, annotations_count: (prev ? Number((prev['output'] as JsonObject | undefined)?.['annotations_count'] ?? 0) : 0) + (Array.isArray(output['annotations']) ? output['annotations'].length : 0) },
       pull_requests: [],
     };
   }
@@ -700,6 +719,17 @@ function stripPrivate(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripPrivate);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('_')).map(([k, x]) => [k, stripPrivate(x)]));
   return v;
+}
+
+/** GitHub's limits on a check run's output, which the OpenAPI schema does not carry: bytes, not characters; 50 annotations per request. */
+function checkOutputProblem(body: JsonObject): string | undefined {
+  const out = body['output'] as JsonObject | undefined;
+  if (!out) return undefined;
+  for (const k of ['summary', 'text'] as const) {
+    if (typeof out[k] === 'string' && Buffer.byteLength(out[k] as string) > 65535) return `Invalid request.\n\n${k} exceeds a maximum bytesize of 65535`;
+  }
+  if (Array.isArray(out['annotations']) && out['annotations'].length > 50) return 'Invalid request.\n\nOnly 50 annotations are allowed per request';
+  return undefined;
 }
 
 function publicView(o: JsonObject): JsonObject {

@@ -6,3 +6,5 @@ export * from './git-fixture.js';
 export * from './events.js';
 export { loadGitHubSpec, normalizeNullable, specExample } from './openapi.js';
 export * from './static-gate.js';
+export * from './pipeline.js';
+export * from './sample.js';

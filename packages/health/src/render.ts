@@ -226,7 +226,7 @@ export function render(b: HealthBundle, opts: RenderOptions): { markdown: string
   ].join('\n');
   const foot = [
     '',
-    `<sub>Commit ${code(b.headSha.slice(0, 12))} · run ${b.run.id}${b.run.attempt > 1 ? ` (attempt ${b.run.attempt})` : ''}${b.problems.length ? ` · ${b.problems.length} evidence file(s) ignored: ${b.problems.slice(0, 3).map((x) => `${esc(x.file)} (${esc(x.problem)})`).join('; ')}` : ''}</sub>`,
+    `<sub>Commit ${code(b.headSha.slice(0, 12))}${b.problems.length ? ` · ${b.problems.length} evidence file(s) ignored: ${b.problems.slice(0, 3).map((x) => `${esc(x.file)} (${esc(x.problem)})`).join('; ')}` : ''}</sub>`,
     '',
   ].join('\n');
   const blocks = secs.map((s) => `<details${s.state === 'bad' ? ' open' : ''}>\n<summary>${ICON[s.state]} ${s.title}</summary>\n\n${s.body}\n\n</details>\n`);

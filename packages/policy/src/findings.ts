@@ -8,6 +8,8 @@ import { ConfigError } from '@maestro/core/errors';
 import { parseJson } from '@maestro/core/config';
 import type { Finding, Severity } from './dsl.js';
 
+export { addedLines } from '@maestro/core/git';
+
 const GRYPE_SEVERITY: Record<string, Severity> = { critical: 'critical', high: 'high', medium: 'medium', low: 'low', negligible: 'note', unknown: 'medium' };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -33,25 +35,6 @@ export function readGrype(text: string, file: string): Finding[] {
     const fix = isRecord(v['fix']) && Array.isArray(v['fix']['versions']) && v['fix']['versions'].length ? `; fixed in ${(v['fix']['versions'] as unknown[]).join(', ')}` : '; no fix yet';
     const loc = Array.isArray(a['locations']) && isRecord(a['locations'][0]) && typeof a['locations'][0]['path'] === 'string' ? a['locations'][0]['path'].replace(/^\/+/, '') : '';
     out.push({ tool: 'Grype', rule: v['id'], severity: sev, file: loc, message: `${a['name']}@${a['version']}${fix}`, package: `${a['name']}@${a['version']}` });
-  }
-  return out;
-}
-
-/** Line numbers (1-based) a unified diff adds, per new path. */
-export function addedLines(unifiedDiff: string): Map<string, Set<number>> {
-  const out = new Map<string, Set<number>>();
-  let file: string | undefined;
-  let line = 0;
-  for (const l of unifiedDiff.split('\n')) {
-    if (l.startsWith('+++ ')) {
-      const p = l.slice(4);
-      file = p === '/dev/null' ? undefined : p.replace(/^b\//, '');
-      if (file && !out.has(file)) out.set(file, new Set());
-    } else if (l.startsWith('@@')) {
-      const m = /\+(\d+)(?:,\d+)?/.exec(l);
-      line = m ? Number(m[1]) : 0;
-    } else if (file && l.startsWith('+')) out.get(file)!.add(line++);
-    else if (file && (l.startsWith(' ') || l === '')) line++;
   }
   return out;
 }

@@ -1,0 +1,329 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, addedLines, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, subjectSha, writeSummary } from '@maestro/core';
+import { BUNDLE_SCHEMA, conclusion, digestOf, marker, ownComments, parseBundle, planSticky, readEvidence, render, type HealthBundle, type Security } from '@maestro/health';
+
+export const ACTION = 'health-comment';
+
+/** Comments are limited to 65,536 characters; keep a margin for the marker. */
+const COMMENT_BUDGET = 60_000;
+/** Check-run summaries: 65,535 bytes. */
+const CHECK_BUDGET = 64_000;
+const JOB_SUMMARY_BUDGET = 1_000_000;
+const ANNOTATIONS_PER_REQUEST = 50;
+/** GITHUB_TOKEN comments as this app user. */
+const ACTIONS_BOT = 'github-actions[bot]';
+
+export const inputSchema = z.object({
+  mode: z.enum(['auto', 'artifact', 'publish']).default('auto'),
+  evidence: listInput().default([]),
+  sarif: listInput().default([]),
+  coverage: z.string().default(''),
+  bundle: z.string().default(''),
+  token: z.string().default(''),
+  comment: booleanInput().default(true),
+  'check-run': booleanInput().default(true),
+  'check-name': z.string().min(1).max(100).default('Maestro health'),
+  'comment-author': z.string().default(''),
+});
+
+type Inputs = z.output<typeof inputSchema>;
+type Client = Awaited<ReturnType<typeof getGitHubClient>>;
+
+interface Repo {
+  owner: string;
+  repo: string;
+}
+
+function repoFromEnv(): Repo {
+  const full = process.env['GITHUB_REPOSITORY'] ?? '';
+  const [owner, repo] = full.split('/');
+  if (!owner || !repo) throw new ConfigError('GITHUB_REPOSITORY is not set', { file: 'environment', fix: 'run inside GitHub Actions' });
+  return { owner, repo };
+}
+
+function evidenceFiles(inputs: Inputs, cwd: string): Array<{ name: string; text: string }> {
+  const targets = inputs.evidence.length ? inputs.evidence.map((e) => path.resolve(cwd, e)) : [evidenceDir()];
+  const out: Array<{ name: string; text: string }> = [];
+  for (const t of targets) {
+    if (!existsSync(t)) {
+      if (inputs.evidence.length) log.warning(`${ACTION}: evidence '${t}' does not exist`);
+      continue;
+    }
+    const files = statSync(t).isDirectory() ? readdirSync(t, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).map((f) => path.join(t, f)) : [t];
+    for (const f of files) out.push({ name: path.relative(cwd, f) || f, text: readFileSync(f, 'utf8') });
+  }
+  return out;
+}
+
+function securityFrom(sarif: readonly string[], cwd: string): Security | null {
+  if (!sarif.length) return null;
+  const findings = sarif.flatMap((f) => {
+    const abs = path.resolve(cwd, f);
+    if (!existsSync(abs)) throw new ConfigError(`SARIF log '${f}' does not exist`, { file: "input 'sarif'", fix: 'run the scanner before this step, or leave `sarif` empty' });
+    return readSarif(readFileSync(abs, 'utf8'), f);
+  });
+  const bySeverity: Security['bySeverity'] = {};
+  for (const f of findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
+  const rank = { critical: 0, high: 1, medium: 2, low: 3, note: 4 } as const;
+  const top = [...findings].sort((a, b) => rank[a.severity] - rank[b.severity]).slice(0, 20).map((f) => ({ tool: f.tool, rule: f.rule, severity: f.severity, file: f.file, ...(f.line ? { line: f.line } : {}), message: f.message.slice(0, 2000) }));
+  return { total: findings.length, bySeverity, top, sources: sarif.slice(0, 20) };
+}
+
+/** Changed lines the head's lcov says never ran. */
+async function uncoveredLines(lcovFile: string, cwd: string, base: string | null, head: string): Promise<HealthBundle['uncovered']> {
+  if (!lcovFile) return null;
+  const abs = path.resolve(cwd, lcovFile);
+  if (!existsSync(abs)) throw new ConfigError(`coverage file '${lcovFile}' does not exist`, { file: "input 'coverage'", fix: 'write lcov (e.g. jest --coverage --coverageReporters=lcov) before this step, or leave `coverage` empty' });
+  if (!base) {
+    log.warning(`${ACTION}: no base commit in the affected evidence; uncovered changed lines are not listed`);
+    return null;
+  }
+  const zero = new Map<string, Set<number>>();
+  let file: string | undefined;
+  for (const line of readFileSync(abs, 'utf8').split(/\r?\n/)) {
+    if (line.startsWith('SF:')) {
+      const p = line.slice(3).trim();
+      file = path.isAbsolute(p) ? path.relative(cwd, p) : p.replace(/^\.\//, '');
+      file = file.split(path.sep).join('/');
+    } else if (file && line.startsWith('DA:')) {
+      const [ln, hits] = line.slice(3).split(',');
+      if (Number(hits) === 0) {
+        if (!zero.has(file)) zero.set(file, new Set());
+        zero.get(file)!.add(Number(ln));
+      }
+    } else if (line === 'end_of_record') file = undefined;
+  }
+  const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '--no-color', '--no-ext-diff', base, head, '--', ...zero.keys()], { cwd }).catch(() => '');
+  const out: NonNullable<HealthBundle['uncovered']> = [];
+  for (const [f, added] of addedLines(diff)) {
+    const lines = [...added].filter((l) => zero.get(f)?.has(l)).slice(0, 2000);
+    if (lines.length) out.push({ file: f, lines });
+  }
+  return out.slice(0, 500);
+}
+
+/** The login this token writes comments as. */
+async function identity(gh: Client, override: string): Promise<string> {
+  if (override) return override;
+  try {
+    const { data } = await gh.rest.users.getAuthenticated();
+    return data.login;
+  } catch (e) {
+    // Installation tokens (GITHUB_TOKEN, apps) may not call GET /user.
+    if (httpStatus(e) === 403 || httpStatus(e) === 401 || httpStatus(e) === 404) return ACTIONS_BOT;
+    throw e;
+  }
+}
+
+interface PostResult {
+  comment: 'created' | 'updated' | 'unchanged' | 'stale' | 'skipped';
+  commentId?: number;
+  checkRunId?: number;
+}
+
+async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, who: string): Promise<{ comment: PostResult['comment']; commentId?: number }> {
+  const body = render(b, { budget: COMMENT_BUDGET, measure: 'chars', fullAt: 'the job summary of this run' }).markdown;
+  const next = { sha: b.headSha, run: b.run.id, attempt: b.run.attempt, digest: digestOf(body) };
+  const text = `${marker(next)}\n${body}`;
+  const list = async () => ownComments(await gh.paginate(gh.rest.issues.listComments, { ...repo, issue_number: pr, per_page: 100 }), who);
+  const { data: pull } = await gh.rest.pulls.get({ ...repo, pull_number: pr });
+  const plan = planSticky(await list(), next, pull.head.sha);
+  if (plan.action === 'stale') {
+    log.info(`${ACTION}: not writing: ${plan.why}`);
+    return { comment: 'stale', ...(plan.id ? { commentId: plan.id } : {}) };
+  }
+  if (plan.action === 'unchanged') {
+    log.info(`${ACTION}: comment ${plan.id} already shows this (no write)`);
+    for (const d of plan.duplicates) await gh.rest.issues.deleteComment({ ...repo, comment_id: d });
+    return { comment: 'unchanged', commentId: plan.id };
+  }
+  if (plan.action === 'create') {
+    const { data } = await gh.rest.issues.createComment({ ...repo, issue_number: pr, body: text });
+    // A concurrent run may have created one too: keep the oldest, remove ours if it is the younger.
+    const after = await list();
+    if (after.length > 1 && after[0]!.id !== data.id) {
+      await gh.rest.issues.deleteComment({ ...repo, comment_id: data.id });
+      return postComment(gh, repo, pr, b, who);
+    }
+    for (const d of after.slice(1)) await gh.rest.issues.deleteComment({ ...repo, comment_id: d.id });
+    return { comment: 'created', commentId: data.id };
+  }
+  // Re-read right before writing: a newer run may have updated it meanwhile.
+  const { data: fresh } = await gh.rest.issues.getComment({ ...repo, comment_id: plan.id });
+  const again = planSticky([fresh], next);
+  if (again.action === 'stale') {
+    log.info(`${ACTION}: not writing: ${again.why}`);
+    return { comment: 'stale', commentId: plan.id };
+  }
+  if (again.action !== 'unchanged') await gh.rest.issues.updateComment({ ...repo, comment_id: plan.id, body: text });
+  for (const d of plan.duplicates) await gh.rest.issues.deleteComment({ ...repo, comment_id: d });
+  return { comment: again.action === 'unchanged' ? 'unchanged' : 'updated', commentId: plan.id };
+}
+
+/** Annotations for the check run: policy violations on files, and top findings with a location. */
+function annotations(b: HealthBundle): Array<{ path: string; start_line: number; end_line: number; annotation_level: 'failure' | 'warning' | 'notice'; title: string; message: string }> {
+  const out = [];
+  for (const v of b.evidence['policy-gate']?.violations ?? []) {
+    if (v.mode === 'observe' || /@\d/.test(v.subject) || v.subject === 'model budget') continue;
+    const m = /^(.*?):(\d+)$/.exec(v.subject);
+    const file = m ? m[1]! : v.subject;
+    const line = m ? Number(m[2]) : 1;
+    out.push({ path: file, start_line: line, end_line: line, annotation_level: v.mode === 'enforce' ? ('failure' as const) : ('warning' as const), title: `policy ${v.rule}`.slice(0, 255), message: `${v.reason} — ${v.detail}`.slice(0, 64 * 1024) });
+  }
+  return out;
+}
+
+async function postCheckRun(gh: Client, repo: Repo, b: HealthBundle, name: string): Promise<number> {
+  const result = conclusion(b);
+  const summary = render(b, { budget: CHECK_BUDGET, measure: 'bytes', fullAt: 'the job summary of the run' }).markdown;
+  const notes = annotations(b);
+  const title = result === 'failure' ? 'Blocked by a gate' : result === 'neutral' ? 'Needs attention' : 'Healthy';
+  // Unchanged since the latest check run of this name on the head: no write.
+  const { data: existing } = await gh.rest.checks.listForRef({ ...repo, ref: b.headSha, check_name: name, filter: 'latest', per_page: 1 });
+  const output = (batch: typeof notes) => ({ title, summary, annotations: batch });
+  let id = 0;
+  const first = notes.slice(0, ANNOTATIONS_PER_REQUEST);
+  const prev = existing.check_runs[0];
+  if (prev && prev.conclusion === result && prev.output.title === title && prev.output.summary === summary && prev.output.annotations_count === notes.length) {
+    log.info(`${ACTION}: check run ${prev.id} already shows this (no write)`);
+    return prev.id;
+  }
+  // A changed result gets a new check run: updating the old one would append its annotations to the
+  // previous ones (GitHub accumulates them). GitHub shows the latest run of a name for the commit.
+  const { data } = await gh.rest.checks.create({ ...repo, name, head_sha: b.headSha, status: 'completed', conclusion: result, output: output(first), external_id: `maestro-health-${b.run.id}` });
+  id = data.id;
+  // Annotations go in batches of 50; each update appends.
+  for (let i = ANNOTATIONS_PER_REQUEST; i < notes.length; i += ANNOTATIONS_PER_REQUEST) {
+    await gh.rest.checks.update({ ...repo, check_run_id: id, output: output(notes.slice(i, i + ANNOTATIONS_PER_REQUEST)) });
+  }
+  return id;
+}
+
+interface WorkflowRunEvent {
+  workflow_run?: { id: number; head_sha: string; head_branch: string | null; head_repository?: { full_name: string; owner: { login: string } } | null; event: string };
+}
+
+/** The open pull request whose head is `sha`: by head branch first, then any open PR. Never from the bundle. */
+async function findPull(gh: Client, repo: Repo, wr: NonNullable<WorkflowRunEvent['workflow_run']>): Promise<number | undefined> {
+  const owner = wr.head_repository?.owner.login;
+  if (owner && wr.head_branch) {
+    const { data } = await gh.rest.pulls.list({ ...repo, state: 'open', head: `${owner}:${wr.head_branch}`, per_page: 100 });
+    const hit = data.find((p) => p.head.sha === wr.head_sha);
+    if (hit) return hit.number;
+  }
+  let page = 0;
+  for await (const { data } of gh.paginate.iterator(gh.rest.pulls.list, { ...repo, state: 'open', per_page: 100 })) {
+    const hit = data.find((p) => p.head.sha === wr.head_sha);
+    if (hit) return hit.number;
+    if (++page >= 10) break;
+  }
+  return undefined;
+}
+
+function writeBundle(b: HealthBundle): string {
+  const dir = path.join(process.env['RUNNER_TEMP'] ?? path.join(process.cwd(), '.maestro'), 'maestro-health');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'health.json');
+  writeFileSync(file, JSON.stringify(b));
+  return file;
+}
+
+async function publish(inputs: Inputs, b: HealthBundle, repo: Repo, pr: number | null, outputs: Record<string, unknown>): Promise<void> {
+  const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });
+  const res: PostResult = { comment: 'skipped' };
+  if (inputs.comment && pr) Object.assign(res, await postComment(gh, repo, pr, b, await identity(gh, inputs['comment-author'])));
+  if (inputs['check-run']) res.checkRunId = await postCheckRun(gh, repo, b, inputs['check-name']);
+  Object.assign(outputs, {
+    comment: res.comment,
+    'comment-id': res.commentId ?? '',
+    'check-run-id': res.checkRunId ?? '',
+    annotated: res.comment === 'created' || res.comment === 'updated' || res.comment === 'unchanged' || !!res.checkRunId,
+    reason: pr ? '' : 'no pull request for this commit',
+  });
+  log.info(`${ACTION}: comment ${res.comment}${res.commentId ? ` (${res.commentId})` : ''}${res.checkRunId ? `, check run ${res.checkRunId}` : ''}`);
+}
+
+export function run(): Promise<void> {
+  return runAction(ACTION, async () => {
+    const inputs = parseInputs(inputSchema);
+    const cwd = process.env['GITHUB_WORKSPACE'] ?? process.cwd();
+    const trigger = runnerEvent();
+    const repo = repoFromEnv();
+    const outputs: Record<string, unknown> = { comment: 'skipped', 'comment-id': '', 'check-run-id': '', annotated: false, reason: '' };
+
+    if (inputs.mode === 'publish') {
+      const wr = (trigger.event as WorkflowRunEvent).workflow_run;
+      if (!wr) throw new ConfigError('publish mode runs on a workflow_run event', { file: "input 'mode'", fix: 'use the pr-health-publish workflow (on: workflow_run), or mode: auto' });
+      if (!inputs.bundle || !existsSync(path.resolve(cwd, inputs.bundle))) throw new ConfigError(`no bundle at '${inputs.bundle}'`, { file: "input 'bundle'", fix: 'download the `maestro-health` artifact of the triggering run and pass its health.json' });
+      let b: HealthBundle;
+      try {
+        b = parseBundle(readFileSync(path.resolve(cwd, inputs.bundle), 'utf8'));
+      } catch (e) {
+        throw new ConfigError((e as Error).message, { file: inputs.bundle, fix: 'the artifact must be the health.json that health-comment wrote in the pull request run' });
+      }
+      // The bundle is untrusted: it must be about the run that triggered us, in this repository.
+      if (b.headSha !== wr.head_sha) throw new ConfigError(`the bundle is about ${b.headSha.slice(0, 12)}, but the triggering run built ${wr.head_sha.slice(0, 12)}; refusing it`, { file: inputs.bundle, fix: 'download the artifact of the triggering run (run-id: github.event.workflow_run.id)' });
+      if (b.repo.toLowerCase() !== `${repo.owner}/${repo.repo}`.toLowerCase()) throw new ConfigError(`the bundle names repository ${b.repo}, not ${repo.owner}/${repo.repo}; refusing it`, { file: inputs.bundle, fix: 'download the artifact of the triggering run' });
+      const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });
+      const pr = await findPull(gh, repo, wr);
+      writeSummary(render(b, { budget: JOB_SUMMARY_BUDGET, measure: 'bytes' }).markdown);
+      outputs['conclusion'] = conclusion(b);
+      if (!pr) {
+        log.info(`${ACTION}: no open pull request has head ${wr.head_sha.slice(0, 12)}; posting the check run only`);
+        outputs['reason'] = 'no open pull request with this head';
+      }
+      await publish(inputs, b, repo, pr ?? null, outputs);
+      setOutputs(outputs);
+      return;
+    }
+
+    const pull = trigger.event['pull_request'] as { number: number; head: { sha: string; repo?: { full_name: string } | null }; base: { repo: { full_name: string } } } | undefined;
+    const headSha = subjectSha(trigger);
+    const read = readEvidence(evidenceFiles(inputs, cwd), headSha);
+    for (const p of read.problems) log.warning(`${ACTION}: evidence ${p.file}: ${p.problem}`);
+    const affected = read.evidence.affected;
+    const b: HealthBundle = {
+      schema: BUNDLE_SCHEMA,
+      repo: `${repo.owner}/${repo.repo}`,
+      pr: pull?.number ?? null,
+      headSha,
+      run: { id: Number(process.env['GITHUB_RUN_ID'] ?? 0), attempt: Number(process.env['GITHUB_RUN_ATTEMPT'] ?? 1), number: Number(process.env['GITHUB_RUN_NUMBER'] ?? 0) },
+      createdAt: new Date().toISOString(),
+      evidence: read.evidence,
+      security: securityFrom(inputs.sarif, cwd),
+      uncovered: await uncoveredLines(inputs.coverage, cwd, affected?.base ?? null, affected?.head ?? headSha),
+      problems: read.problems.slice(0, 50),
+    };
+    const bundlePath = writeBundle(b);
+    outputs['bundle-path'] = bundlePath;
+    outputs['conclusion'] = conclusion(b);
+    writeSummary(render(b, { budget: JOB_SUMMARY_BUDGET, measure: 'bytes' }).markdown);
+
+    const fork = !!pull && !!pull.head.repo && pull.head.repo.full_name.toLowerCase() !== pull.base.repo.full_name.toLowerCase();
+    if (inputs.mode === 'artifact' || fork) {
+      outputs['comment'] = 'artifact';
+      outputs['reason'] = inputs.mode === 'artifact' ? 'mode: artifact' : 'fork pull request: the token is read-only; the workflow_run publisher posts the bundle';
+      log.info(`${ACTION}: ${outputs['reason']} (${bundlePath})`);
+      setOutputs(outputs);
+      return;
+    }
+    if (!pull) {
+      outputs['reason'] = 'not a pull request event';
+      if (!inputs['check-run']) {
+        setOutputs(outputs);
+        return;
+      }
+    }
+    try {
+      await publish(inputs, b, repo, pull?.number ?? null, outputs);
+    } catch (e) {
+      if (!isReadOnlyTokenError(e) && httpStatus(e) !== 403) throw e;
+      // A read-only token (Dependabot, or a fork the event did not reveal): leave it to the publisher.
+      log.warning(`${ACTION}: the token cannot write here (${(e as Error).message}); the bundle at ${bundlePath} is for the workflow_run publisher`);
+      Object.assign(outputs, { comment: 'artifact', annotated: false, reason: 'read-only token: the workflow_run publisher posts the bundle' });
+    }
+    setOutputs(outputs);
+  });
+}
