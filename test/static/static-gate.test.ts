@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { actionYmlSchema, actionlint, crossCheckUses, readActionYml, scanIo, sourceFiles, yamlFiles } from '@maestro/harness';
+import { actionYmlSchema, actionlint, crossCheckUses, readActionYml, scanIo, sourceFiles, templateHygiene, yamlFiles } from '@maestro/harness';
 import { load } from 'js-yaml';
 
 // @ts-expect-error -- plain ESM script without types
@@ -67,6 +67,29 @@ describe('workflows', () => {
   test('templates reference our actions by owner/repo path, with known inputs only', () => {
     const problems = yamlFiles(path.join(root, 'workflows-templates')).flatMap((f) => crossCheckUses(f, path.join(root, 'actions'), { ownRepo: 'maestro/conductor', forbidLocal: true }));
     expect(problems).toEqual([]);
+  });
+
+  test('templates pin third-party actions by SHA, keep event data out of run:, declare permissions and fixed job names; the PR pipeline has a concurrency group', () => {
+    const files = yamlFiles(path.join(root, 'workflows-templates'));
+    expect(files.map((f) => path.basename(f))).toEqual(expect.arrayContaining(['pr-pipeline.yml', 'pr-health-publish.yml']));
+    expect(files.flatMap((f) => templateHygiene(f, { ownRepo: 'maestro/conductor', requireConcurrency: f.endsWith('pr-pipeline.yml') }))).toEqual([]);
+    expect(templateHygiene(path.join(root, 'test/static/fixtures/bad-hygiene.yml'), { ownRepo: 'maestro/conductor', requireConcurrency: true })).toEqual([
+      'bad-hygiene.yml: no top-level permissions (set `permissions: {}` and grant per job)',
+      'bad-hygiene.yml: no concurrency group (one run per pull request)',
+      'bad-hygiene.yml: job build has no fixed name',
+      'bad-hygiene.yml: job build does not declare its permissions',
+      'bad-hygiene.yml: job build step 1: actions/checkout@v4 is not pinned to a commit SHA',
+      'bad-hygiene.yml: job build step 2: ${{ github.event.* }} inside run: (pass it through env:)',
+    ]);
+  });
+
+  test('the PR pipeline wires every action the health comment reads, and uploads each evidence file', () => {
+    const doc = load(readFileSync(path.join(root, 'workflows-templates/pr-pipeline.yml'), 'utf8')) as { jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }>; needs?: string[] }> };
+    const uses = Object.values(doc.jobs).flatMap((j) => j.steps.map((s) => s.uses ?? '')).filter((u) => u.startsWith('maestro/conductor/'));
+    for (const a of ['affected', 'allocate-shards', 'risk-score', 'policy-gate', 'health-comment']) expect(uses).toContain(`maestro/conductor/actions/${a}@v1`);
+    expect(doc.jobs['health']!.needs).toEqual(['affected', 'plan', 'test', 'risk', 'policy']);
+    const evidenceUploads = Object.values(doc.jobs).flatMap((j) => j.steps).filter((s) => s.with?.['name']?.startsWith('maestro-evidence-'));
+    expect(evidenceUploads.map((s) => s.with!['path'])).toEqual(Array(4).fill('${{ runner.temp }}/maestro-evidence/'));
   });
 
   test('the cross-check catches unknown and missing inputs and ./ references', () => {

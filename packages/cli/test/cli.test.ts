@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitFixture } from '@maestro/harness';
 
@@ -133,6 +134,27 @@ describe('maestro CLI (the built bundle)', () => {
       expect(out.violations.every((v: { mode: string }) => v.mode === 'observe')).toBe(true);
     } finally {
       fx.dispose();
+    }
+  });
+
+  test('health: renders the summary from evidence files and exits 1 when a gate blocks; refuses a bad bundle', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maestro-ev-'));
+    try {
+      const sha = 'a'.repeat(40);
+      const env = (action: string, data: unknown) => JSON.stringify({ schema: 'maestro.evidence/1', action, sha, run: { id: 1, attempt: 1, number: 1 }, createdAt: '2026-11-25T00:00:00Z', data });
+      writeFileSync(path.join(dir, 'policy-gate.json'), env('policy-gate', { outcome: 'block', policy: 'policy/rules.yaml', actor: 'human', violations: [{ rule: 'infra-frozen', reason: 'Infra goes through the platform team', mode: 'enforce', subject: 'infra/a.tf', detail: 'human may not write infra/a.tf' }], overrides: [] }));
+      writeFileSync(path.join(dir, 'junk.json'), '{');
+      const r = maestro('health', '--evidence', dir);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('## Maestro health: ❌ blocked');
+      expect(r.stdout).toMatch(/\| ➖ \| Risk \| no risk-score evidence \|/);
+      expect(r.stdout).toMatch(/1 evidence file\(s\) ignored: .*junk\.json \(not JSON/);
+      writeFileSync(path.join(dir, 'bad-bundle.json'), '{"schema":"maestro.health/1"}');
+      const bad = maestro('health', '--bundle', path.join(dir, 'bad-bundle.json'));
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/the health bundle is invalid at repo/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

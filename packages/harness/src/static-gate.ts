@@ -144,3 +144,31 @@ export function sourceFiles(dir: string): string[] {
   if (existsSync(dir)) walk(dir);
   return out.sort();
 }
+
+/**
+ * Template rules actionlint does not enforce: third-party actions pinned by
+ * commit SHA, no `${{ github.event.* }}` inside `run:` (script injection: pass
+ * it through `env:`), `permissions:` on every job, a fixed `name:` on every
+ * job (required-check names), and `concurrency` at the top of pull-request
+ * pipelines.
+ */
+export function templateHygiene(workflowFile: string, opts: { ownRepo: string; requireConcurrency?: boolean }): string[] {
+  const doc = load(readFileSync(workflowFile, 'utf8')) as { permissions?: unknown; concurrency?: unknown; jobs?: Record<string, { name?: string; permissions?: unknown; steps?: Array<{ uses?: string; run?: string }>; uses?: string }> };
+  const problems: string[] = [];
+  const file = path.basename(workflowFile);
+  if (doc.permissions === undefined) problems.push(`${file}: no top-level permissions (set \`permissions: {}\` and grant per job)`);
+  if (opts.requireConcurrency && !doc.concurrency) problems.push(`${file}: no concurrency group (one run per pull request)`);
+  for (const [id, job] of Object.entries(doc.jobs ?? {})) {
+    if (!job.name) problems.push(`${file}: job ${id} has no fixed name`);
+    if (job.permissions === undefined) problems.push(`${file}: job ${id} does not declare its permissions`);
+    for (const [i, step] of (job.steps ?? []).entries()) {
+      const uses = step.uses;
+      if (uses && !uses.startsWith('./') && !uses.startsWith('docker://') && !uses.startsWith(`${opts.ownRepo}/`)) {
+        const ref = uses.split('@')[1] ?? '';
+        if (!/^[0-9a-f]{40}$/.test(ref)) problems.push(`${file}: job ${id} step ${i + 1}: ${uses} is not pinned to a commit SHA`);
+      }
+      if (step.run && /\$\{\{\s*github\.event\./.test(step.run)) problems.push(`${file}: job ${id} step ${i + 1}: \${{ github.event.* }} inside run: (pass it through env:)`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,40 @@
+/** `maestro health`: render the PR health summary from evidence files (what health-comment would post). */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '@maestro/core/errors';
+import { BUNDLE_SCHEMA, conclusion, parseBundle, readEvidence, render, type HealthBundle } from '@maestro/health';
+import type { CommandContext } from '../main.js';
+
+export async function healthCommand(ctx: CommandContext): Promise<number> {
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: {
+      evidence: { type: 'string', multiple: true, default: [] },
+      bundle: { type: 'string' },
+      sha: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      cwd: { type: 'string' },
+    },
+    strict: true,
+  });
+  const cwd = values.cwd ?? ctx.cwd;
+  let b: HealthBundle;
+  if (values.bundle) {
+    b = parseBundle(readFileSync(path.resolve(cwd, values.bundle), 'utf8'));
+  } else {
+    const targets = values.evidence!.length ? values.evidence! : ['.maestro/maestro-evidence'];
+    const files: Array<{ name: string; text: string }> = [];
+    for (const t of targets.map((x) => path.resolve(cwd, x))) {
+      if (!existsSync(t)) throw new ConfigError(`no evidence at ${t}`, { file: 'maestro health', fix: 'pass --evidence <dir> (the downloaded maestro-evidence-* artifacts) or --bundle health.json' });
+      const list = statSync(t).isDirectory() ? readdirSync(t).filter((f) => f.endsWith('.json')).map((f) => path.join(t, f)) : [t];
+      for (const f of list) files.push({ name: path.relative(cwd, f), text: readFileSync(f, 'utf8') });
+    }
+    const { evidence, problems, sources } = readEvidence(files, values.sha);
+    const sha = values.sha ?? Object.values(sources).find((s) => /^[0-9a-f]{40}$/.test(s.sha))?.sha ?? '0'.repeat(40);
+    b = { schema: BUNDLE_SCHEMA, repo: 'local/repo', pr: null, headSha: sha, run: { id: 0, attempt: 1, number: 0 }, createdAt: new Date().toISOString(), evidence, security: null, uncovered: null, problems };
+  }
+  if (values.json) ctx.stdout(JSON.stringify({ conclusion: conclusion(b), bundle: b }, null, 2));
+  else ctx.stdout(render(b, { budget: 1_000_000, measure: 'bytes' }).markdown.trimEnd());
+  return conclusion(b) === 'failure' ? 1 : 0;
+}
