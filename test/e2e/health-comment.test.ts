@@ -89,4 +89,33 @@ describe('health-comment bundle under runner-sim', () => {
     expect(r.outputs['conclusion']).toBe('success');
     gh.assertNoViolations();
   });
+
+  test('on-worse: repost — a result that gets worse is posted anew and the old comment is hidden as outdated; after that the new one is the sticky one', async () => {
+    fx.checkout('main');
+    fx.branch('worse');
+    fx.commit('w', { 'src/calc.ts': 'export const add = (a: number, b: number) => a + b + 0;\n' });
+    const pr = fx.pullRequest(13, 'main', 'worse');
+    gh.addPull(FULL, { number: 13, headSha: pr.head, baseSha: pr.base });
+    const token = gh.addToken('ghs_hc_worse');
+    const policy = (outcome: string) => envelope('policy-gate', pr.head, { outcome, policy: 'policy/rules.yaml', actor: 'human', violations: outcome === 'pass' ? [] : [{ rule: 'r1', reason: 'because', mode: outcome === 'block' ? 'enforce' : 'warn', subject: 'src/calc.ts', detail: 'd' }], overrides: [] });
+    const go = async (outcome: string, runId: number) => {
+      const workspace = fx.checkoutLike(pr.merge, { depth: 1 });
+      const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 13, ...pr }), token, apiUrl: gh.url, with: { evidence: evidence(workspace, { 'policy-gate.json': policy(outcome) }), 'on-worse': 'repost' }, env: { GITHUB_RUN_ID: String(runId) } });
+      assertContract(r);
+      return r;
+    };
+    expect((await go('warn', 1)).outputs['comment']).toBe('created');
+    const worse = await go('block', 2);
+    expect(worse.outputs['comment']).toBe('reposted');
+    const all = gh.comments(FULL, 13);
+    expect(all).toHaveLength(2);
+    expect(String(all[0]!['body'])).toContain('<!-- maestro:health superseded -->');
+    expect(gh.minimized(FULL, 13)).toEqual([{ id: Number(all[0]!['id']), classifier: 'OUTDATED' }]);
+    expect(String(all[1]!['id'])).toBe(worse.outputs['comment-id']);
+    // Better again: edited in place (only worse results re-post); same again: no write.
+    expect((await go('pass', 3)).outputs['comment']).toBe('updated');
+    expect((await go('pass', 4)).outputs['comment']).toBe('unchanged');
+    expect(gh.comments(FULL, 13)).toHaveLength(2);
+    gh.assertNoViolations();
+  });
 });

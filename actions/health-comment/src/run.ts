@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, addedLines, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, subjectSha, writeSummary } from '@maestro/core';
-import { BUNDLE_SCHEMA, conclusion, digestOf, marker, ownComments, parseBundle, planSticky, readEvidence, render, type HealthBundle, type Security } from '@maestro/health';
+import { BUNDLE_SCHEMA, SUPERSEDED, conclusion, digestOf, marker, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, worse, type HealthBundle, type Security } from '@maestro/health';
 
 export const ACTION = 'health-comment';
 
@@ -26,6 +26,7 @@ export const inputSchema = z.object({
   'check-run': booleanInput().default(true),
   'check-name': z.string().min(1).max(100).default('Maestro health'),
   'comment-author': z.string().default(''),
+  'on-worse': z.enum(['edit', 'repost']).default('edit'),
 });
 
 type Inputs = z.output<typeof inputSchema>;
@@ -118,14 +119,28 @@ async function identity(gh: Client, override: string): Promise<string> {
 }
 
 interface PostResult {
-  comment: 'created' | 'updated' | 'unchanged' | 'stale' | 'skipped';
+  comment: 'created' | 'updated' | 'reposted' | 'unchanged' | 'stale' | 'skipped';
   commentId?: number;
   checkRunId?: number;
 }
 
-async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, who: string): Promise<{ comment: PostResult['comment']; commentId?: number }> {
+/**
+ * Hide a superseded comment: its marker is replaced first (so it is never
+ * taken for the live one again), then it is minimized as OUTDATED through
+ * GraphQL. Failing to minimize only warns: the new comment is already up.
+ */
+async function supersede(gh: Client, repo: Repo, old: { id: number; node_id?: string; body?: string | null }): Promise<void> {
+  await gh.rest.issues.updateComment({ ...repo, comment_id: old.id, body: (old.body ?? '').replace(/<!-- maestro:health v1 [^>]*-->/, SUPERSEDED) });
+  try {
+    await gh.graphql('mutation($id: ID!) { minimizeComment(input: {subjectId: $id, classifier: OUTDATED}) { minimizedComment { isMinimized } } }', { id: old.node_id });
+  } catch (e) {
+    log.warning(`${ACTION}: could not minimize the superseded comment ${old.id}: ${(e as Error).message}`);
+  }
+}
+
+async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, who: string, onWorse: 'edit' | 'repost' = 'edit'): Promise<{ comment: PostResult['comment'] | 'reposted'; commentId?: number }> {
   const body = render(b, { budget: COMMENT_BUDGET, measure: 'chars', fullAt: 'the job summary of this run' }).markdown;
-  const next = { sha: b.headSha, run: b.run.id, attempt: b.run.attempt, digest: digestOf(body) };
+  const next = { sha: b.headSha, run: b.run.id, attempt: b.run.attempt, digest: digestOf(body), state: conclusion(b) };
   const text = `${marker(next)}\n${body}`;
   const list = async () => ownComments(await gh.paginate(gh.rest.issues.listComments, { ...repo, issue_number: pr, per_page: 100 }), who);
   const { data: pull } = await gh.rest.pulls.get({ ...repo, pull_number: pr });
@@ -145,7 +160,7 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
     const after = await list();
     if (after.length > 1 && after[0]!.id !== data.id) {
       await gh.rest.issues.deleteComment({ ...repo, comment_id: data.id });
-      return postComment(gh, repo, pr, b, who);
+      return postComment(gh, repo, pr, b, who, onWorse);
     }
     for (const d of after.slice(1)) await gh.rest.issues.deleteComment({ ...repo, comment_id: d.id });
     return { comment: 'created', commentId: data.id };
@@ -156,6 +171,13 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
   if (again.action === 'stale') {
     log.info(`${ACTION}: not writing: ${again.why}`);
     return { comment: 'stale', commentId: plan.id };
+  }
+  if (again.action === 'update' && onWorse === 'repost' && worse(parseMarker(fresh.body ?? '')?.state, next.state)) {
+    // Worse than before: a new comment notifies the author; the old one is hidden as outdated.
+    const { data } = await gh.rest.issues.createComment({ ...repo, issue_number: pr, body: text });
+    await supersede(gh, repo, fresh);
+    for (const d of plan.duplicates) await gh.rest.issues.deleteComment({ ...repo, comment_id: d });
+    return { comment: 'reposted', commentId: data.id };
   }
   if (again.action !== 'unchanged') await gh.rest.issues.updateComment({ ...repo, comment_id: plan.id, body: text });
   for (const d of plan.duplicates) await gh.rest.issues.deleteComment({ ...repo, comment_id: d });
@@ -233,13 +255,13 @@ function writeBundle(b: HealthBundle): string {
 async function publish(inputs: Inputs, b: HealthBundle, repo: Repo, pr: number | null, outputs: Outputs): Promise<void> {
   const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });
   const res: PostResult = { comment: 'skipped' };
-  if (inputs.comment && pr) Object.assign(res, await postComment(gh, repo, pr, b, await identity(gh, inputs['comment-author'])));
+  if (inputs.comment && pr) Object.assign(res, await postComment(gh, repo, pr, b, await identity(gh, inputs['comment-author']), inputs['on-worse']));
   if (inputs['check-run']) res.checkRunId = await postCheckRun(gh, repo, b, inputs['check-name']);
   Object.assign(outputs, {
     comment: res.comment,
     'comment-id': res.commentId ?? '',
     'check-run-id': res.checkRunId ?? '',
-    annotated: res.comment === 'created' || res.comment === 'updated' || res.comment === 'unchanged' || !!res.checkRunId,
+    annotated: ['created', 'updated', 'reposted', 'unchanged'].includes(res.comment) || !!res.checkRunId,
     reason: pr ? '' : 'no pull request for this commit',
   });
   log.info(`${ACTION}: comment ${res.comment}${res.commentId ? ` (${res.commentId})` : ''}${res.checkRunId ? `, check run ${res.checkRunId}` : ''}`);

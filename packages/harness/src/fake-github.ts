@@ -325,6 +325,7 @@ export class FakeGitHub {
       return this.send(res, undefined, method, url, { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } }, body, undefined);
     }
     const apiPath = url.pathname.slice(this.pathPrefix.length);
+    if (apiPath === '/graphql' && method === 'post') return this.graphql(res, url, body, /^(?:token|bearer)\s+(.+)$/i.exec(headers['authorization'] ?? '')?.[1]);
     const request = { method, path: apiPath, query, headers, body };
     const operation = this.backend.router.matchOperation(request as never);
     const token = /^(?:token|bearer)\s+(.+)$/i.exec(headers['authorization'] ?? '')?.[1];
@@ -359,6 +360,49 @@ export class FakeGitHub {
     const params = Object.fromEntries(Object.entries((parsed.params ?? {}) as Record<string, unknown>).map(([k, v]) => [k, decodeURIComponent(String(v))]));
     const reply = handler({ operationId, method, params, query, body: (body && !Array.isArray(body) ? body : {}) as JsonObject, rawBody: body, token: tokenInfo, url });
     return this.send(res, operationId, method, url, reply, body, token);
+  }
+
+  /**
+   * The GraphQL endpoint, for the one mutation Maestro uses: `minimizeComment`
+   * (hide a superseded comment as OUTDATED). Anything else is recorded as a
+   * violation. Errors come back as GitHub does: HTTP 200 with `errors`.
+   */
+  private graphql(res: ServerResponse, url: URL, body: unknown, token: string | undefined): void {
+    const info = token ? this.tokens.get(token) : undefined;
+    const b = (body ?? {}) as { query?: string; variables?: Record<string, unknown> };
+    const reply = (payload: unknown, status = 200) => {
+      this.requests.push({ operationId: 'graphql', method: 'post', path: url.pathname, query: {}, body, token, status });
+      const text = JSON.stringify(payload);
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
+      res.end(text);
+    };
+    if (!info) return reply({ message: 'Bad credentials', documentation_url: 'https://docs.github.com/graphql' }, 401);
+    const q = (b.query ?? '').replace(/\s+/g, ' ');
+    const m = /mutation\s*(?:\w+\s*)?\(\s*\$(\w+)\s*:\s*ID!\s*(?:,\s*\$(\w+)\s*:\s*ReportedContentClassifiers!\s*)?\)\s*\{\s*minimizeComment\s*\(\s*input\s*:\s*\{\s*subjectId\s*:\s*\$(\w+)\s*,\s*classifier\s*:\s*(\$\w+|[A-Z_]+)\s*\}\s*\)\s*\{\s*minimizedComment\s*\{\s*isMinimized(?:\s+minimizedReason)?\s*\}\s*\}\s*\}/.exec(q);
+    if (!m || m[1] !== m[3]) {
+      this.violations.push({ kind: 'unimplemented', operationId: 'graphql', method: 'post', path: url.pathname, detail: `the fake implements only the minimizeComment mutation; got: ${q.slice(0, 200)}` });
+      return reply({ errors: [{ message: 'fake-github: unsupported GraphQL operation' }] });
+    }
+    const id = b.variables?.[m[1]!];
+    const classifier = m[4]!.startsWith('$') ? b.variables?.[m[4]!.slice(1)] : m[4];
+    if (typeof id !== 'string' || !['SPAM', 'ABUSE', 'OFF_TOPIC', 'OUTDATED', 'DUPLICATE', 'RESOLVED'].includes(String(classifier))) {
+      this.violations.push({ kind: 'request', operationId: 'graphql', method: 'post', path: url.pathname, detail: `minimizeComment needs an ID and a ReportedContentClassifiers value; got ${JSON.stringify(b.variables)}` });
+      return reply({ errors: [{ message: 'Variable $id of type ID! was provided invalid value' }] });
+    }
+    if (info.permission === 'read') return reply({ data: { minimizeComment: null }, errors: [{ type: 'FORBIDDEN', path: ['minimizeComment'], message: 'Resource not accessible by integration' }] });
+    for (const repo of this.repos.values()) {
+      const c = repo.comments.find((x) => x['node_id'] === id);
+      if (c) {
+        c['_minimized'] = classifier;
+        return reply({ data: { minimizeComment: { minimizedComment: { isMinimized: true, minimizedReason: String(classifier).toLowerCase() } } } });
+      }
+    }
+    return reply({ data: { minimizeComment: null }, errors: [{ type: 'NOT_FOUND', path: ['minimizeComment'], message: `Could not resolve to a node with the global id of '${id}'` }] });
+  }
+
+  /** Comments hidden through GraphQL, with their classifier. */
+  minimized(fullName: string, issue: number): Array<{ id: number; classifier: string }> {
+    return this.repo(fullName).comments.filter((c) => c['_issue'] === issue && c['_minimized']).map((c) => ({ id: Number(c['id']), classifier: String(c['_minimized']) }));
   }
 
   private takeFault(operationId: string, method: string): Fault | undefined {

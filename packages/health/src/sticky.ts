@@ -3,7 +3,7 @@
  * the author being the token's own identity (a marker anyone can paste is not
  * enough), updated in place, never overwritten by older data.
  *
- * Marker: `<!-- maestro:health v1 sha=<head> run=<id>.<attempt> digest=<sha256> -->`.
+ * Marker: `<!-- maestro:health v1 sha=<head> run=<id>.<attempt> digest=<sha256> [state=<conclusion>] -->`.
  * The digest is of the rendered body without the marker: an unchanged body
  * means no write at all.
  */
@@ -16,19 +16,31 @@ export interface Marker {
   run: number;
   attempt: number;
   digest: string;
+  /** The conclusion the comment shows (to re-post when it gets worse). */
+  state?: 'success' | 'neutral' | 'failure';
 }
+
+/** What an old comment's marker becomes when a new comment supersedes it: no longer ours to update. */
+export const SUPERSEDED = '<!-- maestro:health superseded -->';
 
 export function digestOf(body: string): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 32);
 }
 
 export function marker(m: Marker): string {
-  return `${MARKER_PREFIX}sha=${m.sha} run=${m.run}.${m.attempt} digest=${m.digest} -->`;
+  return `${MARKER_PREFIX}sha=${m.sha} run=${m.run}.${m.attempt} digest=${m.digest}${m.state ? ` state=${m.state}` : ''} -->`;
 }
 
 export function parseMarker(body: string): Marker | undefined {
-  const m = /<!-- maestro:health v1 sha=([0-9a-f]{7,64}) run=(\d+)\.(\d+) digest=([0-9a-f]{8,64}) -->/.exec(body);
-  return m ? { sha: m[1]!, run: Number(m[2]), attempt: Number(m[3]), digest: m[4]! } : undefined;
+  const m = /<!-- maestro:health v1 sha=([0-9a-f]{7,64}) run=(\d+)\.(\d+) digest=([0-9a-f]{8,64})(?: state=(success|neutral|failure))? -->/.exec(body);
+  return m ? { sha: m[1]!, run: Number(m[2]), attempt: Number(m[3]), digest: m[4]!, ...(m[5] ? { state: m[5] as Marker['state'] } : {}) } : undefined;
+}
+
+const RANK = { success: 0, neutral: 1, failure: 2 } as const;
+
+/** True when `next` shows a worse state than `prev` (e.g. neutral → failure). */
+export function worse(prev: Marker['state'], next: Marker['state']): boolean {
+  return !!prev && !!next && RANK[next] > RANK[prev];
 }
 
 export interface CommentLike {
