@@ -92,7 +92,7 @@ describe('risk-score bundle under runner-sim', () => {
     expect(sig['dependencyCentrality']![0]).toBeNull();
     // The changed files are all new: no base coverage to compare with, which is said rather than guessed.
     expect(sig['coverageDelta']).toEqual([null, 'missing: no base coverage for the changed files (head: 20.0 %)']);
-    expect(sig['complexityDelta']![0]).toBe(0);
+    expect(sig['complexityDelta']).toEqual([0, expect.stringContaining('cyclomatic complexity (TypeScript syntax tree) of')]);
     expect(sig['staticAlerts']).toEqual([1, '1 alert(s) in the changed files']);
     expect(sig['testFailRate']).toEqual([0.5, '1 of 2 test case(s) failed']);
     expect(r.summary).toContain('Other signals (reported, not part of the score');

@@ -1,13 +1,15 @@
 /**
  * The signals beyond the 14 change metrics: owners touched (CODEOWNERS),
  * dependency centrality (the project graph), coverage delta (lcov, Cobertura,
- * istanbul json-summary), complexity delta (decision points in the changed
- * files), static alerts (SARIF) and test failures (JUnit). There is no public
+ * istanbul json-summary), complexity delta (cyclomatic complexity from the
+ * TypeScript compiler's syntax tree for JS/TS, decision points in the text for
+ * other languages), static alerts (SARIF) and test failures (JUnit). There is no public
  * labelled data to weigh them, so they are reported next to the score — each
  * either a number or `missing` with the reason — and not folded into it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@maestro/core/errors';
 import { readBlobs } from '@maestro/core/git';
 import { ownersOf, parseCodeowners } from './codeowners.js';
@@ -79,12 +81,63 @@ export function decisionPoints(src: string): number {
   return (code.match(/\b(if|elif|for|foreach|while|case|catch|except|when)\b|&&|\|\||\?\?|\?(?!\.)|\band\b|\bor\b/g) ?? []).length;
 }
 
-export function complexityDelta(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): ExtraSignal {
+export const JS_TS = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/i;
+
+type TS = typeof import('typescript');
+
+/**
+ * McCabe cyclomatic complexity of a JS/TS file from the TypeScript compiler's
+ * syntax tree (parse only, no type check): 1 per function-like body plus 1 per
+ * branch anywhere (a file of plain declarations is 0, so a delta counts logic) — if, ?:, case (not default),
+ * for/for-in/for-of/while/do, catch, and the short-circuit operators && || ??
+ * and their assignment forms.
+ */
+export function cyclomatic(ts: TS, src: string, fileName: string): number {
+  const sf = ts.createSourceFile(fileName, src, ts.ScriptTarget.Latest, false, /\.[jt]sx$/i.test(fileName) ? ts.ScriptKind.TSX : undefined);
+  const K = ts.SyntaxKind;
+  const branch = new Set([K.IfStatement, K.ConditionalExpression, K.CaseClause, K.ForStatement, K.ForInStatement, K.ForOfStatement, K.WhileStatement, K.DoStatement, K.CatchClause]);
+  const shortCircuit = new Set([K.AmpersandAmpersandToken, K.BarBarToken, K.QuestionQuestionToken, K.AmpersandAmpersandEqualsToken, K.BarBarEqualsToken, K.QuestionQuestionEqualsToken]);
+  let n = 0;
+  const visit = (node: import('typescript').Node): void => {
+    if (branch.has(node.kind)) n++;
+    else if (ts.isBinaryExpression(node) && shortCircuit.has(node.operatorToken.kind)) n++;
+    else if (ts.isFunctionLike(node) && (node as { body?: unknown }).body) n++;
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return n;
+}
+
+/**
+ * Complexity of the changed files before and after. JS/TS files are measured
+ * with the TypeScript compiler (loaded only when such a file changed); other
+ * languages count decision points in the text.
+ */
+/**
+ * The TypeScript compiler, loaded on first use. It is CommonJS and reads the
+ * free variable `__filename` at load (to probe file-system case sensitivity),
+ * which an ES module bundle does not define: give it this file's path first.
+ */
+export async function loadTypeScript(): Promise<TS> {
+  const g = globalThis as { __filename?: string };
+  g.__filename ??= fileURLToPath(import.meta.url);
+  return ((await import('typescript')) as unknown as { default: TS }).default;
+}
+
+export async function complexityDelta(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>, loadTs: () => Promise<TS> = loadTypeScript): Promise<ExtraSignal> {
+  const files = [...new Set([...before.keys(), ...after.keys()])];
+  const jsts = files.filter((f) => JS_TS.test(f.replace(/^[^:]*:/, '')));
+  const ts = jsts.length ? await loadTs() : undefined;
+  const measure = (spec: string, src: string) => {
+    const file = spec.replace(/^[^:]*:/, '');
+    return ts && JS_TS.test(file) ? cyclomatic(ts, src, file) : decisionPoints(src);
+  };
   let a = 0;
   let b = 0;
-  for (const v of before.values()) a += decisionPoints(v);
-  for (const v of after.values()) b += decisionPoints(v);
-  return { name: 'complexityDelta', value: b - a, detail: `decision points in the changed files ${a} → ${b}` };
+  for (const [k, v] of before) a += measure(k, v);
+  for (const [k, v] of after) b += measure(k, v);
+  const how = [jsts.length ? `cyclomatic complexity (TypeScript syntax tree) of ${new Set(jsts.map((f) => f.replace(/^[^:]*:/, ''))).size} JS/TS file(s)` : '', files.length > jsts.length ? `decision points of ${new Set(files.filter((f) => !jsts.includes(f)).map((f) => f.replace(/^[^:]*:/, ''))).size} other file(s)` : ''].filter(Boolean).join(' + ');
+  return { name: 'complexityDelta', value: b - a, detail: `${how}: ${a} → ${b}` };
 }
 
 /** SARIF results located in the changed files (all tools, all levels but `none`). */
@@ -171,7 +224,7 @@ export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> 
     const g = { cwd: opts.cwd };
     const [before, after] = await Promise.all([readBlobs(code.map((f) => `${opts.base}:${f}`), g), readBlobs(code.map((f) => `${opts.head}:${f}`), g)]);
     const asText = (m: Map<string, Buffer>) => new Map([...m].map(([k, v]) => [k, v.toString('utf8')]));
-    out.push(complexityDelta(asText(before), asText(after)));
+    out.push(await complexityDelta(asText(before), asText(after)));
   } else out.push({ name: 'complexityDelta', value: 0, detail: 'no source files changed' });
   // Static alerts and test failures.
   out.push(opts.sarif ? staticAlerts(read(opts.sarif), opts.sarif, opts.files) : { name: 'staticAlerts', value: null, detail: 'missing: no SARIF log given' });

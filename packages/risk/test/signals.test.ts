@@ -91,4 +91,27 @@ describe('other signals', () => {
     expect(() => staticAlerts('{}', 's.sarif', [])).toThrow(/not a SARIF log/);
     expect(testFailRate([{ text: '<testsuite></testsuite>', file: 'j.xml' }]).value).toBeNull();
   });
+
+  test('cyclomatic complexity of JS/TS from the TypeScript syntax tree; other languages by decision points; strings and comments never count', async () => {
+    const { cyclomatic, complexityDelta } = await import('../src/index.js');
+    const ts = ((await import('typescript')) as unknown as { default: typeof import('typescript') }).default;
+    const src = [
+      '// if (x) { while (y) {} }',
+      'const s = "if && || ?? for";',
+      'export function pay(a: number, b?: number): number {', // 1
+      '  if (a > 0 && b) return a;', // if + &&
+      '  for (const x of [1]) a += x;', // for-of
+      '  switch (a) { case 1: break; case 2: break; default: break; }', // 2 cases
+      '  try { a ||= 1; } catch { a = b ?? 0; }', // ||= + catch + ??
+      '  return a > 1 ? a : 0;', // ?:
+      '}',
+      'export const f = (x: number) => x;', // 1
+      'class C { m() { return this?.n; } n = 1; }', // 1 (optional chaining is not a branch)
+    ].join('\n');
+    expect(cyclomatic(ts, src, 'a.ts')).toBe(1 + 2 + 1 + 2 + 3 + 1 + 1 + 1);
+    expect(cyclomatic(ts, 'export const x = 1;\n', 'x.ts')).toBe(0);
+    expect(cyclomatic(ts, 'export const App = () => <div>{ok && <b/>}</div>;\n', 'App.tsx')).toBe(2);
+    const d = await complexityDelta(new Map([['b1:src/a.ts', 'export function f(a) { return a; }\n'], ['b1:tool.py', 'if a:\n  pass\n']]), new Map([['h1:src/a.ts', 'export function f(a) { if (a) return a && 1; return 0; }\n'], ['h1:tool.py', 'if a and b:\n  pass\n']]));
+    expect(d).toEqual({ name: 'complexityDelta', value: 3, detail: 'cyclomatic complexity (TypeScript syntax tree) of 1 JS/TS file(s) + decision points of 1 other file(s): 2 → 5' });
+  });
 });
