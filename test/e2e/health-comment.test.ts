@@ -43,7 +43,7 @@ describe('health-comment bundle under runner-sim', () => {
     const workspace = fx.checkoutLike(pr.merge, { depth: 2 });
     // Jest's lcov for the head: line 2 ran, line 3 never did.
     writeFileSync(path.join(workspace, 'lcov.info'), `TN:\nSF:${path.join(workspace, 'src/calc.ts')}\nDA:1,4\nDA:2,1\nDA:3,0\nend_of_record\n`);
-    const violations = Array.from({ length: 120 }, (_, i) => ({ rule: 'gen-frozen', reason: 'Generated code is not edited by hand', mode: 'enforce', subject: `gen/f${i}.ts`, detail: `human may not write gen/f${i}.ts` }));
+    const violations = Array.from({ length: 120 }, (_, i) => ({ rule: 'gen-frozen', reason: 'Generated code is not edited by hand', mode: 'enforce', subject: `gen/f${i}.ts`, detail: `human may not write gen/f${i}.ts`, file: `gen/f${i}.ts` }));
     const ev = evidence(workspace, {
       'affected.json': envelope('affected', pr.head, { base: pr.base, head: pr.head, baseSource: 'merge-commit-parent', all: false, allReason: null, projects: ['calc'], projectCount: 1, reasons: {}, removed: [], changedFiles: 1, files: ['src/calc.ts'], tests: null, cache: null }),
       'policy-gate.json': envelope('policy-gate', pr.head, { outcome: 'block', policy: 'policy/rules.yaml', actor: 'human', violations, overrides: [] }),

@@ -84,7 +84,7 @@ describe('policy-gate bundle under runner-sim', () => {
     writeFileSync(path.join(workspace, 'scan/codeql.sarif'), JSON.stringify({ version: '2.1.0', runs: [{ tool: { driver: { name: 'CodeQL', rules: [{ id: 'js/sql-injection', properties: { 'security-severity': '8.8' } }] } }, results: [{ ruleId: 'js/sql-injection', level: 'error', message: { text: 'query built from user input' }, locations: [{ physicalLocation: { artifactLocation: { uri: 'src/db.ts' }, region: { startLine: 1 } } }] }, { ruleId: 'js/sql-injection', message: { text: 'elsewhere' }, locations: [{ physicalLocation: { artifactLocation: { uri: 'src/other.ts' } } }] }] }] }));
     const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 4, ...p }), with: { sarif: 'scan/codeql.sarif' } });
     expect(r.outputs['outcome']).toBe('block');
-    expect(json(r, 'decision').violations).toEqual([{ rule: 'no-high', reason: 'High findings must be fixed before merge', mode: 'enforce', subject: 'src/db.ts:1', detail: 'CodeQL js/sql-injection (high): query built from user input' }]);
+    expect(json(r, 'decision').violations).toEqual([{ rule: 'no-high', reason: 'High findings must be fixed before merge', mode: 'enforce', subject: 'src/db.ts:1', detail: 'CodeQL js/sql-injection (high): query built from user input', file: 'src/db.ts', line: 1 }]);
     expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', file: 'src/db.ts', line: 1 }));
   });
 
@@ -195,8 +195,8 @@ secrets:
         expect(v.find((d) => d.subject === 'parse-cache-control@1.0.1')!.detail).toContain("licence 'BSD' is not a valid SPDX expression; licence BSD from the installed package.json");
         expect(json(r, 'decision').dependencies.find((d: { name: string }) => d.name === 'node-forge')).toEqual({ name: 'node-forge', version: '1.3.1', new: true, license: '(BSD-3-Clause OR GPL-2.0)', licenseSource: 'lockfile' });
         expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', title: 'policy no-secrets', file: 'src/config.ts', line: 2 }));
-        // Package subjects are not files: no file on their annotations.
-        expect(r.annotations.find((a) => a.title === 'policy no-gpl')!.file).toBeUndefined();
+        // Package decisions are annotated on the lockfile that adds the package.
+        expect(r.annotations.find((a) => a.title === 'policy no-gpl')!.file).toBe('package-lock.json');
         const everything = [r.log, r.summary, ...Object.values(r.outputs), readFileSync(r.outputs['decision-path']!, 'utf8')].join('\n');
         expect(everything).not.toContain(TOKEN);
         expect(r.summary).toContain('added lines scanned for secrets');

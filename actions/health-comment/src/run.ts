@@ -188,11 +188,10 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
 function annotations(b: HealthBundle): Array<{ path: string; start_line: number; end_line: number; annotation_level: 'failure' | 'warning' | 'notice'; title: string; message: string }> {
   const out = [];
   for (const v of b.evidence['policy-gate']?.violations ?? []) {
-    if (v.mode === 'observe' || /@\d/.test(v.subject) || v.subject === 'model budget') continue;
-    const m = /^(.*?):(\d+)$/.exec(v.subject);
-    const file = m ? m[1]! : v.subject;
-    const line = m ? Number(m[2]) : 1;
-    out.push({ path: file, start_line: line, end_line: line, annotation_level: v.mode === 'enforce' ? ('failure' as const) : ('warning' as const), title: `policy ${v.rule}`.slice(0, 255), message: `${v.reason} — ${v.detail}`.slice(0, 64 * 1024) });
+    // Only decisions about a place in the repository (policy-gate sets `file`, and `line` when known).
+    if (v.mode === 'observe' || !v.file) continue;
+    const line = v.line ?? 1;
+    out.push({ path: v.file, start_line: line, end_line: line, annotation_level: v.mode === 'enforce' ? ('failure' as const) : ('warning' as const), title: `policy ${v.rule}`.slice(0, 255), message: `${v.reason} — ${v.detail}`.slice(0, 64 * 1024) });
   }
   return out;
 }

@@ -148,10 +148,7 @@ function annotateDecisions(decisions: readonly Decision[]): void {
       continue;
     }
     shown[d.mode]++;
-    const m = /^(.*?):(\d+)$/.exec(d.subject);
-    const [file, line] = m ? [m[1]!, Number(m[2])] : [d.subject, undefined];
-    const isPath = !/@\d/.test(file) && file !== 'model budget';
-    annotate(d.mode === 'enforce' ? 'error' : 'warning', { title: `policy ${d.rule}`, message: `${d.reason} — ${d.detail}`, ...(isPath ? { file } : {}), ...(line ? { line } : {}) });
+    annotate(d.mode === 'enforce' ? 'error' : 'warning', { title: `policy ${d.rule}`, message: `${d.reason} — ${d.detail}`, ...(d.file ? { file: d.file } : {}), ...(d.line ? { line: d.line } : {}) });
   }
   if (hidden) annotate('notice', { title: 'policy', message: `${hidden} more violation(s) are listed in the job summary and the \`decision\` output (the runner shows ${ANNOTATIONS_PER_LEVEL} annotations per level and step)` });
 }

@@ -56,7 +56,7 @@ export const riskData = z.object({
 });
 
 const severity = z.enum(['note', 'low', 'medium', 'high', 'critical']);
-const violation = z.object({ rule: str(100), reason: str(1000), mode: z.enum(['observe', 'warn', 'enforce']), subject: str(1000), detail: str(2000) });
+const violation = z.object({ rule: str(100), reason: str(1000), mode: z.enum(['observe', 'warn', 'enforce']), subject: str(1000), detail: str(2000), file: str(1000).optional(), line: count.optional() });
 
 export const policyData = z.object({
   outcome: z.enum(['pass', 'warn', 'block']),

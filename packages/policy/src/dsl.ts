@@ -148,6 +148,9 @@ export interface Decision {
   /** The file or dependency the decision is about. */
   subject: string;
   detail: string;
+  /** Where to annotate, when the decision is about a place in the repository. */
+  file?: string;
+  line?: number;
 }
 
 /** Specificity of a glob: more literal characters first, then fewer wildcards. */
@@ -189,7 +192,7 @@ export function evaluatePaths(policy: Policy, changes: ReadonlyArray<Change & { 
   const out: Decision[] = [];
   const judge = (file: string, action: Action) => {
     const hit = ruleFor(compiled, file, action, actor);
-    if (hit && hit.rule.effect === 'deny') out.push({ rule: hit.rule.id, reason: hit.rule.reason, mode: hit.rule.mode ?? policy.mode, subject: file, detail: `${actor} may not ${action} ${file} (matched ${hit.glob})` });
+    if (hit && hit.rule.effect === 'deny') out.push({ rule: hit.rule.id, reason: hit.rule.reason, mode: hit.rule.mode ?? policy.mode, subject: file, detail: `${actor} may not ${action} ${file} (matched ${hit.glob})`, file });
   };
   for (const c of changes) {
     if (c.action === 'rename' && c.oldPath) {
@@ -212,7 +215,7 @@ export function evaluateLicences(policy: Policy, deps: ReadonlyArray<Pick<Depend
       const v = judgeLicence(d.license, rule);
       if (v.ok) continue;
       const where = d.licenseSource === 'none' ? 'no licence found: install dependencies before this step or pass an SBOM' : d.licenseSource ? `licence ${d.license ?? '(none)'} ${SOURCE[d.licenseSource]}` : '';
-      out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: `${d.name}@${d.version}`, detail: [v.why, where].filter(Boolean).join('; ') + (d.lockfile ? ` (${d.lockfile})` : '') });
+      out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: `${d.name}@${d.version}`, detail: [v.why, where].filter(Boolean).join('; ') + (d.lockfile ? ` (${d.lockfile})` : ''), ...(d.lockfile ? { file: d.lockfile } : {}) });
     }
   }
   return out;
@@ -240,7 +243,7 @@ export function evaluateDependencies(policy: Policy, deps: readonly DependencyCh
       if (rule.when === 'new' && !d.new) continue;
       if (!hit(d.name, d.version) || spared(d.name, d.version)) continue;
       const what = d.new ? 'adds a new dependency' : `upgrades from ${d.previous.join(', ')}`;
-      out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: `${d.name}@${d.version}`, detail: `${what} in ${d.lockfile}${d.dev ? ' (dev)' : ''}` });
+      out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: `${d.name}@${d.version}`, detail: `${what} in ${d.lockfile}${d.dev ? ' (dev)' : ''}`, file: d.lockfile });
     }
   }
   return out;
@@ -288,7 +291,7 @@ export function evaluateFindings(policy: Policy, findings: readonly Finding[], c
     const isNew = (f: Finding) => (f.package ? added.has(f.package) : changed.has(f.file));
     const hits = findings.filter((f) => (!rule['new-only'] || isNew(f)) && SEVERITY.indexOf(f.severity) >= min);
     if (hits.length > rule.allowed) {
-      for (const f of hits) out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: f.package ?? (f.line ? `${f.file}:${f.line}` : f.file), detail: `${f.tool} ${f.rule} (${f.severity}): ${f.message}` });
+      for (const f of hits) out.push({ rule: rule.id, reason: rule.reason, mode: rule.mode ?? policy.mode, subject: f.package ?? (f.line ? `${f.file}:${f.line}` : f.file), detail: `${f.tool} ${f.rule} (${f.severity}): ${f.message}`, ...(f.file ? { file: f.file } : {}), ...(f.line && !f.package ? { line: f.line } : {}) });
     }
   }
   return out;
@@ -309,5 +312,5 @@ export function evaluateModelBudget(policy: Policy, spend: { usd: number; prompt
 export function evaluateSecrets(policy: Policy, findings: readonly Finding[]): Decision[] {
   const r = policy.secrets;
   if (!r) return [];
-  return findings.map((f) => ({ rule: r.id, reason: r.reason, mode: r.mode ?? policy.mode, subject: f.line ? `${f.file}:${f.line}` : f.file, detail: f.message }));
+  return findings.map((f) => ({ rule: r.id, reason: r.reason, mode: r.mode ?? policy.mode, subject: f.line ? `${f.file}:${f.line}` : f.file, detail: f.message, file: f.file, ...(f.line ? { line: f.line } : {}) }));
 }

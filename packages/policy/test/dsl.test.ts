@@ -43,7 +43,7 @@ describe('policy DSL', () => {
     ]);
     expect(d[0]!.reason).toBe('Infrastructure changes go through the platform team');
     expect(evaluatePaths(policy, [{ path: '.github/workflows/ci.yml', action: 'write' }], 'agent')).toEqual([
-      { rule: 'agents-no-workflows', reason: 'Agents may not edit CI workflows', mode: 'warn', subject: '.github/workflows/ci.yml', detail: 'agent may not write .github/workflows/ci.yml (matched .github/workflows/**)' },
+      { rule: 'agents-no-workflows', reason: 'Agents may not edit CI workflows', mode: 'warn', subject: '.github/workflows/ci.yml', detail: 'agent may not write .github/workflows/ci.yml (matched .github/workflows/**)', file: '.github/workflows/ci.yml' },
     ]);
   });
 
@@ -76,7 +76,7 @@ describe('policy DSL', () => {
       { tool: 'Semgrep', rule: 'style', severity: 'low' as const, file: 'src/db.ts', message: 'nit' },
     ];
     expect(evaluateFindings(p, findings, ['src/db.ts'])).toEqual([
-      { rule: 'no-high', reason: 'High findings must be fixed before merge', mode: 'enforce', subject: 'src/db.ts:12', detail: 'CodeQL js/sql-injection (high): query built from user input' },
+      { rule: 'no-high', reason: 'High findings must be fixed before merge', mode: 'enforce', subject: 'src/db.ts:12', detail: 'CodeQL js/sql-injection (high): query built from user input', file: 'src/db.ts', line: 12 },
     ]);
     expect(evaluateModelBudget(p, { usd: 3.4, promptTokens: 1000 }).map((d) => d.detail)).toEqual(['spent $3.40 of $3.00 per pull request']);
     expect(evaluateModelBudget(p, { usd: 1, promptTokens: 70000 })[0]!.rule).toBe('model-budget');
