@@ -214,6 +214,30 @@ export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Ma
 }
 
 
+/** A path as git prints it: as is, or C-quoted (`"a\\"b\\303\\274"`), whose octal escapes are UTF-8 bytes. */
+export function unquoteGitPath(p: string): string {
+  if (!p.startsWith('"') || !p.endsWith('"')) return p;
+  const bytes: number[] = [];
+  const simple: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, '\\': 92 };
+  const body = p.slice(1, -1);
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c !== '\\') {
+      bytes.push(...Buffer.from(c, 'utf8'));
+      continue;
+    }
+    const next = body[i + 1] ?? '';
+    if (/[0-7]/.test(next)) {
+      bytes.push(parseInt(body.slice(i + 1, i + 4), 8));
+      i += 3;
+    } else {
+      bytes.push(simple[next] ?? next.charCodeAt(0));
+      i += 1;
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
 /** Line numbers (1-based) a unified diff adds, per new path. */
 export function addedLines(unifiedDiff: string): Map<string, Set<number>> {
   const out = new Map<string, Set<number>>();
@@ -221,7 +245,8 @@ export function addedLines(unifiedDiff: string): Map<string, Set<number>> {
   let line = 0;
   for (const l of unifiedDiff.split('\n')) {
     if (l.startsWith('+++ ')) {
-      const p = l.slice(4);
+      // git appends a tab to names with spaces, and C-quotes names with quotes, backslashes or control characters.
+      const p = unquoteGitPath(l.slice(4).replace(/\t$/, ''));
       file = p === '/dev/null' ? undefined : p.replace(/^b\//, '');
       if (file && !out.has(file)) out.set(file, new Set());
     } else if (l.startsWith('@@')) {

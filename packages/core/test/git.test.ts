@@ -67,3 +67,12 @@ describe('shallow clones', () => {
     expect((err as ConfigError).format()).toMatch(/^git checkout: commit 0123456789ab.* is not in this clone and could not be fetched from 'origin': .*not our ref.* Fix: use actions\/checkout with `fetch-depth: 0`/);
   });
 });
+
+describe('unquoteGitPath', () => {
+  test('C-quoted paths: escapes and octal UTF-8 bytes; plain paths unchanged', async () => {
+    const { unquoteGitPath } = await import('../src/index.js');
+    expect(unquoteGitPath('"b/src/we\\"ird\\\\name\\t.ts"')).toBe('b/src/we"ird\\name\t.ts');
+    expect(unquoteGitPath('"b/\\303\\274ber.ts"')).toBe('b/über.ts');
+    expect(unquoteGitPath('b/plain path.ts')).toBe('b/plain path.ts');
+  });
+});

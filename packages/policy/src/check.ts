@@ -45,12 +45,6 @@ export async function lockfileChanges(opts: { cwd: string; base: string; head: s
   );
 }
 
-/** Unquote a path git printed in C style (`"a\tb"`). */
-function unquote(p: string): string {
-  if (!p.startsWith('"')) return p;
-  return JSON.parse(p.replace(/\\([0-7]{3})/g, (_, o: string) => `\\u00${parseInt(o, 8).toString(16).padStart(2, '0')}`)) as string;
-}
-
 /** Secrets on the lines the change adds, in files the `secrets` rule does not exclude. */
 export async function secretFindings(opts: { cwd: string; base: string; head: string; policy: Policy; changes: readonly FileChange[] }): Promise<Finding[]> {
   const rule = opts.policy.secrets;
@@ -59,7 +53,7 @@ export async function secretFindings(opts: { cwd: string; base: string; head: st
   const targets = opts.changes.filter((c) => c.status !== 'deleted' && !excluded.some((m) => m.match(c.path))).map((c) => c.path);
   if (!targets.length) return [];
   const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '--no-ext-diff', '--no-color', '--find-renames', opts.base, opts.head, '--', ...targets], { cwd: opts.cwd });
-  const added = new Map([...addedLines(diff)].map(([p, lines]) => [unquote(p), lines]));
+  const added = addedLines(diff);
   const wanted = targets.filter((p) => added.get(p)?.size);
   const blobs = await readBlobs(wanted.map((p) => `${opts.head}:${p}`), { cwd: opts.cwd });
   const files = wanted.flatMap((p) => {

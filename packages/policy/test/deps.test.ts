@@ -186,3 +186,31 @@ security:
     expect(await scanSecrets([{ path: 'src/config.ts', content, added: new Set([1]) }])).toEqual([]);
   });
 });
+
+describe('secrets in a real repository', () => {
+  test('unicode and quoted file names, renamed files, deletions and files over the size cap', async () => {
+    const { GitFixture } = await import('@maestro/harness');
+    const { checkChange, loadPolicy } = await import('../src/index.js');
+    const fx = GitFixture.create();
+    try {
+      const token = ['ghp', 'wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx'].join('_');
+      const base = fx.commit('base', { 'src/old.ts': 'export const a = 1;\n', 'src/gone.ts': `export const t = "${token}";\n` });
+      const head = fx.commit('change', {
+        'src/ünïcode config.ts': `export const gh = "${token}";\n`,
+        'src/we"ird.ts': `\nexport const gh = "${token}";\n`,
+        'src/moved.ts': { renameFrom: 'src/old.ts', content: `export const a = 1;\nexport const k = "${token}";\n` },
+        'src/gone.ts': null,
+        'fixtures/fake.ts': `export const t = "${token}";\n`,
+        // Over the 1 MiB cap: generated or vendored, not scanned.
+        'dist/bundle.js': `${'x'.repeat(1 << 20)}\nconst t = "${token}";\n`,
+      });
+      const policy = loadPolicy('version: 1\nsecrets:\n  exclude: ["fixtures/**"]\n  mode: enforce\n');
+      const r = await checkChange({ cwd: fx.work, base, head, policy, actor: 'human' });
+      expect(r.secrets.map((f) => `${f.file}:${f.line}`).sort()).toEqual(['src/moved.ts:2', 'src/we"ird.ts:2', 'src/ünïcode config.ts:1']);
+      expect(r.decisions.every((d) => d.rule === 'no-secrets' && d.mode === 'enforce')).toBe(true);
+      expect(JSON.stringify(r)).not.toContain(token);
+    } finally {
+      fx.dispose();
+    }
+  });
+});
