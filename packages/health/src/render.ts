@@ -100,7 +100,7 @@ export function sections(b: HealthBundle): Section[] {
       .filter(Boolean)
       .join('\n');
     const state = p.outcome === 'block' ? 'bad' : p.outcome === 'warn' ? 'warn' : 'ok';
-    out.push({ id: 'policy', title: 'Policy', line: p.outcome === 'pass' ? 'pass' : `${p.outcome}: ${[...new Set(active.map((v) => v.rule))].slice(0, 4).join(', ')}`, body, state });
+    out.push({ id: 'policy', title: 'Policy', line: p.outcome === 'pass' ? 'pass' : `${p.outcome}: ${[...new Set(active.map((v) => v.rule))].slice(0, 4).map(esc).join(', ')}`, body, state });
   }
 
   // Security

@@ -73,6 +73,15 @@ describe('render', () => {
     expect(md).not.toMatch(/@platform-team/);
     expect(md).toContain('&lt;b&gt;platform&lt;/b&gt;');
     expect(esc('fixes #12 | @bob')).toBe('fixes #\u206012 \\| @\u2060bob');
+    // A hostile bundle: every string field it controls stays inert.
+    const b = bundle();
+    const evil = '<img src=x onerror=alert(1)> @org/admins #1 | `x`';
+    const hostile = { ...b, evidence: { ...b.evidence, 'policy-gate': { ...b.evidence['policy-gate']!, violations: [{ rule: evil, reason: evil, mode: 'enforce' as const, subject: evil, detail: evil }], overrides: [{ rule: evil, by: evil, status: evil, reason: evil, expires: '2026-12-01' }] }, 'risk-score': { ...b.evidence['risk-score']!, factors: [{ feature: 'la', contribution: 1, text: evil }], model: { source: evil } } }, problems: [{ file: evil, problem: evil }] };
+    // Inside code spans text is literal (no HTML, no mentions); everywhere else it must be escaped.
+    const out = render(hostile, { budget: 65536, measure: 'chars' }).markdown.replace(/(`+) [\s\S]*? \1|(`+)[^`]*?\2/g, '');
+    expect(out).not.toMatch(/<img/);
+    expect(out).not.toMatch(/@org\/admins/);
+    expect(out).not.toMatch(/(^|[^\u2060`])#1\b/);
   });
 
   test('the budget holds for comments (characters) and check runs (bytes), with valid markdown after cutting', () => {
