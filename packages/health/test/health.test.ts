@@ -101,6 +101,16 @@ describe('render', () => {
     expect(render(b, { budget: 65536, measure: 'chars' }).truncated).toBe(false);
   });
 
+  test('cost to date and budget left from the agent-step ledger, with prompt cache hits; over budget is bad', () => {
+    const { evidence } = readEvidence([{ name: 'agent-step.json', text: env('agent-step', { usd: 1.25, budgetUsd: 3, promptTokens: 41000, maxPromptTokens: 60000, promptCache: { hits: 12, lookups: 20 } }) }], SHA);
+    const cost = sections(bundle({ evidence: { ...bundle().evidence, ...evidence } })).find((x) => x.id === 'cost')!;
+    expect(cost.line).toBe('$1.25 of $3.00 (left: $1.75)');
+    expect(cost.body).toBe('LLM spend to date: **$1.25** of $3.00 (left: $1.75); 41000 prompt tokens of 60000; prompt cache 12/20 hits.');
+    expect(cost.state).toBe('ok');
+    const over = readEvidence([{ name: 'a.json', text: env('agent-step', { usd: 3.5, budgetUsd: 3, promptTokens: 1, maxPromptTokens: null, promptCache: null }) }], SHA).evidence;
+    expect(sections(bundle({ evidence: { ...bundle().evidence, ...over } })).find((x) => x.id === 'cost')!.state).toBe('bad');
+  });
+
   test('missing tests from the import graph when file-level selection ran; uncovered changed lines listed', () => {
     const b = bundle();
     const withGraph = { ...b, evidence: { ...b.evidence, affected: { ...b.evidence.affected!, tests: { selected: 3, testsPerFile: { 'packages/web/src/a.ts': 2, 'packages/web/src/orphan.ts': 0 } } } }, uncovered: [{ file: 'packages/web/src/a.ts', lines: [3, 4, 5, 9] }] };
