@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
 import type { FileChange } from '@maestro/core/git';
 import { ProjectGraph } from './graph.js';
-import { describeChanges, parseLockfile, type LockfileIndex } from './lockfile.js';
+import { describeChanges, importersThatMayDiffer, parseLockfile, type LockfileIndex } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
 import { compileGlob, discover, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
 
@@ -294,10 +294,13 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
         all = `the lockfile at the base commit is unreadable (${e.message})`;
       }
       if (baseLock) {
-        const rootA = baseLock.get('.');
-        const rootB = headLock.get('.');
+        // pnpm: only importers whose closure can differ are compared (a one-package bump stays cheap in a big monorepo).
+        const candidates = importersThatMayDiffer(baseLock, headLock);
+        const rootA = !candidates || candidates.has('.') ? baseLock.get('.') : undefined;
+        const rootB = !candidates || candidates.has('.') ? headLock.get('.') : undefined;
         if (rootA?.fingerprint !== rootB?.fingerprint) all = `root dependencies changed in ${hl.path}: ${describeChanges(rootA, rootB, 3).join(', ')}`;
         for (const p of ws.projects.values()) {
+          if (candidates && !candidates.has(p.root)) continue;
           const a = baseLock.get(p.root);
           const b = headLock.get(p.root);
           if (a?.fingerprint === b?.fingerprint) continue;

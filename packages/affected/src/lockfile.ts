@@ -24,8 +24,22 @@ export interface ImporterResolution {
 /** importer path ('.' for the root, else the package directory) → resolution. */
 export type LockfileIndex = Map<string, ImporterResolution>;
 
+/** What two pnpm lockfile indexes need to tell which importers can differ without computing closures. */
+interface PnpmGraph {
+  importers: Map<string, string>;
+  snapshots: Record<string, Record<string, unknown> | null>;
+  /** Resolved snapshot keys of an importer's direct dependencies. */
+  directKeys(importer: string): string[];
+  /** Resolved snapshot keys a snapshot depends on. */
+  depKeys(key: string): string[];
+  /** What identifies a snapshot's content: its dependencies and integrity. */
+  fingerprint(key: string): string;
+}
+
 /** A LockfileIndex whose entries are computed on first `get`. */
 class LazyIndex extends Map<string, ImporterResolution> {
+  /** Set for pnpm lockfiles: lets `importersThatMayDiffer` skip closures. */
+  graph?: PnpmGraph;
   private readonly pending: Map<string, () => ImporterResolution>;
   constructor(entries: Array<[string, () => ImporterResolution]>) {
     super();
@@ -42,6 +56,27 @@ class LazyIndex extends Map<string, ImporterResolution> {
   }
   override has(key: string): boolean {
     return super.has(key) || this.pending.has(key);
+  }
+  override get size(): number {
+    return super.size + this.pending.size;
+  }
+  override keys(): MapIterator<string> {
+    return new Map([...super.keys(), ...this.pending.keys()].map((k) => [k, true])).keys();
+  }
+  /** Iterating computes every closure still pending (what a full walk needs anyway). */
+  override entries(): MapIterator<[string, ImporterResolution]> {
+    for (const k of [...this.pending.keys()]) this.get(k);
+    return super.entries();
+  }
+  override values(): MapIterator<ImporterResolution> {
+    for (const k of [...this.pending.keys()]) this.get(k);
+    return super.values();
+  }
+  override [Symbol.iterator](): MapIterator<[string, ImporterResolution]> {
+    return this.entries();
+  }
+  override forEach(cb: (value: ImporterResolution, key: string, map: Map<string, ImporterResolution>) => void): void {
+    for (const [k, v] of this.entries()) cb(v, k, this);
   }
 }
 
@@ -110,9 +145,59 @@ export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Pr
     }
     return finish(closure, names);
   };
-  // Closures are computed when asked for: keys need a few importers, attribution all of them.
+  // Closures are computed when asked for: keys need a few importers, attribution only those that can differ.
   const index = new LazyIndex(Object.entries(importers).map(([k, deps]) => [k === '' ? '.' : k, () => compute(deps)]));
+  const resolved = (deps: Record<string, unknown> | undefined | null, fields: readonly string[]) => {
+    const out: string[] = [];
+    for (const field of fields) for (const [name, v] of Object.entries((deps?.[field] ?? {}) as Record<string, unknown>)) {
+      const version = depVersion(v);
+      const key = version ? resolveKey(name, version) : undefined;
+      if (key) out.push(key);
+    }
+    return out;
+  };
+  index.graph = {
+    importers: new Map(Object.entries(importers).map(([k, deps]) => [k === '' ? '.' : k, JSON.stringify(deps ?? {})])),
+    snapshots,
+    directKeys: (importer) => resolved(importers[importer === '.' && !(importer in importers) ? '' : importer] as Record<string, unknown> | undefined, IMPORTER_KEYS),
+    depKeys: (key) => resolved(snapshots[key], DEP_KEYS),
+    fingerprint: (key) => `${JSON.stringify(snapshots[key]?.['dependencies'] ?? null)}|${JSON.stringify(snapshots[key]?.['optionalDependencies'] ?? null)}|${integrity(key)}`,
+  };
   return index;
+}
+
+/**
+ * Importers whose resolution can differ between two pnpm lockfiles, found
+ * without computing every closure: a snapshot changed when its dependencies or
+ * integrity did (or it exists on one side only); an importer can differ when
+ * its own entry changed or one of its direct dependencies reaches a changed
+ * snapshot in the head's graph. Every other importer has an identical closure.
+ * Undefined when the indexes are not both pnpm (then compare them all).
+ */
+export function importersThatMayDiffer(base: LockfileIndex, head: LockfileIndex): Set<string> | undefined {
+  const a = (base as LazyIndex).graph;
+  const b = (head as LazyIndex).graph;
+  if (!a || !b) return undefined;
+  const changed = new Set<string>();
+  for (const k of Object.keys(b.snapshots)) if (!(k in a.snapshots) || a.fingerprint(k) !== b.fingerprint(k)) changed.add(k);
+  // Reverse edges in the head: who depends on each snapshot.
+  const dependents = new Map<string, string[]>();
+  if (changed.size) {
+    for (const k of Object.keys(b.snapshots)) for (const d of b.depKeys(k)) {
+      const list = dependents.get(d);
+      if (list) list.push(k);
+      else dependents.set(d, [k]);
+    }
+  }
+  const tainted = new Set(changed);
+  const queue = [...changed];
+  while (queue.length) for (const up of dependents.get(queue.pop()!) ?? []) if (!tainted.has(up)) (tainted.add(up), queue.push(up));
+  const out = new Set<string>();
+  for (const imp of new Set([...a.importers.keys(), ...b.importers.keys()])) {
+    if (a.importers.get(imp) !== b.importers.get(imp)) out.add(imp);
+    else if (b.directKeys(imp).some((k) => tainted.has(k) || !(k in a.snapshots))) out.add(imp);
+  }
+  return out;
 }
 
 export async function parseNpmLock(source: string, file = 'package-lock.json'): Promise<LockfileIndex> {

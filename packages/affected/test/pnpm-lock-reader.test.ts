@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
@@ -35,5 +36,43 @@ describe('fast pnpm v9 lockfile reader', () => {
     expect(readPnpmLockFast("lockfileVersion: '6.0'\nimporters: {}\n")).toBeUndefined();
     expect(readPnpmLockFast("lockfileVersion: '9.0'\nsnapshots:\n  a@1.0.0:\n    dependencies:\n      b: &x 1.0.0\n")).toBeUndefined();
     expect(readPnpmLockFast("lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      a:\n        specifier: |\n          multi\n")).toBeUndefined();
+  });
+});
+
+describe('importersThatMayDiffer', () => {
+  /** Brute force: every importer's full closure on both sides. */
+  async function differing(a: string, b: string): Promise<{ brute: string[]; candidates: string[] }> {
+    const { parsePnpmLock, importersThatMayDiffer } = await import('../src/lockfile.js');
+    const [la, lb] = [await parsePnpmLock(a), await parsePnpmLock(b)];
+    const roots = new Set([...la.keys(), ...lb.keys()]);
+    const brute = [...roots].filter((r) => la.get(r)?.fingerprint !== lb.get(r)?.fingerprint).sort();
+    const [ca, cb] = [await parsePnpmLock(a), await parsePnpmLock(b)];
+    return { brute, candidates: [...importersThatMayDiffer(ca, cb)!].sort() };
+  }
+
+  test.each([
+    ['pnpm-lock.v1.yaml', 'pnpm-lock.v2.yaml'],
+    ['pnpm-lock.v2.yaml', 'pnpm-lock.v3.yaml'],
+    ['pnpm-lock.v3.yaml', 'pnpm-lock.v1.yaml'],
+  ])('fixtures %s → %s: exactly the importers whose closure changed', async (x, y) => {
+    const read = (f: string) => readFileSync(path.resolve('packages/affected/test/fixtures', f), 'utf8');
+    const r = await differing(read(x), read(y));
+    expect(r.candidates).toEqual(r.brute);
+    expect(r.brute.length).toBeGreaterThan(0);
+  });
+
+  test('this repository: its lockfile at an older commit vs now, and a deep integrity change; candidates always cover every changed importer', async () => {
+    const now = readFileSync('pnpm-lock.yaml', 'utf8');
+    const old = execFileSync('git', ['show', 'fb870b2:pnpm-lock.yaml'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const real = await differing(old, now);
+    expect(real.brute.length).toBeGreaterThan(0);
+    for (const b of real.brute) expect(real.candidates).toContain(b);
+    // A transitive package's integrity changes: every importer that reaches it, and nothing else.
+    const m = /\n {2}(ms@2\.1\.3):\n {4}resolution: \{integrity: (sha512-[^}]+)\}/.exec(now)!;
+    const tampered = now.replace(m[0], m[0].replace(m[2]!, 'sha512-changed'));
+    const deep = await differing(now, tampered);
+    expect(deep.brute.length).toBeGreaterThan(0);
+    expect(deep.candidates).toEqual(deep.brute);
+    expect((await differing(now, now)).candidates).toEqual([]);
   });
 });
