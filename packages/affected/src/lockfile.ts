@@ -156,8 +156,11 @@ export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Pr
     }
     return out;
   };
+  let importerText: Map<string, string> | undefined;
   index.graph = {
-    importers: new Map(Object.entries(importers).map(([k, deps]) => [k === '' ? '.' : k, JSON.stringify(deps ?? {})])),
+    get importers() {
+      return (importerText ??= new Map(Object.entries(importers).map(([k, deps]) => [k === '' ? '.' : k, JSON.stringify(deps ?? {})])));
+    },
     snapshots,
     directKeys: (importer) => resolved(importers[importer === '.' && !(importer in importers) ? '' : importer] as Record<string, unknown> | undefined, IMPORTER_KEYS),
     depKeys: (key) => resolved(snapshots[key], DEP_KEYS),
