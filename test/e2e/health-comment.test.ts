@@ -118,4 +118,23 @@ describe('health-comment bundle under runner-sim', () => {
     expect(gh.comments(FULL, 13)).toHaveLength(2);
     gh.assertNoViolations();
   });
+
+  test('a 502 on the comment and a 429 on the check run are retried: one comment, one check run, nothing lost or duplicated', async () => {
+    fx.checkout('main');
+    fx.branch('flaky-api');
+    fx.commit('f', { 'src/calc.ts': 'export const add = (a: number, b: number) => a + b; // f\n' });
+    const pr = fx.pullRequest(14, 'main', 'flaky-api');
+    gh.addPull(FULL, { number: 14, headSha: pr.head, baseSha: pr.base });
+    const token = gh.addToken('ghs_hc_flaky');
+    gh.fault({ operation: 'issues/create-comment', status: 502, times: 1 });
+    gh.rateLimit('checks/create', { retryAfter: 1 });
+    const workspace = fx.checkoutLike(pr.merge, { depth: 1 });
+    const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 14, ...pr }), token, apiUrl: gh.url, with: { evidence: evidence(workspace, {}) } });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    expect(r.outputs['comment']).toBe('created');
+    expect(gh.comments(FULL, 14)).toHaveLength(1);
+    expect(gh.checkRuns(FULL).filter((c) => c['head_sha'] === pr.head)).toHaveLength(1);
+    expect(gh.requests.filter((q) => q.operationId === 'issues/create-comment' && q.token === token).map((q) => q.status)).toEqual([502, 201]);
+  });
 });
