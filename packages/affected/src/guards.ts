@@ -7,9 +7,11 @@
  */
 export type SchemaName = 'configSchema' | 'manifestSchema' | 'pnpmWorkspaceSchema' | 'nxProjectSchema' | 'pnpmSchema' | 'npmSchema';
 
+import { isRecord } from '@maestro/core/config';
+
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj: (v: unknown) => v is Obj = isRecord;
 const opt = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 const isStringRecord = (v: unknown): v is Record<string, string> => isObj(v) && Object.values(v).every((x) => typeof x === 'string');

@@ -160,6 +160,11 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string, opt
   return validateConfig(schema, parseYaml(source, shown), source, shown, opts.fix);
 }
 
+/** A JSON/YAML object (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** Parse JSON; a syntax error becomes a ConfigError at its line and column. */
 export function parseJson(source: string, file: string): unknown {
   try {

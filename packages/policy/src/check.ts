@@ -5,10 +5,10 @@
  */
 import { Minimatch } from 'minimatch';
 import { ConfigError } from '@maestro/core/errors';
-import { diffFiles, git, readBlobs, type FileChange } from '@maestro/core/git';
+import { addedLines, diffFiles, git, readBlobs, type FileChange } from '@maestro/core/git';
 import { evaluateDependencies, evaluateLicences, evaluatePaths, evaluateSecrets, loadPolicy, type Action, type Actor, type Decision, type Finding, type Policy } from './dsl.js';
 import { dependencyChanges, lockKind, type DependencyChange } from './deps.js';
-import { addedLines, scanSecrets } from './findings.js';
+import { scanSecrets } from './findings.js';
 
 const STATUS_ACTION: Record<FileChange['status'], Action> = { added: 'create', modified: 'write', deleted: 'delete', renamed: 'rename', copied: 'create', 'type-changed': 'write' };
 
@@ -25,11 +25,6 @@ export async function loadPolicyAt(cwd: string, base: string, file: string): Pro
 /** Path decisions for a list of changes (from git or the PR files API). */
 export function judgeChanges(policy: Policy, changes: readonly FileChange[], actor: Actor): Decision[] {
   return evaluatePaths(policy, changes.map((c) => ({ path: c.path, action: STATUS_ACTION[c.status], ...(c.oldPath ? { oldPath: c.oldPath } : {}) })), actor);
-}
-
-export async function checkPaths(opts: { cwd: string; base: string; head: string; policy: Policy; actor: Actor }): Promise<{ changes: FileChange[]; decisions: Decision[] }> {
-  const changes = await diffFiles(opts.base, opts.head, { cwd: opts.cwd });
-  return { changes, decisions: judgeChanges(opts.policy, changes, opts.actor) };
 }
 
 /** Packages added by the lockfiles changed between base and head. */

@@ -17,7 +17,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
 import { ConfigError } from '@maestro/core/errors';
-import { parseJson, parseYaml } from '@maestro/core/config';
+import { isRecord, parseJson, parseYaml } from '@maestro/core/config';
 
 export type LockKind = 'pnpm' | 'npm' | 'yarn';
 
@@ -53,10 +53,6 @@ export interface DependencyChange {
 }
 
 const key = (name: string, version: string) => `${name}@${version}`;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** `@scope/name@1.2.3(peer@1)` or v6 `/@scope/name/1.2.3` → [name, version]. */
 function splitPnpmKey(raw: string): [string, string] | undefined {

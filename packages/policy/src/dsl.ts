@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { parseYaml, validateConfig } from '@maestro/core/config';
 import { ConfigError } from '@maestro/core/errors';
 import type { Severity } from '@maestro/core/sarif';
-import { judgeLicence } from './spdx.js';
+import { judgeLicence, starPattern } from './spdx.js';
 import type { DependencyChange } from './deps.js';
 
 export const ACTIONS = ['read', 'write', 'create', 'delete', 'rename'] as const;
@@ -225,9 +225,8 @@ function packageMatcher(patterns: readonly string[]): (name: string, version: st
   const tests = patterns.map((p) => {
     const at = p.indexOf('@', 1);
     const [name, version] = at > 0 ? [p.slice(0, at), p.slice(at + 1)] : [p, '*'];
-    const re = (g: string) => new RegExp(`^${g.replace(/[.+^$|()[\]{}\\?]/g, '\\$&').replace(/\*/g, '.*')}$`);
-    const n = re(name);
-    const v = re(version);
+    const n = starPattern(name);
+    const v = starPattern(version);
     return (pn: string, pv: string) => n.test(pn) && v.test(pv);
   });
   return (name, version) => tests.some((t) => t(name, version));

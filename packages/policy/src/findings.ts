@@ -5,16 +5,10 @@
  * and position.
  */
 import { ConfigError } from '@maestro/core/errors';
-import { parseJson } from '@maestro/core/config';
+import { isRecord, parseJson } from '@maestro/core/config';
 import type { Finding, Severity } from './dsl.js';
 
-export { addedLines } from '@maestro/core/git';
-
 const GRYPE_SEVERITY: Record<string, Severity> = { critical: 'critical', high: 'high', medium: 'medium', low: 'low', negligible: 'note', unknown: 'medium' };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Grype matches as findings about packages (`package: name@version`).

@@ -32,9 +32,14 @@ export function classify(raw: string | undefined | null): LicenceClass {
   }
 }
 
+/** A whole-string pattern where only `*` is special (any run of characters). */
+export function starPattern(p: string): RegExp {
+  return new RegExp(`^${p.replace(/[.+^$|()[\]{}\\?]/g, '\\$&').replace(/\*/g, '.*')}$`);
+}
+
 /** `GPL-*` style patterns (only `*` is special), or exact ids. */
 function matcher(patterns: readonly string[]): (id: string) => boolean {
-  const res = patterns.map((p) => new RegExp(`^${p.replace(/[.+^$|()[\]{}\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+  const res = patterns.map(starPattern);
   return (id) => {
     const base = id.replace(/\+$/, '');
     return res.some((r) => r.test(base) || r.test(id));

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '@maestro/core';
-import { addedLines, dependencyChanges, diffLockPackages, evaluateDependencies, evaluateFindings, evaluateLicences, licenceOf, loadPolicy, readGrype, readLockPackages, readSbom, scanSecrets, type DependencyChange } from '../src/index.js';
+import { addedLines } from '@maestro/core/git';
+import { dependencyChanges, diffLockPackages, evaluateDependencies, evaluateFindings, evaluateLicences, licenceOf, loadPolicy, readGrype, readLockPackages, readSbom, scanSecrets, type DependencyChange } from '../src/index.js';
 
 const FX = path.resolve('packages/policy/test/fixtures/lockfiles');
 const read = (f: string) => readFileSync(path.join(FX, f), 'utf8');
