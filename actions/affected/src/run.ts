@@ -16,6 +16,7 @@ import {
   runnerEvent,
   setOutputs,
   state,
+  runnerTempPath,
   table,
   writeEvidence,
   writeSummary,
@@ -139,7 +140,7 @@ export function run(): Promise<void> {
     if (report.fetched.length) log.info(`fetched ${report.fetched.length} missing commit(s) into the shallow clone: ${report.fetched.map((s) => s.slice(0, 12)).join(', ')}`);
 
     // Files for large lists and the full report.
-    const dir = path.join(process.env['RUNNER_TEMP'] ?? path.join(cwd, '.maestro'), 'maestro-affected');
+    const dir = runnerTempPath('maestro-affected', cwd);
     mkdirSync(dir, { recursive: true });
     const reportPath = path.join(dir, 'report.json');
     const filesPath = path.join(dir, 'files.txt');

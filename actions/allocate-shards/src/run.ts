@@ -11,6 +11,7 @@ import {
   parseJson,
   runAction,
   runnerEvent,
+  runnerTempPath,
   setOutputs,
   table,
   writeEvidence,
@@ -49,7 +50,7 @@ const STORE_DIR = '~/.maestro-timings';
 const storeDir = () => path.join(process.env['HOME'] ?? process.cwd(), '.maestro-timings');
 
 function workDir(): string {
-  const dir = path.join(process.env['RUNNER_TEMP'] ?? path.join(process.cwd(), '.maestro'), 'maestro-shards');
+  const dir = runnerTempPath('maestro-shards', process.cwd());
   mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, addedLines, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, subjectSha, writeSummary } from '@maestro/core';
+import { ConfigError, addedLines, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, subjectSha, writeSummary } from '@maestro/core';
 import { BUNDLE_SCHEMA, SUPERSEDED, conclusion, digestOf, marker, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, worse, type HealthBundle, type Security } from '@maestro/health';
 
 export const ACTION = 'health-comment';
@@ -60,11 +60,7 @@ function evidenceFiles(inputs: Inputs, cwd: string): Array<{ name: string; text:
 
 function securityFrom(sarif: readonly string[], cwd: string): Security | null {
   if (!sarif.length) return null;
-  const findings = sarif.flatMap((f) => {
-    const abs = path.resolve(cwd, f);
-    if (!existsSync(abs)) throw new ConfigError(`SARIF log '${f}' does not exist`, { file: "input 'sarif'", fix: 'run the scanner before this step, or leave `sarif` empty' });
-    return readSarif(readFileSync(abs, 'utf8'), f);
-  });
+  const findings = sarif.flatMap((f) => readSarif(readInputFile(cwd, f, { what: 'SARIF log', input: 'sarif', fix: 'run the scanner before this step, or leave `sarif` empty' }), f));
   const bySeverity: Security['bySeverity'] = {};
   for (const f of findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
   const rank = { critical: 0, high: 1, medium: 2, low: 3, note: 4 } as const;
@@ -75,15 +71,14 @@ function securityFrom(sarif: readonly string[], cwd: string): Security | null {
 /** Changed lines the head's lcov says never ran. */
 async function uncoveredLines(lcovFile: string, cwd: string, base: string | null, head: string): Promise<HealthBundle['uncovered']> {
   if (!lcovFile) return null;
-  const abs = path.resolve(cwd, lcovFile);
-  if (!existsSync(abs)) throw new ConfigError(`coverage file '${lcovFile}' does not exist`, { file: "input 'coverage'", fix: 'write lcov (e.g. jest --coverage --coverageReporters=lcov) before this step, or leave `coverage` empty' });
+  const lcov = readInputFile(cwd, lcovFile, { what: 'coverage file', input: 'coverage', fix: 'write lcov (e.g. jest --coverage --coverageReporters=lcov) before this step, or leave `coverage` empty' });
   if (!base) {
     log.warning(`${ACTION}: no base commit in the affected evidence; uncovered changed lines are not listed`);
     return null;
   }
   const zero = new Map<string, Set<number>>();
   let file: string | undefined;
-  for (const line of readFileSync(abs, 'utf8').split(/\r?\n/)) {
+  for (const line of lcov.split(/\r?\n/)) {
     if (line.startsWith('SF:')) {
       const p = line.slice(3).trim();
       file = path.isAbsolute(p) ? path.relative(cwd, p) : p.replace(/^\.\//, '');
@@ -244,7 +239,7 @@ async function findPull(gh: Client, repo: Repo, wr: NonNullable<WorkflowRunEvent
 }
 
 function writeBundle(b: HealthBundle): string {
-  const dir = path.join(process.env['RUNNER_TEMP'] ?? path.join(process.cwd(), '.maestro'), 'maestro-health');
+  const dir = runnerTempPath('maestro-health', process.cwd());
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'health.json');
   writeFileSync(file, JSON.stringify(b));

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
-import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readSarif, runAction, runnerEvent, setOutputs, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
+import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
 import { applyOverrides, checkChange, evaluateFindings, judgeChanges, loadPolicy, loadPolicyAt, parseOverride, readGrype, readSbom, type Actor, type AuditEntry, type Decision, type DependencyChange, type Finding, type OverrideRequest, type Policy } from '@maestro/policy';
 
 export const ACTION = 'policy-gate';
@@ -101,11 +101,7 @@ async function labelOverrides(gh: Client, params: { owner: string; repo: string 
 }
 
 function readFindings(inputs: Inputs, cwd: string): Finding[] {
-  const open = (file: string, input: string) => {
-    const abs = path.resolve(cwd, file);
-    if (!existsSync(abs)) throw new ConfigError(`${input} report '${file}' does not exist`, { file: `input '${input}'`, fix: `run the scanner before this step, or leave \`${input}\` empty` });
-    return readFileSync(abs, 'utf8');
-  };
+  const open = (file: string, input: string) => readInputFile(cwd, file, { what: `${input} report`, input, fix: `run the scanner before this step, or leave \`${input}\` empty` });
   return [...inputs.sarif.flatMap((f) => readSarif(open(f, 'sarif'), f)), ...inputs.grype.flatMap((f) => readGrype(open(f, 'grype'), f))];
 }
 
@@ -216,7 +212,7 @@ export function run(): Promise<void> {
       ].join('\n') + '\n',
     );
     const decision = { version: 1, outcome, policy: inputs.policy, base, actor, changedFiles: changes.length, dependencies: dependencies.map((d) => ({ name: d.name, version: d.version, new: d.new, license: d.license, licenseSource: d.licenseSource })), violations: decisions, overrides: audit };
-    const dir = path.join(process.env['RUNNER_TEMP'] ?? path.join(cwd, '.maestro'), 'maestro-policy');
+    const dir = runnerTempPath('maestro-policy', cwd);
     mkdirSync(dir, { recursive: true });
     const decisionPath = path.join(dir, 'decision.json');
     const full = JSON.stringify(decision);

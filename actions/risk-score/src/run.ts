@@ -12,6 +12,7 @@ import {
   isReadOnlyTokenError,
   log,
   parseInputs,
+  readInputFile,
   runAction,
   runnerEvent,
   setOutputs,
@@ -58,9 +59,8 @@ interface EventPayload {
 function loadModel(input: string, cwd: string): { model: Model; source: string } {
   const file = input || (existsSync(path.join(cwd, 'policy/risk-model.json')) ? 'policy/risk-model.json' : '');
   if (!file) return { model: DEFAULT_MODEL, source: DEFAULT_SOURCE };
-  const abs = path.resolve(cwd, file);
-  if (!existsSync(abs)) throw new ConfigError(`model file '${file}' does not exist`, { file: "input 'model'", fix: 'commit the file written by `maestro risk calibrate`, or leave `model` empty for the default' });
-  return { model: readModel(readFileSync(abs, 'utf8'), file), source: file };
+  const text = readInputFile(cwd, file, { what: 'model file', input: 'model', fix: 'commit the file written by `maestro risk calibrate`, or leave `model` empty for the default' });
+  return { model: readModel(text, file), source: file };
 }
 
 function summary(a: Assessment, mode: string, reviewers: { users: string[]; teams: string[] } | undefined, extras: readonly ExtraSignal[]): string {

@@ -1,5 +1,6 @@
 /** What the runner tells a step about its trigger: event name and payload, commit and ref. */
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from './errors.js';
 
 export interface RunnerEvent {
@@ -27,4 +28,19 @@ export function runnerEvent(env: Record<string, string | undefined> = process.en
 export function subjectSha(t: RunnerEvent): string {
   const pr = t.event['pull_request'] as { head?: { sha?: string } } | undefined;
   return pr?.head?.sha ?? t.sha;
+}
+
+/**
+ * `$RUNNER_TEMP/<name>`: where an action keeps files other steps read (reports,
+ * plans, evidence). Outside a runner: `<fallbackRoot>/.maestro/<name>`.
+ */
+export function runnerTempPath(name: string, fallbackRoot: string, env: Record<string, string | undefined> = process.env): string {
+  return path.join(env['RUNNER_TEMP'] ?? path.join(fallbackRoot, '.maestro'), name);
+}
+
+/** A file an input names (relative to the workspace), or a ConfigError saying which input and how to fix it. */
+export function readInputFile(cwd: string, file: string, o: { what: string; input: string; fix: string }): string {
+  const abs = path.resolve(cwd, file);
+  if (!existsSync(abs)) throw new ConfigError(`${o.what} '${file}' does not exist`, { file: `input '${o.input}'`, fix: o.fix });
+  return readFileSync(abs, 'utf8');
 }

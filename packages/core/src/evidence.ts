@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runnerEvent, subjectSha } from './context.js';
+import { runnerEvent, runnerTempPath, subjectSha } from './context.js';
 
 export const EVIDENCE_SCHEMA = 'maestro.evidence/1';
 
@@ -23,7 +23,7 @@ export interface EvidenceEnvelope<T = unknown> {
 }
 
 export function evidenceDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env['RUNNER_TEMP'] ?? path.join(env['GITHUB_WORKSPACE'] ?? process.cwd(), '.maestro'), 'maestro-evidence');
+  return runnerTempPath('maestro-evidence', env['GITHUB_WORKSPACE'] ?? process.cwd(), env);
 }
 
 /** Write an action's evidence; returns the file path (set it as the `evidence-path` output). */
