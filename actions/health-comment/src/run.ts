@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, addedLines, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, subjectSha, writeSummary } from '@maestro/core';
-import { BUNDLE_SCHEMA, SUPERSEDED, conclusion, digestOf, marker, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, worse, type HealthBundle, type Security } from '@maestro/health';
+import { BUNDLE_SCHEMA, SUPERSEDED, conclusion, readEvidenceFiles, digestOf, marker, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, worse, type HealthBundle, type Security } from '@maestro/health';
 
 export const ACTION = 'health-comment';
 
@@ -45,17 +45,10 @@ function repoFromEnv(): Repo {
 }
 
 function evidenceFiles(inputs: Inputs, cwd: string): Array<{ name: string; text: string }> {
-  const targets = inputs.evidence.length ? inputs.evidence.map((e) => path.resolve(cwd, e)) : [evidenceDir()];
-  const out: Array<{ name: string; text: string }> = [];
-  for (const t of targets) {
-    if (!existsSync(t)) {
-      if (inputs.evidence.length) log.warning(`${ACTION}: evidence '${t}' does not exist`);
-      continue;
-    }
-    const files = statSync(t).isDirectory() ? readdirSync(t, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).map((f) => path.join(t, f)) : [t];
-    for (const f of files) out.push({ name: path.relative(cwd, f) || f, text: readFileSync(f, 'utf8') });
-  }
-  return out;
+  const { files, missing } = readEvidenceFiles(inputs.evidence.length ? inputs.evidence : [evidenceDir()], cwd);
+  // The default directory is absent when no action ran in this job: not worth a warning.
+  if (inputs.evidence.length) for (const t of missing) log.warning(`${ACTION}: evidence '${t}' does not exist`);
+  return files;
 }
 
 function securityFrom(sarif: readonly string[], cwd: string): Security | null {
@@ -288,12 +281,7 @@ export function run(): Promise<void> {
       const wr = (trigger.event as WorkflowRunEvent).workflow_run;
       if (!wr) throw new ConfigError('publish mode runs on a workflow_run event', { file: "input 'mode'", fix: 'use the pr-health-publish workflow (on: workflow_run), or mode: auto' });
       if (!inputs.bundle || !existsSync(path.resolve(cwd, inputs.bundle))) throw new ConfigError(`no bundle at '${inputs.bundle}'`, { file: "input 'bundle'", fix: 'download the `maestro-health` artifact of the triggering run and pass its health.json' });
-      let b: HealthBundle;
-      try {
-        b = parseBundle(readFileSync(path.resolve(cwd, inputs.bundle), 'utf8'));
-      } catch (e) {
-        throw new ConfigError((e as Error).message, { file: inputs.bundle, fix: 'the artifact must be the health.json that health-comment wrote in the pull request run' });
-      }
+      const b = parseBundle(readFileSync(path.resolve(cwd, inputs.bundle), 'utf8'), inputs.bundle);
       // The bundle is untrusted: it must be about the run that triggered us, in this repository.
       if (b.headSha !== wr.head_sha) throw new ConfigError(`the bundle is about ${b.headSha.slice(0, 12)}, but the triggering run built ${wr.head_sha.slice(0, 12)}; refusing it`, { file: inputs.bundle, fix: 'download the artifact of the triggering run (run-id: github.event.workflow_run.id)' });
       if (b.repo.toLowerCase() !== `${repo.owner}/${repo.repo}`.toLowerCase()) throw new ConfigError(`the bundle names repository ${b.repo}, not ${repo.owner}/${repo.repo}; refusing it`, { file: inputs.bundle, fix: 'download the artifact of the triggering run' });

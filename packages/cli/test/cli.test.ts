@@ -153,6 +153,7 @@ describe('maestro CLI (the built bundle)', () => {
       const bad = maestro('health', '--bundle', path.join(dir, 'bad-bundle.json'));
       expect(bad.status).not.toBe(0);
       expect(bad.stderr).toMatch(/the health bundle is invalid at repo/);
+      expect(bad.stderr).not.toMatch(/internal error/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@
  * before rendering (the fork wrote it: untrusted).
  */
 import { z } from 'zod';
+import { ConfigError } from '@maestro/core/errors';
 import { EVIDENCE_SCHEMAS, MAX_FILE_BYTES, type Evidence, type EvidenceProblem } from './evidence.js';
 
 export const BUNDLE_SCHEMA = 'maestro.health/1';
@@ -45,19 +46,20 @@ export type HealthBundle = z.output<typeof bundleSchema>;
 export type Security = z.output<typeof securitySchema>;
 export type { Evidence, EvidenceProblem };
 
-/** Parse an untrusted bundle; throws with the first problem's path. */
-export function parseBundle(text: string): HealthBundle {
-  if (Buffer.byteLength(text) > MAX_FILE_BYTES) throw new Error(`the health bundle is larger than ${MAX_FILE_BYTES} bytes`);
+/** Parse an untrusted bundle; a ConfigError names the first problem's path (it is the producer's mistake, or tampering). */
+export function parseBundle(text: string, file = 'health.json'): HealthBundle {
+  const fail = (message: string) => new ConfigError(message, { file, fix: 'use the health.json that health-comment wrote in the pull request run' });
+  if (Buffer.byteLength(text) > MAX_FILE_BYTES) throw fail(`the health bundle is larger than ${MAX_FILE_BYTES} bytes`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`the health bundle is not JSON: ${(e as Error).message}`);
+    throw fail(`the health bundle is not JSON: ${(e as Error).message}`);
   }
   const r = bundleSchema.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new Error(`the health bundle is invalid at ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw fail(`the health bundle is invalid at ${i.path.join('.') || '(root)'}: ${i.message}`);
   }
   return r.data;
 }

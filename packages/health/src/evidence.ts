@@ -5,6 +5,8 @@
  * zod before it is rendered, and nothing in it is ever executed or used as a
  * path. Unknown fields are dropped, not trusted.
  */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { EVIDENCE_SCHEMA } from '@maestro/core/evidence';
 
@@ -97,6 +99,25 @@ export interface Evidence {
   'risk-score'?: z.output<typeof riskData>;
   'policy-gate'?: z.output<typeof policyData>;
   'agent-step'?: z.output<typeof agentData>;
+}
+
+/**
+ * The JSON files under each target (a file, or a directory read recursively:
+ * downloaded artifacts may keep their folders), named relative to `cwd`.
+ * Targets that do not exist are returned in `missing`; the caller decides.
+ */
+export function readEvidenceFiles(targets: readonly string[], cwd: string): { files: Array<{ name: string; text: string }>; missing: string[] } {
+  const files: Array<{ name: string; text: string }> = [];
+  const missing: string[] = [];
+  for (const t of targets.map((x) => path.resolve(cwd, x))) {
+    if (!existsSync(t)) {
+      missing.push(t);
+      continue;
+    }
+    const list = statSync(t).isDirectory() ? readdirSync(t, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(t, f)) : [t];
+    for (const f of list) files.push({ name: path.relative(cwd, f) || f, text: readFileSync(f, 'utf8') });
+  }
+  return { files, missing };
 }
 
 export interface EvidenceProblem {

@@ -1,9 +1,9 @@
 /** `maestro health`: render the PR health summary from evidence files (what health-comment would post). */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { BUNDLE_SCHEMA, conclusion, parseBundle, readEvidence, render, type HealthBundle } from '@maestro/health';
+import { BUNDLE_SCHEMA, conclusion, parseBundle, readEvidence, readEvidenceFiles, render, type HealthBundle } from '@maestro/health';
 import type { CommandContext } from '../main.js';
 
 export async function healthCommand(ctx: CommandContext): Promise<number> {
@@ -21,15 +21,10 @@ export async function healthCommand(ctx: CommandContext): Promise<number> {
   const cwd = values.cwd ?? ctx.cwd;
   let b: HealthBundle;
   if (values.bundle) {
-    b = parseBundle(readFileSync(path.resolve(cwd, values.bundle), 'utf8'));
+    b = parseBundle(readFileSync(path.resolve(cwd, values.bundle), 'utf8'), values.bundle);
   } else {
-    const targets = values.evidence!.length ? values.evidence! : ['.maestro/maestro-evidence'];
-    const files: Array<{ name: string; text: string }> = [];
-    for (const t of targets.map((x) => path.resolve(cwd, x))) {
-      if (!existsSync(t)) throw new ConfigError(`no evidence at ${t}`, { file: 'maestro health', fix: 'pass --evidence <dir> (the downloaded maestro-evidence-* artifacts) or --bundle health.json' });
-      const list = statSync(t).isDirectory() ? readdirSync(t).filter((f) => f.endsWith('.json')).map((f) => path.join(t, f)) : [t];
-      for (const f of list) files.push({ name: path.relative(cwd, f), text: readFileSync(f, 'utf8') });
-    }
+    const { files, missing } = readEvidenceFiles(values.evidence!.length ? values.evidence! : ['.maestro/maestro-evidence'], cwd);
+    if (missing.length) throw new ConfigError(`no evidence at ${missing[0]}`, { file: 'maestro health', fix: 'pass --evidence <dir> (the downloaded maestro-evidence-* artifacts) or --bundle health.json' });
     const { evidence, problems, sources } = readEvidence(files, values.sha);
     const sha = values.sha ?? Object.values(sources).find((s) => /^[0-9a-f]{40}$/.test(s.sha))?.sha ?? '0'.repeat(40);
     b = { schema: BUNDLE_SCHEMA, repo: 'local/repo', pr: null, headSha: sha, run: { id: 0, attempt: 1, number: 0 }, createdAt: new Date().toISOString(), evidence, security: null, uncovered: null, problems };
