@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, addedLines, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, subjectSha, writeSummary } from '@maestro/core';
+import { ConfigError, addedLines, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, summarizeFindings, subjectSha, writeSummary } from '@maestro/core';
 import { BUNDLE_SCHEMA, SUPERSEDED, conclusion, readEvidenceFiles, digestOf, marker, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, worse, type HealthBundle, type Security } from '@maestro/health';
 
 export const ACTION = 'health-comment';
@@ -54,11 +54,8 @@ function evidenceFiles(inputs: Inputs, cwd: string): Array<{ name: string; text:
 function securityFrom(sarif: readonly string[], cwd: string): Security | null {
   if (!sarif.length) return null;
   const findings = sarif.flatMap((f) => readSarif(readInputFile(cwd, f, { what: 'SARIF log', input: 'sarif', fix: 'run the scanner before this step, or leave `sarif` empty' }), f));
-  const bySeverity: Security['bySeverity'] = {};
-  for (const f of findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
-  const rank = { critical: 0, high: 1, medium: 2, low: 3, note: 4 } as const;
-  const top = [...findings].sort((a, b) => rank[a.severity] - rank[b.severity]).slice(0, 20).map((f) => ({ tool: f.tool, rule: f.rule, severity: f.severity, file: f.file, ...(f.line ? { line: f.line } : {}), message: f.message.slice(0, 2000) }));
-  return { total: findings.length, bySeverity, top, sources: sarif.slice(0, 20) };
+  const { total, bySeverity, top } = summarizeFindings(findings);
+  return { total, bySeverity, top, sources: sarif.slice(0, 20) };
 }
 
 /** Changed lines the head's lcov says never ran. */

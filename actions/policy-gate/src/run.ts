@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
-import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
+import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, summarizeFindings, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
 import { applyOverrides, checkChange, evaluateFindings, judgeChanges, loadPolicy, loadPolicyAt, parseOverride, readGrype, readSbom, type Actor, type AuditEntry, type Decision, type DependencyChange, type Finding, type OverrideRequest, type Policy } from '@maestro/policy';
 
 export const ACTION = 'policy-gate';
@@ -224,10 +224,8 @@ export function run(): Promise<void> {
       shown = { ...decision, dependencies: [], violations: decisions.slice(0, keep), truncated: { violations: decisions.length - keep, dependencies: dependencies.length, path: decisionPath } };
       log.warning(`${ACTION}: the decision is ${full.length} bytes; the \`decision\` output holds the first ${keep} violations, \`decision-path\` all of them`);
     }
-    // Evidence for health-comment: the decision, capped like the output; findings counted by severity.
-    const bySeverity: Record<string, number> = {};
-    for (const f of findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
-    const evidencePath = writeEvidence(ACTION, { ...(shown as object), findings: { total: findings.length, bySeverity, top: findings.filter((f) => f.severity === 'critical' || f.severity === 'high').slice(0, 20) }, secrets: secretsScanned });
+    // Evidence for health-comment: the decision, capped like the output; findings counted by severity, top ones high or worse.
+    const evidencePath = writeEvidence(ACTION, { ...(shown as object), findings: summarizeFindings(findings, 'high'), secrets: secretsScanned });
     setOutputs({ outcome, audit, decision: shown, 'decision-path': decisionPath, 'evidence-path': evidencePath });
     if (block) {
       process.exitCode = 1;

@@ -42,3 +42,24 @@ export function readSarif(text: string, file: string): SarifResult[] {
   }
   return out;
 }
+
+/** Severities from the most to the least severe. */
+export const SEVERITIES_DESC: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'note'];
+
+type Summarizable = { tool: string; rule: string; severity: Severity; file: string; line?: number; message: string; package?: string };
+
+/**
+ * Findings summed up for a report: counts by severity and the 20 most severe
+ * (at or above `min`), most severe first, messages capped at 2000 characters.
+ */
+export function summarizeFindings(findings: readonly Summarizable[], min: Severity = 'note'): { total: number; bySeverity: Partial<Record<Severity, number>>; top: Summarizable[] } {
+  const bySeverity: Partial<Record<Severity, number>> = {};
+  for (const f of findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
+  const rank = (s: Severity) => SEVERITIES_DESC.indexOf(s);
+  const top = findings
+    .filter((f) => rank(f.severity) <= rank(min))
+    .sort((a, b) => rank(a.severity) - rank(b.severity))
+    .slice(0, 20)
+    .map((f) => ({ tool: f.tool, rule: f.rule, severity: f.severity, file: f.file, ...(f.line ? { line: f.line } : {}), message: f.message.slice(0, 2000), ...(f.package ? { package: f.package } : {}) }));
+  return { total: findings.length, bySeverity, top };
+}

@@ -7,7 +7,7 @@
  * writes its bundle; the `pr-health-publish` job (workflow_run, write token)
  * validates and posts it.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FakeCacheService } from './fake-cache.js';
@@ -79,7 +79,6 @@ export async function runPrPipeline(o: PipelineRun): Promise<PipelineResult> {
   if (o.fork && health.outputs['comment'] === 'artifact') {
     // upload-artifact in the PR run; download-artifact (run-id of the triggering run) in the publisher.
     const dl = mkdtempSync(path.join(tmpdir(), 'maestro-health-artifact-'));
-    mkdirSync(dl, { recursive: true });
     copyFileSync(health.outputs['bundle-path']!, path.join(dl, 'health.json'));
     const wr = workflowRunEvent({ repo: o.repo, headSha: o.pr.head, headBranch: o.headRef, defaultBranchSha: o.pr.base, headOwner: o.fork.owner, runId: o.runId });
     publish = await runAction({ actionDir: path.join(o.root, 'actions/health-comment'), with: { mode: 'publish', bundle: path.join(dl, 'health.json') }, event: wr, workspace: dl, token: o.publishToken ?? o.token, apiUrl: o.gh.url, env: { GITHUB_RUN_ID: String(o.runId + 1) } });

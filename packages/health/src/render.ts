@@ -10,6 +10,7 @@
  * no #references, no table breaks.
  */
 import { sizeOf, truncateMarkdown, type Measure } from '@maestro/core/markdown';
+import { SEVERITIES_DESC } from '@maestro/core/sarif';
 import type { HealthBundle } from './bundle.js';
 
 export type Conclusion = 'success' | 'neutral' | 'failure';
@@ -107,8 +108,7 @@ export function sections(b: HealthBundle): Section[] {
   const s = b.security ?? (p?.findings ? { ...p.findings, sources: ['policy-gate'] } : null);
   if (!s) out.push({ id: 'security', title: 'Security findings', line: 'no scanner results', body: '_No SARIF or Grype results were given (pass them to policy-gate or health-comment)._', state: 'missing' });
   else {
-    const order = ['critical', 'high', 'medium', 'low', 'note'] as const;
-    const counts = order.filter((k) => s.bySeverity[k]).map((k) => `${s.bySeverity[k]} ${k}`);
+    const counts = SEVERITIES_DESC.filter((k) => s.bySeverity[k]).map((k) => `${s.bySeverity[k]} ${k}`);
     const rows = s.top.slice(0, 10).map((f) => [f.severity, esc(f.tool), code(f.rule), f.package ? code(f.package) : code(f.line ? `${f.file}:${f.line}` : f.file), esc(f.message)]);
     const bad = (s.bySeverity.critical ?? 0) > 0;
     const warn = (s.bySeverity.high ?? 0) > 0;
