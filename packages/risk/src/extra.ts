@@ -125,18 +125,15 @@ export async function loadTypeScript(): Promise<TS> {
 }
 
 export async function complexityDelta(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>, loadTs: () => Promise<TS> = loadTypeScript): Promise<ExtraSignal> {
-  const files = [...new Set([...before.keys(), ...after.keys()])];
-  const jsts = files.filter((f) => JS_TS.test(f.replace(/^[^:]*:/, '')));
-  const ts = jsts.length ? await loadTs() : undefined;
-  const measure = (spec: string, src: string) => {
-    const file = spec.replace(/^[^:]*:/, '');
-    return ts && JS_TS.test(file) ? cyclomatic(ts, src, file) : decisionPoints(src);
-  };
+  const files = new Set([...before.keys(), ...after.keys()]);
+  const jsts = [...files].filter((f) => JS_TS.test(f)).length;
+  const ts = jsts ? await loadTs() : undefined;
+  const measure = (file: string, src: string) => (ts && JS_TS.test(file) ? cyclomatic(ts, src, file) : decisionPoints(src));
   let a = 0;
   let b = 0;
   for (const [k, v] of before) a += measure(k, v);
   for (const [k, v] of after) b += measure(k, v);
-  const how = [jsts.length ? `cyclomatic complexity (TypeScript syntax tree) of ${new Set(jsts.map((f) => f.replace(/^[^:]*:/, ''))).size} JS/TS file(s)` : '', files.length > jsts.length ? `decision points of ${new Set(files.filter((f) => !jsts.includes(f)).map((f) => f.replace(/^[^:]*:/, ''))).size} other file(s)` : ''].filter(Boolean).join(' + ');
+  const how = [jsts ? `cyclomatic complexity (TypeScript syntax tree) of ${jsts} JS/TS file(s)` : '', files.size > jsts ? `decision points of ${files.size - jsts} other file(s)` : ''].filter(Boolean).join(' + ');
   return { name: 'complexityDelta', value: b - a, detail: `${how}: ${a} → ${b}` };
 }
 
@@ -223,8 +220,9 @@ export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> 
   if (code.length) {
     const g = { cwd: opts.cwd };
     const [before, after] = await Promise.all([readBlobs(code.map((f) => `${opts.base}:${f}`), g), readBlobs(code.map((f) => `${opts.head}:${f}`), g)]);
-    const asText = (m: Map<string, Buffer>) => new Map([...m].map(([k, v]) => [k, v.toString('utf8')]));
-    out.push(await complexityDelta(asText(before), asText(after)));
+    // Keyed by path (the blobs come back keyed by `<rev>:<path>`).
+    const asText = (m: Map<string, Buffer>, rev: string) => new Map([...m].map(([k, v]) => [k.slice(rev.length + 1), v.toString('utf8')]));
+    out.push(await complexityDelta(asText(before, opts.base), asText(after, opts.head)));
   } else out.push({ name: 'complexityDelta', value: 0, detail: 'no source files changed' });
   // Static alerts and test failures.
   out.push(opts.sarif ? staticAlerts(read(opts.sarif), opts.sarif, opts.files) : { name: 'staticAlerts', value: null, detail: 'missing: no SARIF log given' });

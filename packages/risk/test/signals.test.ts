@@ -111,7 +111,7 @@ describe('other signals', () => {
     expect(cyclomatic(ts, src, 'a.ts')).toBe(1 + 2 + 1 + 2 + 3 + 1 + 1 + 1);
     expect(cyclomatic(ts, 'export const x = 1;\n', 'x.ts')).toBe(0);
     expect(cyclomatic(ts, 'export const App = () => <div>{ok && <b/>}</div>;\n', 'App.tsx')).toBe(2);
-    const d = await complexityDelta(new Map([['b1:src/a.ts', 'export function f(a) { return a; }\n'], ['b1:tool.py', 'if a:\n  pass\n']]), new Map([['h1:src/a.ts', 'export function f(a) { if (a) return a && 1; return 0; }\n'], ['h1:tool.py', 'if a and b:\n  pass\n']]));
+    const d = await complexityDelta(new Map([['src/a.ts', 'export function f(a) { return a; }\n'], ['tool.py', 'if a:\n  pass\n']]), new Map([['src/a.ts', 'export function f(a) { if (a) return a && 1; return 0; }\n'], ['tool.py', 'if a and b:\n  pass\n']]));
     expect(d).toEqual({ name: 'complexityDelta', value: 3, detail: 'cyclomatic complexity (TypeScript syntax tree) of 1 JS/TS file(s) + decision points of 1 other file(s): 2 → 5' });
   });
 });
