@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, addedLines, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, summarizeFindings, subjectSha, writeSummary } from '@maestro/core';
-import { BUNDLE_SCHEMA, SUPERSEDED, conclusion, readEvidenceFiles, digestOf, marker, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, worse, type HealthBundle, type Security } from '@maestro/health';
+import { BUNDLE_SCHEMA, conclusion, supersededBody, readEvidenceFiles, digestOf, marker, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, worse, type HealthBundle, type Security } from '@maestro/health';
 
 export const ACTION = 'health-comment';
 
@@ -115,7 +115,7 @@ interface PostResult {
  * GraphQL. Failing to minimize only warns: the new comment is already up.
  */
 async function supersede(gh: Client, repo: Repo, old: { id: number; node_id?: string; body?: string | null }): Promise<void> {
-  await gh.rest.issues.updateComment({ ...repo, comment_id: old.id, body: (old.body ?? '').replace(/<!-- maestro:health v1 [^>]*-->/, SUPERSEDED) });
+  await gh.rest.issues.updateComment({ ...repo, comment_id: old.id, body: supersededBody(old.body ?? '') });
   try {
     await gh.graphql('mutation($id: ID!) { minimizeComment(input: {subjectId: $id, classifier: OUTDATED}) { minimizedComment { isMinimized } } }', { id: old.node_id });
   } catch (e) {
@@ -123,20 +123,23 @@ async function supersede(gh: Client, repo: Repo, old: { id: number; node_id?: st
   }
 }
 
-async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, who: string, onWorse: 'edit' | 'repost' = 'edit'): Promise<{ comment: PostResult['comment'] | 'reposted'; commentId?: number }> {
+async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, who: string, onWorse: 'edit' | 'repost' = 'edit'): Promise<{ comment: PostResult['comment']; commentId?: number }> {
   const body = render(b, { budget: COMMENT_BUDGET, measure: 'chars', fullAt: 'the job summary of this run' }).markdown;
   const next = { sha: b.headSha, run: b.run.id, attempt: b.run.attempt, digest: digestOf(body), state: conclusion(b) };
   const text = `${marker(next)}\n${body}`;
   const list = async () => ownComments(await gh.paginate(gh.rest.issues.listComments, { ...repo, issue_number: pr, per_page: 100 }), who);
   const { data: pull } = await gh.rest.pulls.get({ ...repo, pull_number: pr });
   const plan = planSticky(await list(), next, pull.head.sha);
+  const dropDuplicates = async (ids: readonly number[]) => {
+    for (const d of ids) await gh.rest.issues.deleteComment({ ...repo, comment_id: d });
+  };
   if (plan.action === 'stale') {
     log.info(`${ACTION}: not writing: ${plan.why}`);
     return { comment: 'stale', ...(plan.id ? { commentId: plan.id } : {}) };
   }
   if (plan.action === 'unchanged') {
     log.info(`${ACTION}: comment ${plan.id} already shows this (no write)`);
-    for (const d of plan.duplicates) await gh.rest.issues.deleteComment({ ...repo, comment_id: d });
+    await dropDuplicates(plan.duplicates);
     return { comment: 'unchanged', commentId: plan.id };
   }
   if (plan.action === 'create') {
@@ -147,7 +150,7 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
       await gh.rest.issues.deleteComment({ ...repo, comment_id: data.id });
       return postComment(gh, repo, pr, b, who, onWorse);
     }
-    for (const d of after.slice(1)) await gh.rest.issues.deleteComment({ ...repo, comment_id: d.id });
+    await dropDuplicates(after.slice(1).map((d) => d.id));
     return { comment: 'created', commentId: data.id };
   }
   // Re-read right before writing: a newer run may have updated it meanwhile.
@@ -161,15 +164,15 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
     // Worse than before: a new comment notifies the author; the old one is hidden as outdated.
     const { data } = await gh.rest.issues.createComment({ ...repo, issue_number: pr, body: text });
     await supersede(gh, repo, fresh);
-    for (const d of plan.duplicates) await gh.rest.issues.deleteComment({ ...repo, comment_id: d });
+    await dropDuplicates(plan.duplicates);
     return { comment: 'reposted', commentId: data.id };
   }
   if (again.action !== 'unchanged') await gh.rest.issues.updateComment({ ...repo, comment_id: plan.id, body: text });
-  for (const d of plan.duplicates) await gh.rest.issues.deleteComment({ ...repo, comment_id: d });
+  await dropDuplicates(plan.duplicates);
   return { comment: again.action === 'unchanged' ? 'unchanged' : 'updated', commentId: plan.id };
 }
 
-/** Annotations for the check run: policy violations on files, and top findings with a location. */
+/** Annotations for the check run: the policy violations that are about a place in the repository. */
 function annotations(b: HealthBundle): Array<{ path: string; start_line: number; end_line: number; annotation_level: 'failure' | 'warning' | 'notice'; title: string; message: string }> {
   const out = [];
   for (const v of b.evidence['policy-gate']?.violations ?? []) {

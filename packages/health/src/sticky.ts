@@ -23,6 +23,11 @@ export interface Marker {
 /** What an old comment's marker becomes when a new comment supersedes it: no longer ours to update. */
 export const SUPERSEDED = '<!-- maestro:health superseded -->';
 
+/** A comment body with its live marker replaced by SUPERSEDED. */
+export function supersededBody(body: string): string {
+  return body.replace(/<!-- maestro:health v1 [^>]*-->/, SUPERSEDED);
+}
+
 export function digestOf(body: string): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 32);
 }
