@@ -6,7 +6,7 @@ import { load } from 'js-yaml';
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
 import type { FileChange } from '@maestro/core/git';
-import { ProjectGraph } from './graph.js';
+import { byCodeUnit, ProjectGraph } from './graph.js';
 import { describeChanges, importersThatMayDiffer, parseLockfile, type LockfileIndex } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
 import { compileGlob, discover, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
@@ -144,9 +144,9 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
     const tasks: AffectedTask[] = [];
     const wanted = opts.targets?.length ? new Set(opts.targets) : undefined;
     const depTargets = new Set(opts.dependencyTargets ?? ['build']);
-    for (const ap of [...projects.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const ap of [...projects.values()].sort((a, b) => byCodeUnit(a.name, b.name))) {
       const p = ws.projects.get(ap.name)!;
-      for (const [target, cfg] of [...p.targets].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const [target, cfg] of [...p.targets].sort(([a], [b]) => byCodeUnit(a, b))) {
         if (wanted && !wanted.has(target)) continue;
         const primary = ap.reasons[0]!;
         let why: string | undefined;
@@ -171,7 +171,7 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
     }
     const out: AffectedResult = {
       all: all !== undefined,
-      projects: [...projects.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      projects: [...projects.values()].sort((a, b) => byCodeUnit(a.name, b.name)),
       tasks,
       removed,
       unowned,

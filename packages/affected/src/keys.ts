@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path/posix';
-import type { ProjectGraph } from './graph.js';
+import { byCodeUnit, type ProjectGraph } from './graph.js';
 import type { LockfileIndex } from './lockfile.js';
 import type { Tree } from './tree.js';
 import { compileGlob, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
@@ -56,7 +56,7 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     for (const owner of ownership.owners(file)) files.get(owner.name)!.push([file, oid]);
     if (globalLiteral.has(file) || (globalMatchers.length && globalMatchers.some((m) => m.test(file)))) globalFiles.push(`${file}:${oid}`);
   }
-  for (const list of files.values()) list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const list of files.values()) list.sort(([a], [b]) => byCodeUnit(a, b));
   const globalHash = createHash('sha256').update(globalFiles.sort().join('\n')).update(opts.salt ?? '').digest('hex');
   // Without a per-package index the whole lockfile counts (yarn, bun, or not parsed).
   const rootLock = opts.lockfile ? (opts.lockfile.get('.')?.fingerprint ?? '') : ws.lockfile ? `file:${tree.files.get(ws.lockfile.path) ?? ''}` : '';
@@ -131,10 +131,10 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
 
   const wanted = opts.targets?.length ? new Set(opts.targets) : undefined;
   const keys: TargetKey[] = [];
-  for (const p of [...ws.projects.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const p of [...ws.projects.values()].sort((a, b) => byCodeUnit(a.name, b.name))) {
     if (opts.projects && !opts.projects.has(p.name)) continue;
     const upstream = upstreamHash(p.name);
-    for (const [target, cfg] of [...p.targets].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [target, cfg] of [...p.targets].sort(([a], [b]) => byCodeUnit(a, b))) {
       if (wanted && !wanted.has(target)) continue;
       const own = hashFiles(p.name, cfg.inputs);
       const h = createHash('sha256');
