@@ -11,7 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const { values } = parseArgs({ options: { data: { type: 'string', default: path.resolve(repo, '../shared/data/jit') } } });
 await bundle(path.join(here, 'lib.ts'), path.join(here, '.lib/index.js'), { typeModuleDir: path.join(here, '.lib') });
-const { auc, ece, fit, readJitCsv, recallAtBudget, score, withBaseRate, DEFAULT_MODEL } = await import(path.join(here, '.lib/index.js'));
+const { auc, ece, fit, readJitCsv, recallAtBudget, score, seedScore, withBaseRate, DEFAULT_MODEL } = await import(path.join(here, '.lib/index.js'));
 
 const r3 = (x) => Math.round(x * 1000) / 1000;
 /** The seed's KPI "FN = 0, FP < 15 %": what catching every defect costs, and what FP 15 % catches. */
@@ -39,9 +39,19 @@ for (const name of ['qt', 'openstack', 'go', 'gerrit']) {
   const own = fit(train);
   const recent = fit(train.filter((r) => r.date >= train[train.length - 1].date - 182 * 86400));
   const shifted = withBaseRate(DEFAULT_MODEL, train.reduce((a, r) => a + r.y, 0) / train.length);
-  const evals = { 'lines added': la, 'default model (pooled, all four)': test.map((r) => score(DEFAULT_MODEL, r.x, 0).probability), 'default + repo base rate': test.map((r) => score(shifted, r.x, 0).probability), 'repo LR (train 70 %)': test.map((r) => score(own, r.x, 0).probability), 'repo LR (last 6 months)': test.map((r) => score(recent, r.x, 0).probability) };
-  for (const [model, s] of Object.entries(evals)) rows.push({ data: name, model, auc: r3(auc(s, y)), recallAt20: r3(recallAtBudget(s, y, 0.2)), ece: model === 'lines added' ? null : r3(ece(s, y)), ...costOfSeedKpi(s, y) });
+  // The seed's weighted sum with the closest columns the data has (as in shared/research/risk.md §3a):
+  // loc = la + ld, files = nf, owners = ndev; the other six signals are not in the data and enter as the seed's 0.
+  const seed = test.map((r) => seedScore({ locChanged: r.x.la + r.x.ld, filesTouched: r.x.nf, ownersTouched: r.x.ndev }).score);
+  const evals = { 'seed formula': seed, 'lines added': la, 'default model (pooled, all four)': test.map((r) => score(DEFAULT_MODEL, r.x, 0).probability), 'default + repo base rate': test.map((r) => score(shifted, r.x, 0).probability), 'repo LR (train 70 %)': test.map((r) => score(own, r.x, 0).probability), 'repo LR (last 6 months)': test.map((r) => score(recent, r.x, 0).probability) };
+  for (const [model, s] of Object.entries(evals)) {
+    // The seed's own gate, "reviewer if score ≥ 0.70": the share of changes it flags and of defects it catches.
+    const at70 = model === 'lines added' ? null : { flagged: r3(s.filter((v) => v >= 0.7).length / s.length), caught: r3(s.filter((v, i) => v >= 0.7 && y[i] === 1).length / y.filter((v) => v === 1).length) };
+    // ECE needs probabilities: neither lines added nor the seed's weighted sum is one.
+    rows.push({ data: name, model, auc: r3(auc(s, y)), recallAt20: r3(recallAtBudget(s, y, 0.2)), ece: model === 'lines added' || model === 'seed formula' ? null : r3(ece(s, y)), ...costOfSeedKpi(s, y), at70 });
+  }
 }
 writeFileSync(path.join(here, 'results.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');
-console.log('| data | model | AUC | recall @ 20 % budget | ECE | FN = 0 costs (share of clean changes flagged) | recall at FP 15 % |\n| --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.data} | ${r.model} | ${r.auc} | ${r.recallAt20} | ${r.ece ?? '—'} | ${r.fprAtFullRecall} | ${r.recallAtFpr15} |`);
+const lines = ['| data | model | AUC | recall @ 20 % budget | ECE | FN = 0 costs (share of clean changes flagged) | recall at FP 15 % | score ≥ 0.70: flagged / caught |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+for (const r of rows) lines.push(`| ${r.data} | ${r.model} | ${r.auc} | ${r.recallAt20} | ${r.ece ?? '—'} | ${r.fprAtFullRecall} | ${r.recallAtFpr15} | ${r.at70 ? `${r.at70.flagged} / ${r.at70.caught}` : '—'} |`);
+writeFileSync(path.join(here, 'results.md'), lines.join('\n') + '\n');
+console.log(lines.join('\n'));

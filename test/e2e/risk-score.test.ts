@@ -98,6 +98,28 @@ describe('risk-score bundle under runner-sim', () => {
     expect(r.summary).toContain('Other signals (reported, not part of the score');
   });
 
+  test('model: seed scores with the seed\'s fixed weights: the same number by hand, shown as a score (not a %), missing signals named', async () => {
+    const workspace = fx.checkoutLike(big.merge, { depth: 0 });
+    const r = await runAction({ actionDir, workspace, event: prEvent(2, big), token, apiUrl: gh.url, stages: ['main'], with: { model: 'seed', warn: '0.2', enforce: '0.7', 'request-reviewers': 'false', label: '' } });
+    assertContract(r);
+    // 3600 lines (capped: 0.1) + 24 of 25 files (0.0768) + 2 of 6 owners (0.0267) + complexity unchanged (the seed's centre, 0.06);
+    // the files are new, so no churn; one project, no centrality; no coverage, SARIF or JUnit given.
+    expect(Number(r.outputs['score'])).toBe(0.263);
+    expect(r.outputs['level']).toBe('elevated');
+    expect(json(r, 'missing')).toEqual(['depCentrality', 'coverageDelta', 'staticAlerts', 'testFailRate']);
+    expect(json(r, 'factors').map((f: { feature: string }) => f.feature)).toEqual(['locChanged', 'filesTouched', 'complexityDelta']);
+    expect(json(r, 'model')).toMatchObject({ calibrated: false, source: expect.stringMatching(/^seed formula/) });
+    expect(r.summary).toContain('seed score **0.263** (a weighted sum, not a probability) — **elevated** (warn at 0.2, enforce at 0.7');
+    expect(r.summary).toContain('Missing signals (the seed formula counts them as 0): depCentrality, coverageDelta, staticAlerts, testFailRate.');
+    expect(r.annotations.some((a) => a.title === 'risk elevated: 0.263 (seed formula)')).toBe(true);
+    // The seed has no percentiles and no base rate: asking for either is a configuration error, not a silent fallback.
+    const budget = await runAction({ actionDir, workspace, event: prEvent(2, big), with: { model: 'seed', 'review-budget': '20' }, stages: ['main'] });
+    expect(budget.conclusion).toBe('failure');
+    expect(budget.log).toMatch(/a review budget needs a model with score percentiles; the seed formula has none/);
+    const rate = await runAction({ actionDir, workspace, event: prEvent(2, big), with: { model: 'seed', 'base-rate': '0.1' }, stages: ['main'] });
+    expect(rate.log).toMatch(/the seed formula has no base rate to shift/);
+  });
+
   test('review budget: the threshold comes from where scores fall on the reference changes', async () => {
     const workspace = fx.checkoutLike(small.merge, { depth: 0 });
     const tight = await runAction({ actionDir, workspace, event: prEvent(1, small), token, apiUrl: gh.url, stages: ['main'], with: { mode: 'observe', 'review-budget': '95' } });

@@ -20,7 +20,7 @@ import {
   writeEvidence,
   writeSummary,
 } from '@maestro/core';
-import { assess, budgetThreshold, calibrate, collectExtras, withBaseRate, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, DEFAULT_SOURCE, modelAgeDays, readModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
+import { assess, budgetThreshold, calibrate, collectExtras, withBaseRate, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, DEFAULT_SOURCE, SEED_SOURCE, modelAgeDays, readModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -56,24 +56,31 @@ interface EventPayload {
   repository?: { name: string; owner: { login: string } };
 }
 
-function loadModel(input: string, cwd: string): { model: Model; source: string } {
+function loadModel(input: string, cwd: string): { model: Model | 'seed'; source: string } {
+  if (input === 'seed') return { model: 'seed', source: SEED_SOURCE };
   const file = input || (existsSync(path.join(cwd, 'policy/risk-model.json')) ? 'policy/risk-model.json' : '');
   if (!file) return { model: DEFAULT_MODEL, source: DEFAULT_SOURCE };
   const text = readInputFile(cwd, file, { what: 'model file', input: 'model', fix: 'commit the file written by `maestro risk calibrate`, or leave `model` empty for the default' });
   return { model: readModel(text, file), source: file };
 }
 
+/** The score as people read it: a percentage for a calibrated model, the bare number for the seed's weighted sum. */
+const shown = (a: Assessment) => (a.model.calibrated ? `${(a.score * 100).toFixed(1)} %` : `${a.score.toFixed(3)} (seed formula)`);
+
 function summary(a: Assessment, mode: string, reviewers: { users: string[]; teams: string[] } | undefined, extras: readonly ExtraSignal[]): string {
   const icon = a.level === 'high' ? '🔴' : a.level === 'elevated' ? '🟠' : '🟢';
-  const lines = ['## Change risk', '', `${icon} **${(a.score * 100).toFixed(1)} %** chance that this change introduces a defect — **${a.level}** (warn at ${(a.thresholds.warn * 100).toFixed(0)} %, enforce at ${(a.thresholds.enforce * 100).toFixed(0)} %; mode \`${mode}\`).`, ''];
+  const headline = a.model.calibrated
+    ? `${icon} **${(a.score * 100).toFixed(1)} %** chance that this change introduces a defect — **${a.level}** (warn at ${(a.thresholds.warn * 100).toFixed(0)} %, enforce at ${(a.thresholds.enforce * 100).toFixed(0)} %; mode \`${mode}\`).`
+    : `${icon} seed score **${a.score.toFixed(3)}** (a weighted sum, not a probability) — **${a.level}** (warn at ${a.thresholds.warn}, enforce at ${a.thresholds.enforce}; mode \`${mode}\`).`;
+  const lines = ['## Change risk', '', headline, ''];
   if (a.factors.length) lines.push('Top factors:', '', ...a.factors.map((f) => `- ${f.text}`), '');
-  if (a.missing.length) lines.push(`Missing signals (not counted as 0): ${a.missing.join(', ')}.`, '');
+  if (a.missing.length) lines.push(a.model.calibrated ? `Missing signals (not counted as 0): ${a.missing.join(', ')}.` : `Missing signals (the seed formula counts them as 0): ${a.missing.join(', ')}.`, '');
   for (const n of a.notes) lines.push(`> ${n}`, '');
   const s = a.signals;
   lines.push('<details><summary>Signals</summary>', '', table(['signal', 'value'], Object.entries(s).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v])), '', '</details>', '');
-  lines.push('Other signals (reported, not part of the score: no labelled data to weigh them yet):', '', table(['signal', 'value', ''], extras.map((e) => [e.name, e.value === null ? '—' : e.value, e.detail])), '');
+  lines.push(a.model.calibrated ? 'Other signals (reported, not part of the score: no labelled data to weigh them yet):' : 'Other signals (weighed by the seed formula):', '', table(['signal', 'value', ''], extras.map((e) => [e.name, e.value === null ? '—' : e.value, e.detail])), '');
   if (reviewers && (reviewers.users.length || reviewers.teams.length)) lines.push(`Reviewers requested from CODEOWNERS: ${[...reviewers.users.map((u) => `@${u}`), ...reviewers.teams.map((t) => `team ${t}`)].join(', ')}.`, '');
-  lines.push(`Model: ${a.model.source}; base rate ${(a.model.baseRate * 100).toFixed(1)} %.`);
+  lines.push(a.model.baseRate === undefined ? `Model: ${a.model.source}.` : `Model: ${a.model.source}; base rate ${(a.model.baseRate * 100).toFixed(1)} %.`);
   return lines.join('\n') + '\n';
 }
 
@@ -121,33 +128,23 @@ export function run(): Promise<void> {
       return;
     }
     const { model, source } = loadModel(inputs.model, cwd);
-    const age = modelAgeDays(model);
+    if (model === 'seed' && inputs['base-rate'] !== '') throw new ConfigError('the seed formula has no base rate to shift', { file: "input 'base-rate'", fix: 'leave base-rate empty with model: seed' });
+    if (model === 'seed' && inputs['review-budget'] !== '') throw new ConfigError('a review budget needs a model with score percentiles; the seed formula has none', { file: "input 'review-budget'", fix: 'use `enforce` with model: seed, or a calibrated model' });
+    const age = model === 'seed' ? undefined : modelAgeDays(model);
     if (source !== DEFAULT_SOURCE && age !== undefined && age > 90) {
       annotate('warning', { title: ACTION, message: `${source} was calibrated ${Math.floor(age)} days ago; recalibrate (maestro risk calibrate, or the risk-calibrate workflow) at least every 90 days` });
     }
     const pr = event.pull_request;
-    const scored = inputs['base-rate'] !== '' ? withBaseRate(model, inputs['base-rate']) : model;
+    const scored = inputs['base-rate'] !== '' && model !== 'seed' ? withBaseRate(model, inputs['base-rate']) : model;
     let enforce = inputs.enforce;
     let warn = inputs.warn;
-    if (inputs['review-budget'] !== '') {
+    if (inputs['review-budget'] !== '' && scored !== 'seed') {
       const t = budgetThreshold(scored, inputs['review-budget'] / 100);
       if (t === undefined) throw new ConfigError('this model has no score percentiles, so a review budget cannot be turned into a threshold', { file: source, fix: 'recalibrate it (maestro risk calibrate), or use `enforce` instead of `review-budget`' });
       enforce = t;
       warn = Math.min(warn, t);
       log.info(`review budget ${inputs['review-budget']} %: changes at or above ${(t * 100).toFixed(1)} % are flagged`);
     }
-    const a = await assess({
-      cwd,
-      base: resolution.base,
-      head: resolution.head,
-      model: scored,
-      warn,
-      enforce,
-      source,
-      ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}),
-      ...(pr ? { extraMessage: `${pr.title ?? ''}\n${pr.body ?? ''}` } : {}),
-    });
-
     const coFile = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
     const { git } = await import('@maestro/core/git');
     const changed = (await git(['-c', 'core.quotePath=false', 'diff', '--name-only', '-z', resolution.base, resolution.head], { cwd })).split('\0').filter(Boolean);
@@ -161,6 +158,19 @@ export function run(): Promise<void> {
       ...(inputs['coverage-head'] ? { coverageHead: inputs['coverage-head'] } : {}),
       ...(inputs.sarif ? { sarif: inputs.sarif } : {}),
       junit: inputs.junit,
+    });
+
+    const a = await assess({
+      cwd,
+      base: resolution.base,
+      head: resolution.head,
+      model: scored,
+      warn,
+      enforce,
+      source,
+      extras,
+      ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}),
+      ...(pr ? { extraMessage: `${pr.title ?? ''}\n${pr.body ?? ''}` } : {}),
     });
 
     let reviewers: { users: string[]; teams: string[] } = { users: [], teams: [] };
@@ -181,16 +191,16 @@ export function run(): Promise<void> {
     }
 
     writeSummary(summary(a, inputs.mode, reviewers, extras));
-    log.info(`risk ${(a.score * 100).toFixed(1)} % (${a.level}); ${a.factors.map((f) => f.text).join('; ')}`);
+    log.info(`risk ${shown(a)} (${a.level}); ${a.factors.map((f) => f.text).join('; ')}`);
     const blocks = inputs.mode === 'enforce' && a.level === 'high';
     const evidencePath = writeEvidence(ACTION, { score: a.score, level: a.level, mode: inputs.mode, blocks, thresholds: a.thresholds, factors: a.factors, missing: a.missing, model: a.model, reviewers, signals: extras });
     setOutputs({ score: a.score, level: a.level, factors: a.factors, missing: a.missing, model: a.model, reviewers, signals: extras, 'evidence-path': evidencePath });
     if (inputs.mode !== 'observe' && a.level !== 'low') {
-      annotate(a.level === 'high' && inputs.mode === 'enforce' ? 'error' : 'warning', { title: `risk ${a.level}: ${(a.score * 100).toFixed(0)} %`, message: a.factors.map((f) => f.text).join('; ') });
+      annotate(a.level === 'high' && inputs.mode === 'enforce' ? 'error' : 'warning', { title: `risk ${a.level}: ${shown(a)}`, message: a.factors.map((f) => f.text).join('; ') });
     }
     if (inputs.mode === 'enforce' && a.level === 'high') {
       process.exitCode = 1;
-      log.info(`${ACTION}: failing the step: risk ${(a.score * 100).toFixed(1)} % is at or above the enforce threshold ${(a.thresholds.enforce * 100).toFixed(0)} %: ${a.factors.map((f) => f.text).join('; ')}`);
+      log.info(`${ACTION}: failing the step: risk ${shown(a)} is at or above the enforce threshold ${a.model.calibrated ? `${(a.thresholds.enforce * 100).toFixed(0)} %` : a.thresholds.enforce}: ${a.factors.map((f) => f.text).join('; ')}`);
     }
   });
 }

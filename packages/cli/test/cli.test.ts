@@ -65,6 +65,10 @@ describe('maestro CLI (the built bundle)', () => {
       expect(big.signals).toMatchObject({ nf: 30, la: 3600, ns: 6 });
       const text = maestro('risk', '--cwd', fx.work, '--base', 'main', '--head', 'big').stdout;
       expect(text).toMatch(/^risk \d+\.\d % — high \(warn at 60 %, enforce at 75 %\)\n  raises risk: /);
+      // The seed's weighted sum, for comparison: 3600 lines (capped 0.1) + 30 files (capped 0.08) + complexity unchanged (0.06).
+      const seed = JSON.parse(maestro('risk', '--cwd', fx.work, '--base', 'main', '--head', 'big', '--model', 'seed', '--json').stdout);
+      expect(seed).toMatchObject({ score: 0.24, model: { calibrated: false } });
+      expect(maestro('risk', '--cwd', fx.work, '--base', 'main', '--head', 'big', '--model', 'seed').stdout).toMatch(/^seed score 0\.240 \(a weighted sum, not a probability\) — low/);
       const bad = maestro('risk', '--cwd', fx.work, '--base', 'main', '--warn', '2');
       expect(bad.status).toBe(1);
       expect(bad.stderr).toMatch(/--warn must be a probability between 0 and 1/);

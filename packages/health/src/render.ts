@@ -154,11 +154,14 @@ export function sections(b: HealthBundle): Section[] {
     const factors = r.factors.slice(0, 3).map((f) => `- ${esc(f.text)}`);
     const missing = r.missing.map((x) => (typeof x === 'string' ? x : x.signal));
     const model = String((r.model as { source?: unknown }).source ?? 'model');
+    // The seed formula's score is a weighted sum, not a probability: shown as a number, never as a percentage.
+    const seed = (r.model as { calibrated?: unknown }).calibrated === false;
+    const show = (x: number, digits = 0) => (seed ? x.toFixed(3) : pct(x, digits));
     out.push({
       id: 'risk',
       title: 'Risk',
-      line: `${pct(r.score)} (${r.level})${r.factors[0] ? ` — ${esc(r.factors[0].text)}` : ''}`,
-      body: [`Probability that this change introduces a defect: **${pct(r.score, 1)}** (${r.level}${r.thresholds ? `; warn at ${pct(r.thresholds.warn)}, enforce at ${pct(r.thresholds.enforce)}` : ''}, mode ${r.mode}).`, factors.length ? `\nTop factors:\n${factors.join('\n')}` : '', missing.length ? `\nNot measured: ${missing.map(esc).join(', ')}.` : '', `\nModel: ${esc(model)}.`].filter(Boolean).join('\n'),
+      line: `${show(r.score)}${seed ? ' seed score' : ''} (${r.level})${r.factors[0] ? ` — ${esc(r.factors[0].text)}` : ''}`,
+      body: [`${seed ? 'Seed formula score (a weighted sum, not a probability)' : 'Probability that this change introduces a defect'}: **${show(r.score, 1)}** (${r.level}${r.thresholds ? `; warn at ${show(r.thresholds.warn)}, enforce at ${show(r.thresholds.enforce)}` : ''}, mode ${r.mode}).`, factors.length ? `\nTop factors:\n${factors.join('\n')}` : '', missing.length ? `\nNot measured: ${missing.map(esc).join(', ')}.` : '', `\nModel: ${esc(model)}.`].filter(Boolean).join('\n'),
       state: r.blocks ? 'bad' : r.level === 'low' ? 'ok' : 'warn',
     });
   }

@@ -67,6 +67,15 @@ describe('render', () => {
     expect(conclusion(bundle({ evidence: { ...b.evidence, 'policy-gate': { ...b.evidence['policy-gate']!, outcome: 'pass', violations: [] } } }))).toBe('neutral');
   });
 
+  test('a seed-formula score is shown as the number it is, never as a probability', () => {
+    const b = bundle();
+    const seed = { ...b.evidence['risk-score']!, score: 0.263, thresholds: { warn: 0.6, enforce: 0.7 }, factors: [{ feature: 'locChanged', contribution: 0.1, text: 'adds 0.1 of 0.1: lines changed' }], model: { source: 'seed formula', calibrated: false } };
+    const md = render(bundle({ evidence: { ...b.evidence, 'risk-score': seed } }), { budget: 65536, measure: 'chars' }).markdown;
+    expect(md).toMatch(/\| ⚠️ \| Risk \| 0\.263 seed score \(elevated\) — adds 0\.1 of 0\.1: lines changed \|/);
+    expect(md).toContain('Seed formula score (a weighted sum, not a probability): **0.263** (elevated; warn at 0.600, enforce at 0.700');
+    expect(md).not.toMatch(/26 %|26\.3 %/);
+  });
+
   test('untrusted text cannot inject HTML, mentions, references or break a table', () => {
     const md = render(bundle(), { budget: 65536, measure: 'chars' }).markdown;
     expect(md).not.toContain('<b>');

@@ -8,3 +8,4 @@ export * from './codeowners.js';
 export * from './history.js';
 export * from './calibrate.js';
 export * from './extra.js';
+export * from './seed.js';

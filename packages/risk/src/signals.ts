@@ -17,6 +17,12 @@ export interface ChangeSignals {
   notes: string[];
   files: Array<{ path: string; added: number; deleted: number; before: string }>;
   author: string;
+  /**
+   * Lines added + deleted in the touched files by commits of the 30 days before
+   * the change (the seed formula's `churn30d`); null when the clone holds too
+   * little history to tell.
+   */
+  churn30d: number | null;
 }
 
 export interface SignalOptions extends GitOptions {
@@ -116,6 +122,7 @@ export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals>
     const [a, t] = (head ?? '').split('\0');
     history.push({ author: a ?? '', time: Number(t), files: rest.filter(Boolean) });
   }
+  let churn30d: number | null = null;
   if (shallow && history.length < 50) {
     for (const m of ['ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp'] as const) missing.push(m);
     const days = history.length ? (Math.max(...history.map((c) => c.time)) - Math.min(...history.map((c) => c.time))) / DAY : 0;
@@ -151,7 +158,19 @@ export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals>
     signals.exp = exp;
     signals.rexp = rexp;
     signals.sexp = sexp;
+    churn30d = await recentChurn({ ...g, base: opts.base, since: now - 30 * DAY, touched });
     if (history.length >= (opts.maxHistory ?? 50000)) notes.push(`history read up to ${history.length} commits; older changes are not counted`);
   }
-  return { signals, missing, notes, files, author };
+  return { signals, missing, notes, files, author, churn30d };
+}
+
+/** Lines added + deleted in `touched` files by non-merge commits reachable from `base` since `since` (Unix time). */
+export async function recentChurn(opts: GitOptions & { base: string; since: number; touched: ReadonlySet<string> }): Promise<number> {
+  const out = await git(['-c', 'core.quotePath=false', 'log', '--no-merges', '--no-renames', '--numstat', '--format=', `--since=@${Math.floor(opts.since)}`, opts.base], opts);
+  let n = 0;
+  for (const line of out.split('\n')) {
+    const m = /^(\d+|-)\t(\d+|-)\t(.*)$/.exec(line);
+    if (m && opts.touched.has(m[3]!)) n += (m[1] === '-' ? 0 : Number(m[1])) + (m[2] === '-' ? 0 : Number(m[2]));
+  }
+  return n;
 }

@@ -1,9 +1,10 @@
 /** `maestro risk`: the defect probability of a local change, with its top factors. */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { assess, calibrate, DEFAULT_MODEL, DEFAULT_SOURCE, readModel, type Model } from '@maestro/risk';
+import { git } from '@maestro/core/git';
+import { assess, calibrate, collectExtras, CODEOWNERS_PATHS, DEFAULT_MODEL, DEFAULT_SOURCE, SEED_SOURCE, readModel, type Model } from '@maestro/risk';
 import type { CommandContext } from '../main.js';
 import { defaultBase } from './base.js';
 
@@ -65,13 +66,20 @@ export async function riskCommand(ctx: CommandContext): Promise<number> {
   const cwd = values.cwd ?? ctx.cwd;
   const head = values.head!;
   const { base, note } = values.base ? { base: values.base, note: '' } : await defaultBase(cwd, head, 'maestro risk');
-  const model: Model = values.model ? readModel(readFileSync(values.model, 'utf8'), values.model) : DEFAULT_MODEL;
+  const model: Model | 'seed' = values.model === 'seed' ? 'seed' : values.model ? readModel(readFileSync(values.model, 'utf8'), values.model) : DEFAULT_MODEL;
   const num = (v: string | undefined, name: string) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n <= 0 || n >= 1) throw new ConfigError(`--${name} must be a probability between 0 and 1, got '${v}'`, { file: 'maestro risk', fix: `pass e.g. --${name} 0.6` });
     return n;
   };
-  const r = await assess({ cwd, base, head, model, ...(values['base-rate'] ? { baseRate: num(values['base-rate'], 'base-rate') } : {}), warn: num(values.warn, 'warn'), enforce: num(values.enforce, 'enforce'), source: values.model ?? DEFAULT_SOURCE });
+  // The seed formula also weighs owners, centrality and complexity: measure what a local checkout has.
+  let extras;
+  if (model === 'seed') {
+    const files = (await git(['-c', 'core.quotePath=false', 'diff', '--name-only', '-z', base, head], { cwd })).split('\0').filter(Boolean);
+    const co = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
+    extras = await collectExtras({ cwd, base, head, files, ...(co ? { codeowners: readFileSync(path.join(cwd, co), 'utf8') } : {}) });
+  }
+  const r = await assess({ cwd, base, head, model, ...(extras ? { extras } : {}), ...(values['base-rate'] ? { baseRate: num(values['base-rate'], 'base-rate') } : {}), warn: num(values.warn, 'warn'), enforce: num(values.enforce, 'enforce'), source: model === 'seed' ? SEED_SOURCE : (values.model ?? DEFAULT_SOURCE) });
   if (values.json) {
     ctx.stdout(JSON.stringify(r, null, 2));
     return 0;
@@ -79,9 +87,11 @@ export async function riskCommand(ctx: CommandContext): Promise<number> {
   ctx.stdout(
     [
       ...(note ? [`(${note})`] : []),
-      `risk ${(r.score * 100).toFixed(1)} % — ${r.level} (warn at ${(r.thresholds.warn * 100).toFixed(0)} %, enforce at ${(r.thresholds.enforce * 100).toFixed(0)} %)`,
+      r.model.calibrated
+        ? `risk ${(r.score * 100).toFixed(1)} % — ${r.level} (warn at ${(r.thresholds.warn * 100).toFixed(0)} %, enforce at ${(r.thresholds.enforce * 100).toFixed(0)} %)`
+        : `seed score ${r.score.toFixed(3)} (a weighted sum, not a probability) — ${r.level} (warn at ${r.thresholds.warn}, enforce at ${r.thresholds.enforce})`,
       ...r.factors.map((f) => `  ${f.text}`),
-      ...(r.missing.length ? [`missing signals (not counted as 0): ${r.missing.join(', ')}`] : []),
+      ...(r.missing.length ? [`missing signals (${r.model.calibrated ? 'not counted as 0' : 'the seed formula counts them as 0'}): ${r.missing.join(', ')}`] : []),
       ...r.notes.map((n) => `note: ${n}`),
       `model: ${r.model.source}`,
     ].join('\n'),
