@@ -86,6 +86,11 @@ export function describeReason(r: Reason): string {
 
 const STRUCTURAL = /(^|\/)(package\.json|project\.json)$|^(pnpm-workspace\.yaml|maestro\.projects\.yaml|pnpm-lock\.yaml|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|bun\.lockb?)$/;
 
+/** True when a change can alter the project set or the lockfile (so the base workspace must be read). */
+export function isStructural(changes: readonly FileChange[]): boolean {
+  return changes.some((c) => STRUCTURAL.test(c.path) || (c.oldPath !== undefined && STRUCTURAL.test(c.oldPath)));
+}
+
 const ROOT_MANIFEST_IGNORED = new Set(['scripts', 'description', 'keywords', 'author', 'license', 'repository', 'homepage', 'bugs', 'version', 'funding', 'contributors', 'private', 'name', 'prettier', 'eslintConfig', 'lint-staged', 'commitlint', 'release']);
 
 function tryJson(s: string | undefined): unknown {
@@ -189,7 +194,7 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
 
   // The project set only changes when a manifest, workspace file or lockfile does; otherwise the
   // base workspace is the head's and the base tree is never listed (a big saving on large repos).
-  const structural = opts.changes.some((c) => STRUCTURAL.test(c.path) || (c.oldPath !== undefined && STRUCTURAL.test(c.oldPath)));
+  const structural = isStructural(opts.changes);
   let baseWs: Workspace | undefined = structural ? undefined : ws;
   if (structural) {
     try {

@@ -62,24 +62,23 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
   const rootLock = opts.lockfile ? (opts.lockfile.get('.')?.fingerprint ?? '') : ws.lockfile ? `file:${tree.files.get(ws.lockfile.path) ?? ''}` : '';
 
   // Matching is memoised per (input set, relative path): most projects share both.
-  const memo = new Map<string, Map<string, boolean>>();
-  const inputs = (globs: readonly string[], file: string, root: string): boolean => {
-    const id = globs.join('\0');
-    let cache = memo.get(id);
-    if (!cache) memo.set(id, (cache = new Map()));
-    // Relative paths share results across projects unless a glob is repo-rooted.
-    const rel = globs.some((g) => g.replace(/^!/, '').startsWith('/')) ? file : file.slice(root.length + 1);
-    let hit = cache.get(rel);
-    if (hit === undefined) cache.set(rel, (hit = matcherFor(globs).matches(file, root)));
-    return hit;
-  };
+  const memo = new Map<string, { cache: Map<string, boolean>; rooted: boolean }>();
   const hashFiles = (name: string, globs: readonly string[]): { hash: string; count: number } => {
     const p = ws.projects.get(name)!;
+    const id = globs.join('\0');
+    let m = memo.get(id);
+    // Relative paths share results across projects unless a glob is repo-rooted.
+    if (!m) memo.set(id, (m = { cache: new Map(), rooted: globs.some((g) => g.replace(/^!/, '').startsWith('/')) }));
+    const matcher = matcherFor(globs);
     const h = createHash('sha256');
     let count = 0;
     for (const [file, oid] of files.get(name)!) {
-      if (inputs(globs, file, p.root)) {
-        h.update(`${file.slice(p.root.length + 1)}:${oid}\n`);
+      const rel = file.slice(p.root.length + 1);
+      const k = m.rooted ? file : rel;
+      let hit = m.cache.get(k);
+      if (hit === undefined) m.cache.set(k, (hit = matcher.matches(file, p.root)));
+      if (hit) {
+        h.update(`${rel}:${oid}\n`);
         count++;
       }
     }

@@ -3,7 +3,7 @@
  * action and `maestro affected`.
  */
 import { diffFiles, type FileChange } from '@maestro/core/git';
-import { computeAffected, type AffectedResult } from './affected.js';
+import { computeAffected, isStructural, type AffectedResult } from './affected.js';
 import { resolveBase, type BaseContext, type BaseResolution } from './base.js';
 import { selectTests, type TestSelection } from './imports.js';
 import { computeKeys, type TargetKey } from './keys.js';
@@ -21,6 +21,8 @@ export interface AnalyzeOptions extends BaseContext {
   keyPrefix?: string;
   keySalt?: string;
   keyEnv?: Record<string, string | undefined>;
+  /** Compute per-target content keys (default true; the CLI's `--no-keys` lists projects and tasks only). */
+  keys?: boolean;
   maxJobs?: number;
 }
 
@@ -46,7 +48,7 @@ export interface Report {
   warnings: string[];
   fetched: string[];
   graph: Array<{ name: string; root: string; deps: string[] }>;
-  /** Milliseconds per phase (base, diff, affected, keys, tests). */
+  /** Milliseconds per phase (base, diff, affected, lockfile, keys, tests). */
   timings?: Record<string, number>;
 }
 
@@ -60,9 +62,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
   };
   const resolution = await resolveBase(opts);
   lap('base');
-  // The head listing and the diff run side by side; the base tree is read lazily.
-  const [head, files] = await Promise.all([gitTree(resolution.head, { ...opts, eager: true }), resolution.base ? diffFiles(resolution.base, resolution.head, opts) : Promise.resolve([])]);
-  const base = resolution.base ? await gitTree(resolution.base, opts) : undefined;
+  // The head listing and the diff run side by side. The base tree is listed only when the diff
+  // touches a manifest or lockfile, and then in the background, while the head workspace is read.
+  const baseRev = resolution.base;
+  const diffed = baseRev ? diffFiles(baseRev, resolution.head, opts) : Promise.resolve([]);
+  const blobs = new Map<string, string>();
+  const basePromise = baseRev ? diffed.then((changes) => gitTree(baseRev, { ...opts, blobs, eager: isStructural(changes) ? 'background' : false })) : Promise.resolve(undefined);
+  const [head, files, base] = await Promise.all([gitTree(resolution.head, { ...opts, blobs, eager: true }), diffed, basePromise]);
   lap('diff');
   const result = await computeAffected({
     base,
@@ -76,19 +82,24 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
   });
   lap('affected');
   // Keys always include the lockfile: per package for pnpm/npm, else the whole file's blob id.
-  let lockIndex = result.lockfile?.head;
-  const lf = result.workspace.lockfile;
-  if (!lockIndex && lf && (lf.kind === 'pnpm' || lf.kind === 'npm') && result.tasks.length) {
-    lockIndex = await parseLockfile(lf.kind, (await readAll(head, [lf.path])).get(lf.path) ?? '', lf.path);
+  let keys: TargetKey[] = [];
+  if (opts.keys !== false) {
+    let lockIndex = result.lockfile?.head;
+    const lf = result.workspace.lockfile;
+    if (!lockIndex && lf && (lf.kind === 'pnpm' || lf.kind === 'npm') && result.tasks.length) {
+      lockIndex = await parseLockfile(lf.kind, (await readAll(head, [lf.path])).get(lf.path) ?? '', lf.path);
+    }
+    lap('lockfile');
+    keys = computeKeys(head, result.workspace, result.graph, {
+      ...(opts.keyPrefix ? { prefix: opts.keyPrefix } : {}),
+      ...(opts.keySalt ? { salt: opts.keySalt } : {}),
+      ...(opts.keyEnv ? { env: opts.keyEnv } : {}),
+      ...(lockIndex ? { lockfile: lockIndex } : {}),
+      projects: new Set(result.tasks.map((t) => t.project)),
+      ...(opts.targets?.length ? { targets: opts.targets } : {}),
+    });
+    lap('keys');
   }
-  const keys = computeKeys(head, result.workspace, result.graph, {
-    ...(opts.keyPrefix ? { prefix: opts.keyPrefix } : {}),
-    ...(opts.keySalt ? { salt: opts.keySalt } : {}),
-    ...(opts.keyEnv ? { env: opts.keyEnv } : {}),
-    ...(lockIndex ? { lockfile: lockIndex } : {}),
-    projects: new Set(result.tasks.map((t) => t.project)),
-  });
-  lap('keys');
   const keyOf = new Map(keys.map((k) => [`${k.project}\0${k.target}`, k.key]));
   const projects = result.projects.map((p) => p.name);
   const report: Report = {

@@ -18,6 +18,8 @@ export interface Tree {
   read(path: string): string | undefined;
   /** Prefetch many files in one batch (optional optimisation). */
   prefetch?(paths: readonly string[]): Promise<void>;
+  /** Resolves once a background listing has finished, so `files` need not list synchronously. */
+  ready?(): Promise<void>;
 }
 
 /** An in-memory tree (tests, and the CLI's view of a working directory). */
@@ -46,12 +48,24 @@ export async function listTree(rev: string, opts: GitOptions): Promise<Map<strin
  * lazily (on first use of `files`), and reads go by `<rev>:<path>`, so a base
  * tree that is only asked for a few files never lists the whole repository.
  */
-export async function gitTree(rev: string, opts: GitOptions & { eager?: boolean }): Promise<Tree> {
-  // Eager: list now, asynchronously (so it overlaps with other git work); lazy: on first use.
-  let files: Map<string, string> | undefined = opts.eager ? await listTree(rev, opts) : undefined;
+export interface GitTreeOptions extends GitOptions {
+  eager?: boolean | 'background';
+  /**
+   * Contents by blob id, shared between trees of one repository: a base tree whose
+   * manifests are unchanged reads them from here instead of another git process.
+   */
+  blobs?: Map<string, string>;
+}
+
+export async function gitTree(rev: string, opts: GitTreeOptions): Promise<Tree> {
+  // Eager: list now, asynchronously (so it overlaps with other git work); background: start
+  // listing now and return at once (`ready()` waits for it); lazy: list on first use.
+  let files: Map<string, string> | undefined = opts.eager === true ? await listTree(rev, opts) : undefined;
+  const listing = opts.eager === 'background' ? listTree(rev, opts).then((f) => void (files ??= f), () => undefined) : undefined;
   const cache = new Map<string, string | undefined>();
   return {
     rev,
+    ready: () => listing ?? Promise.resolve(),
     get files() {
       files ??= parseLsTree(execFileSync('git', lsTreeArgs(rev), { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, encoding: 'utf8', maxBuffer: 1 << 29 }));
       return files;
@@ -61,12 +75,26 @@ export async function gitTree(rev: string, opts: GitOptions & { eager?: boolean 
       throw new Error(`internal: ${path} at ${rev} was not prefetched`);
     },
     async prefetch(paths) {
-      const want = [...new Set(paths.filter((p) => !cache.has(p)))];
+      const shared = opts.blobs;
+      const want: string[] = [];
+      for (const p of new Set(paths)) {
+        if (cache.has(p)) continue;
+        const oid = files?.get(p);
+        // Listed trees know what is absent, and shared contents need no git process.
+        if (files && oid === undefined) cache.set(p, undefined);
+        else if (oid !== undefined && shared?.has(oid)) cache.set(p, shared.get(oid));
+        else want.push(p);
+      }
       if (!want.length) return;
       // Known blob ids when listed already; `rev:path` otherwise (missing paths come back "missing").
-      const specs = want.map((p) => (files ? (files.get(p) ?? `${rev}:${p}`) : `${rev}:${p}`));
+      const specs = want.map((p) => files?.get(p) ?? `${rev}:${p}`);
       const blobs = await readBlobs(specs, opts);
-      want.forEach((p, i) => cache.set(p, blobs.get(specs[i]!)?.toString('utf8')));
+      want.forEach((p, i) => {
+        const text = blobs.get(specs[i]!)?.toString('utf8');
+        cache.set(p, text);
+        const oid = files?.get(p);
+        if (shared && oid !== undefined && text !== undefined) shared.set(oid, text);
+      });
     },
   };
 }

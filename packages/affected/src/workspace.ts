@@ -118,6 +118,7 @@ function referencedName(key: string, spec: string): string {
 }
 
 export async function discover(tree: Tree): Promise<Workspace> {
+  await tree.ready?.();
   const warnings: string[] = [];
   const manifests = [...tree.files.keys()].filter((f) => (f === 'package.json' || f.endsWith('/package.json')) && !isIgnoredDir(f));
   const nxFiles = [...tree.files.keys()].filter((f) => f.endsWith('/project.json') && !isIgnoredDir(f));

@@ -338,3 +338,33 @@ describe('content keys', () => {
     expect(k4['docs-site:test']!.key).toBe(k3['docs-site:test']!.key);
   });
 });
+
+describe('git trees', () => {
+  test('a background listing is ready before discovery; shared contents by blob id never leak another commit\'s version', async () => {
+    const f = GitFixture.create();
+    try {
+      const base = f.commit('base', { 'a.json': '{"v":1}\n', 'same.json': '{"same":true}\n' });
+      const head = f.commit('head', { 'a.json': '{"v":2}\n', 'new.json': '{}\n' });
+      const blobs = new Map<string, string>();
+      const h = await gitTree(head, { cwd: f.work, blobs, eager: true });
+      await h.prefetch!(['a.json', 'same.json', 'new.json']);
+      expect(blobs.size).toBe(3);
+      const b = await gitTree(base, { cwd: f.work, blobs, eager: 'background' });
+      await b.ready!();
+      expect([...b.files.keys()]).toEqual(['a.json', 'same.json']);
+      await b.prefetch!(['a.json', 'same.json', 'new.json', 'absent.json']);
+      // a.json changed: its base blob is read from git, not taken from the head's cache entry for the same path.
+      expect(b.read('a.json')).toBe('{"v":1}\n');
+      expect(b.read('same.json')).toBe('{"same":true}\n');
+      expect(b.read('new.json')).toBeUndefined();
+      expect(b.read('absent.json')).toBeUndefined();
+      expect(blobs.size).toBe(4);
+      // A background listing of a commit that is not there fails where the listing is used, with git's message.
+      const gone = await gitTree('0'.repeat(40), { cwd: f.work, eager: 'background' });
+      await gone.ready!();
+      expect(() => gone.files).toThrow(/0000000000000000000000000000000000000000/);
+    } finally {
+      f.dispose();
+    }
+  });
+});

@@ -184,6 +184,12 @@ describe('maestro CLI (the built bundle)', () => {
       expect(report.projects).toEqual(['a', 'b']);
       expect(report.tasks.map((x: { project: string; target: string }) => `${x.project}:${x.target}`)).toEqual(['a:build', 'b:build']);
       expect(report.base).toBe(fx.head('main'));
+      expect(report.keys.map((k: { project: string; target: string; key: string }) => [k.project, k.target, /^maestro-build-[ab]-[0-9a-f]{40}$/.test(k.key)])).toEqual([['a', 'build', true], ['b', 'build', true]]);
+      // --no-keys: the same projects and tasks (like `turbo ls --affected`), without the lockfile parse and key hashing.
+      const lean = JSON.parse(maestro('affected', '--cwd', fx.work, '--base', 'main', '--json', '--targets', 'build', '--no-keys').stdout);
+      expect(lean.projects).toEqual(report.projects);
+      expect(lean.tasks.map((x: { project: string; target: string; key?: string }) => [x.project, x.target, x.key])).toEqual([['a', 'build', undefined], ['b', 'build', undefined]]);
+      expect(lean.keys).toEqual([]);
       const bad = maestro('affected', '--frobnicate');
       expect(bad.status).toBe(2);
       expect(bad.stderr).toContain("Unknown option '--frobnicate'");

@@ -14,6 +14,8 @@ export async function affectedCommand(ctx: CommandContext): Promise<number> {
       targets: { type: 'string' },
       tests: { type: 'boolean', default: false },
       'include-dependencies': { type: 'boolean', default: false },
+      // Projects and tasks only, like `turbo ls --affected`: skips the lockfile parse and per-target key hashing.
+      'no-keys': { type: 'boolean', default: false },
       cwd: { type: 'string' },
     },
     strict: true,
@@ -33,6 +35,8 @@ export async function affectedCommand(ctx: CommandContext): Promise<number> {
     includeDependencies: values['include-dependencies']!,
     testSelection: values.tests ? 'files' : 'off',
     keyEnv: process.env,
+    // The text report does not show keys, so only JSON computes them.
+    keys: values.json! && !values['no-keys'],
   });
   if (values.json) ctx.stdout(JSON.stringify(report, null, 2));
   else ctx.stdout((note ? `(${note})\n` : '') + formatReport(report));
