@@ -95,8 +95,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
       ...(opts.keySalt ? { salt: opts.keySalt } : {}),
       ...(opts.keyEnv ? { env: opts.keyEnv } : {}),
       ...(lockIndex ? { lockfile: lockIndex } : {}),
+      // Keys for the selected tasks (dependency targets included), not every target of their projects.
       projects: new Set(result.tasks.map((t) => t.project)),
-      ...(opts.targets?.length ? { targets: opts.targets } : {}),
+      targets: [...new Set(result.tasks.map((t) => t.target))],
     });
     lap('keys');
   }

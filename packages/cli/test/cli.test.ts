@@ -190,6 +190,10 @@ describe('maestro CLI (the built bundle)', () => {
       expect(lean.projects).toEqual(report.projects);
       expect(lean.tasks.map((x: { project: string; target: string; key?: string }) => [x.project, x.target, x.key])).toEqual([['a', 'build', undefined], ['b', 'build', undefined]]);
       expect(lean.keys).toEqual([]);
+      // Every selected task gets its key, and only selected tasks are hashed.
+      const all = JSON.parse(maestro('affected', '--cwd', fx.work, '--base', 'main', '--json', '--include-dependencies').stdout);
+      expect(all.tasks.map((x: { project: string; target: string; key?: string }) => [`${x.project}:${x.target}`, /^maestro-/.test(x.key ?? '')])).toEqual([['a:build', true], ['b:build', true], ['b:test', true]]);
+      expect(all.keys).toHaveLength(3);
       const bad = maestro('affected', '--frobnicate');
       expect(bad.status).toBe(2);
       expect(bad.stderr).toContain("Unknown option '--frobnicate'");
