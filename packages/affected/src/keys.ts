@@ -5,9 +5,9 @@
  * salt, and the source hashes of every project it depends on, transitively).
  * The same tree and env give the same key on any machine.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path/posix';
 import { byCodeUnit, type ProjectGraph } from './graph.js';
+import { sha256 } from './hash.js';
 import type { LockfileIndex } from './lockfile.js';
 import type { Tree } from './tree.js';
 import { compileGlob, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
@@ -57,7 +57,7 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     if (globalLiteral.has(file) || (globalMatchers.length && globalMatchers.some((m) => m.test(file)))) globalFiles.push(`${file}:${oid}`);
   }
   for (const list of files.values()) list.sort(([a], [b]) => byCodeUnit(a, b));
-  const globalHash = createHash('sha256').update(globalFiles.sort().join('\n')).update(opts.salt ?? '').digest('hex');
+  const globalHash = sha256(globalFiles.sort().join('\n') + (opts.salt ?? ''));
   // Without a per-package index the whole lockfile counts (yarn, bun, or not parsed).
   const rootLock = opts.lockfile ? (opts.lockfile.get('.')?.fingerprint ?? '') : ws.lockfile ? `file:${tree.files.get(ws.lockfile.path) ?? ''}` : '';
 
@@ -70,7 +70,7 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     // Relative paths share results across projects unless a glob is repo-rooted.
     if (!m) memo.set(id, (m = { cache: new Map(), rooted: globs.some((g) => g.replace(/^!/, '').startsWith('/')) }));
     const matcher = matcherFor(globs);
-    const h = createHash('sha256');
+    let text = '';
     let count = 0;
     for (const [file, oid] of files.get(name)!) {
       const rel = file.slice(p.root.length + 1);
@@ -78,11 +78,11 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
       let hit = m.cache.get(k);
       if (hit === undefined) m.cache.set(k, (hit = matcher.matches(file, p.root)));
       if (hit) {
-        h.update(`${rel}:${oid}\n`);
+        text += `${rel}:${oid}\n`;
         count++;
       }
     }
-    return { hash: h.digest('hex'), count };
+    return { hash: sha256(text), count };
   };
 
   // Source hash of a project = its production files + its lockfile closure (computed on demand).
@@ -92,7 +92,7 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     if (h === undefined) {
       const p = ws.projects.get(name)!;
       const prod = p.targets.get('build')?.inputs ?? PRODUCTION_INPUTS;
-      h = createHash('sha256').update(hashFiles(name, prod).hash).update(opts.lockfile?.get(p.root)?.fingerprint ?? '').digest('hex');
+      h = sha256(hashFiles(name, prod).hash + (opts.lockfile?.get(p.root)?.fingerprint ?? ''));
       sourceHashes.set(name, h);
     }
     return h;
@@ -116,13 +116,13 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
           for (const d of deps) if (!upstreamHashes.has(d)) stack.push({ name: d, done: false });
           continue;
         }
-        const u = createHash('sha256');
-        for (const d of deps) u.update(`${d}:${sourceHash(d)}:${upstreamHashes.get(d)}\n`);
-        upstreamHashes.set(top.name, u.digest('hex'));
+        let u = '';
+        for (const d of deps) u += `${d}:${sourceHash(d)}:${upstreamHashes.get(d)}\n`;
+        upstreamHashes.set(top.name, sha256(u));
       }
       h = upstreamHashes.get(name)!;
     } else {
-      h = createHash('sha256').update(graph.transitiveDeps(name).map((d) => `${d}:${sourceHash(d)}`).join('\n')).digest('hex');
+      h = sha256(graph.transitiveDeps(name).map((d) => `${d}:${sourceHash(d)}`).join('\n'));
       upstreamHashes.set(name, h);
     }
     return h;
@@ -136,15 +136,14 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     for (const [target, cfg] of [...p.targets].sort(([a], [b]) => byCodeUnit(a, b))) {
       if (wanted && !wanted.has(target)) continue;
       const own = hashFiles(p.name, cfg.inputs);
-      const h = createHash('sha256');
-      h.update(`maestro-key-v1\n${p.name}\n`);
-      h.update(`${target}\n${JSON.stringify(cfg)}\n`);
-      h.update(`files ${own.hash}\n`);
-      h.update(`lock ${opts.lockfile?.get(p.root)?.fingerprint ?? ''} ${rootLock}\n`);
-      h.update(`global ${globalHash}\n`);
-      for (const name of [...cfg.env].sort()) h.update(`env ${name}=${createHash('sha256').update(opts.env?.[name] ?? '\0unset').digest('hex')}\n`);
-      h.update(`upstream\n${upstream}\n`);
-      const hash = h.digest('hex');
+      let text = `maestro-key-v1\n${p.name}\n`;
+      text += `${target}\n${JSON.stringify(cfg)}\n`;
+      text += `files ${own.hash}\n`;
+      text += `lock ${opts.lockfile?.get(p.root)?.fingerprint ?? ''} ${rootLock}\n`;
+      text += `global ${globalHash}\n`;
+      for (const name of [...cfg.env].sort()) text += `env ${name}=${sha256(opts.env?.[name] ?? '\0unset')}\n`;
+      text += `upstream\n${upstream}\n`;
+      const hash = sha256(text);
       keys.push({
         project: p.name,
         target,

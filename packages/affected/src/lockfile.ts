@@ -8,11 +8,11 @@
  * Formats: pnpm v9 (`importers` + `snapshots`), pnpm v6 (`packages` carry the
  * dependencies), npm v2/v3 (`packages` keyed by node_modules path).
  */
-import { createHash } from 'node:crypto';
 import { parseJson, parseYaml } from '@maestro/core/config';
 import { readPnpmLockFast } from './pnpm-lock-reader.js';
 import { isNpmLock, isPnpmLock, type NpmLock, type PnpmLock } from './guards.js';
 import { explain } from './workspace.js';
+import { sha256 } from './hash.js';
 
 export interface ImporterResolution {
   /** sha256 over the sorted transitive closure (name@version + integrity). */
@@ -81,9 +81,9 @@ class LazyIndex extends Map<string, ImporterResolution> {
 }
 
 function finish(closure: Map<string, string>, packages: Map<string, Set<string>>): ImporterResolution {
-  const h = createHash('sha256');
-  for (const k of [...closure.keys()].sort()) h.update(`${k}\0${closure.get(k)}\n`);
-  return { fingerprint: h.digest('hex'), packages };
+  let text = '';
+  for (const k of [...closure.keys()].sort()) text += `${k}\0${closure.get(k)}\n`;
+  return { fingerprint: sha256(text), packages };
 }
 
 function depVersion(v: unknown): string | undefined {
