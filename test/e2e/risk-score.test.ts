@@ -59,6 +59,8 @@ describe('risk-score bundle under runner-sim', () => {
     expect(json(r, 'missing')).toEqual([]);
     expect(json(r, 'model').source).toBe('default (four public JIT data sets)');
     expect(r.summary).toMatch(/🟢 \*\*\d+\.\d %\*\* chance that this change introduces a defect — \*\*low\*\*/);
+    // docs/guide.md was written (one line) by the base commit, within the 30 days before the change.
+    expect(r.summary).toContain('| churn30d (lines changed in these files, last 30 days) | 1 |');
     expect(gh.reviewRequests(FULL, 1)).toEqual({ users: [], teams: [] });
     expect(gh.labels(FULL, 1)).toEqual([]);
   });
@@ -155,6 +157,7 @@ describe('risk-score bundle under runner-sim', () => {
     assertContract(r);
     expect(json(r, 'missing')).toEqual(['ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp']);
     expect(r.summary).toMatch(/Missing signals \(not counted as 0\): ndev, age, nuc, exp, rexp, sexp/);
+    expect(r.summary).toContain('| churn30d (lines changed in these files, last 30 days) | missing (shallow history) |');
   });
 
   test('a repository model older than 90 days is used, with a warning to recalibrate', async () => {

@@ -16,6 +16,8 @@ export interface Assessment {
   /** Largest contributions first: log-odds for a fitted model, the term for the seed formula. */
   factors: Array<{ feature: string; contribution: number; value: number | null; text: string }>;
   signals: Signals;
+  /** Lines changed in the touched files over the 30 days before the change (null: too little history). Reported; only the seed formula weighs it. */
+  churn30d: number | null;
   /** Signals that could not be measured (a fitted model uses its training median; the seed formula, 0). */
   missing: string[];
   notes: string[];
@@ -66,7 +68,7 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
   const warn = opts.warn ?? 0.6;
   const enforce = opts.enforce ?? 0.75;
   const sig = await changeSignals({ cwd: opts.cwd, base: opts.base, head: opts.head, ...(opts.extraMessage ? { extraMessage: opts.extraMessage } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}) });
-  const common = { thresholds: { warn, enforce }, signals: sig.signals, notes: sig.notes, files: sig.files.length, author: sig.author };
+  const common = { thresholds: { warn, enforce }, signals: sig.signals, churn30d: sig.churn30d, notes: sig.notes, files: sig.files.length, author: sig.author };
   if (opts.model === 'seed') {
     if (opts.baseRate !== undefined) throw new ConfigError('the seed formula has no base rate to shift', { file: 'model: seed', fix: 'leave base-rate empty, or use a fitted model' });
     const s = seedScore(seedInputs(sig.signals, sig.churn30d, opts.extras ?? []));
