@@ -147,8 +147,37 @@ describe('risk-score bundle under runner-sim', () => {
     const r = await runAction({ actionDir, workspace, event: prEvent(2, big, { fork: { owner: 'forker' } }), token: ro, apiUrl: gh.url });
     expect(r.conclusion).toBe('success');
     expect(r.outputs['level']).toBe('high');
-    expect(r.log).toMatch(/cannot request reviewers or add labels here \(fork pull request\?\)/);
+    expect(r.log).toMatch(/cannot request reviewers here \(fork pull request\?\)/);
+    expect(r.log).toMatch(/cannot add the label risk:high here \(fork pull request\?\)/);
     expect(gh.reviewRequests(FULL, 2)).toEqual(before);
+  });
+
+  test('API trouble: a 502 and a rate limit are retried (one request, one label); a lasting 500 is a warning, and the score still reaches the outputs', async () => {
+    const repoName = 'acme/flaky';
+    gh.addRepo(repoName);
+    gh.addPull(repoName, { number: 2, headSha: big.head, baseSha: big.base, author: 'mona' });
+    const event = pullRequestEvent({ repo: { owner: 'acme', name: 'flaky' }, number: 2, ...big, author: 'mona' });
+    const workspace = fx.checkoutLike(big.merge, { depth: 0 });
+    gh.fault({ operation: 'pulls/request-reviewers', status: 502 });
+    gh.rateLimit('issues/add-labels', { retryAfter: 1 });
+    const r = await runAction({ actionDir, workspace, event, token, apiUrl: gh.url, stages: ['main'] });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    expect(gh.reviewRequests(repoName, 2)).toEqual({ users: ['alice'], teams: ['payments'] });
+    expect(gh.labels(repoName, 2)).toEqual(['risk:high']);
+    expect(r.log).toMatch(/GitHub primary rate limit on POST .*labels: retrying after 1s/);
+
+    gh.fault({ operation: 'pulls/request-reviewers', status: 500, times: 10 });
+    const down = await runAction({ actionDir, workspace, event, token, apiUrl: gh.url, stages: ['main'], with: { label: 'risk:review' } });
+    assertContract(down);
+    expect(down.conclusion).toBe('success');
+    expect(down.outputs['level']).toBe('high');
+    expect(existsSync(down.outputs['evidence-path']!)).toBe(true);
+    expect(down.annotations.some((a) => a.level === 'warning' && /could not request reviewers: HTTP 500 /.test(a.message))).toBe(true);
+    // The label is tried on its own, so the outage of one call does not cost the other.
+    expect(gh.labels(repoName, 2)).toEqual(['risk:high', 'risk:review']);
+    expect(down.log).not.toMatch(/^\s+at /m);
+    gh.assertNoViolations();
   });
 
   test('shallow checkout: history signals reported missing, the score still computed', async () => {

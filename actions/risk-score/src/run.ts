@@ -10,6 +10,7 @@ import {
   listInput,
   getGitHubClient,
   isReadOnlyTokenError,
+  httpStatus,
   log,
   parseInputs,
   readInputFile,
@@ -179,17 +180,22 @@ export function run(): Promise<void> {
     if (a.level === 'high' && inputs.mode !== 'observe' && pr && event.repository) {
       const repo = { owner: event.repository.owner.login, repo: event.repository.name };
       const wanted = coFile && inputs['request-reviewers'] ? reviewersFor(parseCodeowners(readFileSync(path.join(cwd, coFile), 'utf8')), changed, pr.user?.login) : { users: [], teams: [] };
-      try {
-        const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });
-        if (wanted.users.length || wanted.teams.length) {
-          await gh.rest.pulls.requestReviewers({ ...repo, pull_number: pr.number, reviewers: wanted.users, team_reviewers: wanted.teams });
-          reviewers = wanted;
+      const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });
+      // Reviewers and the label are a courtesy on top of the score, each tried on its own: a read-only token
+      // (fork) or an API that keeps failing after the client's retries is reported, and the score, level and
+      // evidence the gate depends on are still delivered.
+      const attempt = async (what: string, call: () => Promise<unknown>): Promise<boolean> => {
+        try {
+          await call();
+          return true;
+        } catch (e) {
+          if (isReadOnlyTokenError(e)) log.warning(`${ACTION}: the token cannot ${what} here (fork pull request?); the score is in the job summary and outputs.`);
+          else annotate('warning', { title: ACTION, message: `could not ${what}: HTTP ${httpStatus(e) ?? '?'} ${(e as Error).message}; the score is in the outputs and the job summary` });
+          return false;
         }
-        if (inputs.label) await gh.rest.issues.addLabels({ ...repo, issue_number: pr.number, labels: [inputs.label] });
-      } catch (e) {
-        if (isReadOnlyTokenError(e)) log.warning(`${ACTION}: the token cannot request reviewers or add labels here (fork pull request?); the score is in the job summary and outputs.`);
-        else throw e;
-      }
+      };
+      if ((wanted.users.length || wanted.teams.length) && (await attempt('request reviewers', () => gh.rest.pulls.requestReviewers({ ...repo, pull_number: pr.number, reviewers: wanted.users, team_reviewers: wanted.teams })))) reviewers = wanted;
+      if (inputs.label) await attempt(`add the label ${inputs.label}`, () => gh.rest.issues.addLabels({ ...repo, issue_number: pr.number, labels: [inputs.label] }));
     }
 
     writeSummary(summary(a, inputs.mode, reviewers, extras));
