@@ -149,6 +149,27 @@ describe('affected bundle under runner-sim', () => {
     expect(r.outputs['all-reason']).toMatch(/runs API failed: .*Resource not accessible/);
   });
 
+  test('runs API answers 5xx: retried; when it stays down → everything affected, saying so, never a crash', async () => {
+    const workspace = fx.checkoutLike(pr.head, { depth: 1 });
+    const event = pushEvent({ repo: REPO, ref: 'refs/heads/feature', before: 'e'.repeat(40), after: pr.head, forced: true });
+    gh.fault({ operation: 'actions/list-workflow-runs', status: 502 });
+    const before = gh.requests.filter((q) => q.operationId === 'actions/list-workflow-runs').length;
+    const once = await runAction({ actionDir, workspace, event, token, apiUrl: gh.url, stages: ['main'] });
+    assertContract(once);
+    // The 502 was retried: a second request went out, and its answer (no green run on this branch) decided.
+    expect(gh.requests.filter((q) => q.operationId === 'actions/list-workflow-runs').length - before).toBe(2);
+    expect(once.outputs['all-reason']).not.toMatch(/runs API failed/);
+    gh.fault({ operation: 'actions/list-workflow-runs', status: 500, times: 10 });
+    const down = await runAction({ actionDir, workspace, event, token, apiUrl: gh.url, stages: ['main'] });
+    assertContract(down);
+    expect(down.conclusion).toBe('success');
+    expect(down.outputs['all']).toBe('true');
+    expect(down.outputs['all-reason']).toMatch(/runs API failed: .*Server Error/);
+    // The first request and three retries met the outage; the rest of it is cleared for the next test.
+    expect(gh.clearFaults()).toBe(6);
+    gh.assertNoViolations();
+  });
+
   test('new branch (before = zero SHA): its fork point from the default branch', async () => {
     const workspace = fx.checkoutLike(pr.head, { depth: 1 });
     const r = await runAction({ actionDir, workspace, event: pushEvent({ repo: { ...REPO, defaultBranch: 'main' }, ref: 'refs/heads/feature', before: '0'.repeat(40), after: pr.head }), token, apiUrl: gh.url, stages: ['main'] });

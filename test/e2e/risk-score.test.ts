@@ -176,6 +176,7 @@ describe('risk-score bundle under runner-sim', () => {
     expect(down.annotations.some((a) => a.level === 'warning' && /could not request reviewers: HTTP 500 /.test(a.message))).toBe(true);
     // The label is tried on its own, so the outage of one call does not cost the other.
     expect(gh.labels(repoName, 2)).toEqual(['risk:high', 'risk:review']);
+    expect(gh.clearFaults()).toBe(6); // the first request and three retries met the outage
     expect(down.log).not.toMatch(/^\s+at /m);
     gh.assertNoViolations();
   });

@@ -258,6 +258,13 @@ export class FakeGitHub {
     this.faults.push({ ...f, remaining: f.times ?? 1 });
   }
 
+  /** Drop every pending fault; returns how many failures were still due (so a test can leave none behind). */
+  clearFaults(): number {
+    const due = this.faults.reduce((a, f) => a + Math.max(0, f.remaining), 0);
+    this.faults.length = 0;
+    return due;
+  }
+
   /** A primary (429) or secondary (403) rate limit with `retry-after`. */
   rateLimit(operation: string | RegExp, opts: { secondary?: boolean; retryAfter?: number; times?: number } = {}): void {
     this.fault({
