@@ -39,7 +39,9 @@ export function updateReadme(readme, meta) {
   const s = readme.indexOf(START);
   const e = readme.indexOf(END);
   if (s >= 0 && e > s) return readme.slice(0, s) + block + readme.slice(e + END.length);
-  const head = readme.trim() ? `${readme.trimEnd()}\n\n` : `# ${meta.name}\n\n${meta.description}\n\n`;
+  // A README that already ends with its `## API` heading gets the block under it, not a second heading.
+  const body = readme.trimEnd().replace(/\n## API$/, '');
+  const head = body.trim() ? `${body}\n\n` : `# ${meta.name}\n\n${meta.description}\n\n`;
   return `${head}## API\n\n${block}\n`;
 }
 

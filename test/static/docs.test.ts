@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 // @ts-expect-error -- plain ESM script without types
 import { renderApi, updateReadme } from '../../scripts/gen-docs.mjs';
 
@@ -22,5 +23,10 @@ describe('README API tables generated from action.yml', () => {
     expect(next.startsWith('# x\n\nintro\n')).toBe(true);
     expect(next.endsWith('## Later section\n')).toBe(true);
     expect(renderApi({ name: 'n', description: 'd' })).toContain('_none_');
+    // A README written with its own `## API` heading (and no block yet) keeps exactly one heading.
+    expect(updateReadme('# x\n\nintro\n\n## API\n', meta).match(/^## API$/gm)).toHaveLength(1);
+    for (const dir of ['affected', 'allocate-shards', 'health-comment', 'policy-gate', 'risk-score']) {
+      expect(readFileSync(path.resolve('actions', dir, 'README.md'), 'utf8').match(/^## API$/gm)).toHaveLength(1);
+    }
   });
 });
