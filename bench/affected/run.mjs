@@ -34,28 +34,31 @@ const MS_212 = 'sha512-sGkPx+VjMtmA6MX27oA4FBFELFCZZ4S4XqeGOXCv68tT+jb3vk/RyaKWP
 /** One run under GNU time: wall ms and peak RSS. */
 function once(cmd, args, opts) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { ...opts, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { ...opts, encoding: 'utf8', maxBuffer: 1 << 28 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  const m = /(\d+)\s*$/.exec(r.stderr);
-  return { ms, rssMb: m ? Number(m[1]) / 1024 : 0, status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\d+\s*$/, '') };
+  const m = /(\d+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  // CPU time (user + system, all threads) is steadier than wall time on a busy machine, and shows parallelism.
+  return { ms, cpuMs: m ? (Number(m[2]) + Number(m[3])) * 1000 : 0, rssMb: m ? Number(m[1]) / 1024 : 0, status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\d+ [\d.]+ [\d.]+\s*$/, '') };
 }
 
 /** Every tool RUNS times, interleaved (tool order rotates each round), so machine noise hits all alike. */
 function measureAll(tools, cwd, base, head) {
-  const acc = new Map(tools.map((t) => [t.name, { walls: [], rss: 0, last: undefined }]));
+  const acc = new Map(tools.map((t) => [t.name, { walls: [], cpus: [], rss: 0, last: undefined }]));
   for (let i = 0; i < RUNS; i++) {
     for (let j = 0; j < tools.length; j++) {
       const t = tools[(i + j) % tools.length];
       const a = acc.get(t.name);
       const r = t.run(cwd, base, head);
       a.walls.push(r.ms);
+      a.cpus.push(r.cpuMs);
       a.rss = Math.max(a.rss, r.rssMb);
       a.last = r;
     }
   }
   return new Map([...acc].map(([name, a]) => {
     a.walls.sort((x, y) => x - y);
-    return [name, { ...a.last, ms: a.walls[Math.floor(a.walls.length / 2)], rssMb: a.rss }];
+    a.cpus.sort((x, y) => x - y);
+    return [name, { ...a.last, ms: a.walls[Math.floor(a.walls.length / 2)], cpuMs: a.cpus[Math.floor(a.cpus.length / 2)], rssMb: a.rss }];
   }));
 }
 
@@ -150,7 +153,7 @@ for (const n of sizes) {
       let removedOk = null;
       if (t.name.startsWith('maestro') && s.removed && m.status === 0) removedOk = JSON.stringify(JSON.parse(m.stdout).removed.map((x) => x.name)) === JSON.stringify(s.removed);
       const tasks = t.name.startsWith('maestro') && m.status === 0 ? JSON.parse(m.stdout).tasks.length : null;
-      results.push({ n, scenario: s.name, tool: t.name, truth: s.truth.length, got: got ? got.length : `exit ${m.status}`, exact, removedOk, tasks, ms: Math.round(m.ms), rssMb: Math.round(m.rssMb), error: m.status === 0 ? undefined : m.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 160) });
+      results.push({ n, scenario: s.name, tool: t.name, truth: s.truth.length, got: got ? got.length : `exit ${m.status}`, exact, removedOk, tasks, ms: Math.round(m.ms), cpuMs: Math.round(m.cpuMs), rssMb: Math.round(m.rssMb), error: m.status === 0 ? undefined : m.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 160) });
       console.error(`[${n}] ${s.name.padEnd(13)} ${t.name.padEnd(12)} ${String(got ? got.length : 'ERR').padStart(5)} / truth ${String(s.truth.length).padStart(4)} ${exact ? 'exact' : 'WRONG'} ${Math.round(m.ms)} ms ${Math.round(m.rssMb)} MB`);
     }
   }
@@ -201,9 +204,15 @@ for (const n of sizes) {
     const xs = results.filter((r) => r.n === n && r.tool === tool && r.ms != null && r.scenario !== 'shallow-missing-base').map((r) => r.ms).sort((a, b) => a - b);
     return xs[Math.floor(xs.length / 2)];
   };
+  const cpu = (tool) => {
+    const xs = results.filter((r) => r.n === n && r.tool === tool && r.cpuMs != null && r.scenario !== 'shallow-missing-base').map((r) => r.cpuMs).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)];
+  };
   const mem = (tool) => Math.max(...results.filter((r) => r.n === n && r.tool === tool).map((r) => r.rssMb));
   const vs = (tool) => `${med(tool)} ms / ${mem(tool)} MB (${(med(tool) / med('turbo')).toFixed(2)}× turbo)`;
   rows.push(`| ${n} | **median wall / peak RSS** | | ${vs('maestro')} | ${vs('maestro-list')} | ${med('turbo')} ms / ${mem('turbo')} MB | ${med('nx')} ms / ${mem('nx')} MB |`);
+  const vc = (tool) => `${cpu(tool)} ms (${(cpu(tool) / cpu('turbo')).toFixed(2)}× turbo)`;
+  rows.push(`| ${n} | **median CPU (user + sys)** | | ${vc('maestro')} | ${vc('maestro-list')} | ${cpu('turbo')} ms | ${cpu('nx')} ms |`);
 }
 console.log(rows.join('\n'));
 writeFileSync(path.join(here, `results-${sizes.join('-')}.md`), rows.join('\n') + '\n');
