@@ -9,7 +9,8 @@
 import { DEFAULT_MODEL } from './default-model.data.js';
 import { labelHistory, readHistory, type Label } from './history.js';
 import { DAY } from './signals.js';
-import { auc, ece, fit, recallAtBudget, score, withBaseRate, withPercentiles, type Model, type Row } from './model.js';
+import { auc, ece, recallAtBudget, score, withBaseRate, withPercentiles, type Model, type Row } from './model.js';
+import { fitAnchored, type AnchoredChoice } from './anchored.js';
 import type { GitOptions } from '@maestro/core/git';
 
 
@@ -34,6 +35,8 @@ export interface CalibrationReport {
   positives: number;
   labels: Record<Label['source'], number>;
   holdout?: { rows: number; positives: number; auc: number; laAuc: number; ece: number; recallAt20: number; laRecallAt20: number };
+  /** What the fit chose on its validation slice: the window and how far it leans on lines added. */
+  choice?: AnchoredChoice;
 }
 
 export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model; report: CalibrationReport; labels: Label[] }> {
@@ -61,27 +64,33 @@ export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model;
     const reason = `${rows.length} matured commit(s) with ${positives} defect-inducing (need ${minCommits} and ${minPositives}); using the default model${rate ? ` shifted to this repository's rate ${(rate * 100).toFixed(1)} %` : ''}`;
     return { model: { ...model, provenance: { ...model.provenance, source: 'default, cold start', generated, repository: { ...base } } }, report: { mode: 'cold-start', reason, ...base }, labels };
   }
+  // Candidate windows: six months and the whole window read (the fit picks on its own validation slice).
+  const windowDays = opts.windowDays ?? 365;
+  const windows = [...new Set([Math.min(182, windowDays), windowDays])];
   const cut = Math.floor(rows.length * 0.7);
   const train = rows.slice(0, cut);
   const test = rows.slice(cut);
-  const held = fit(train);
+  const held = fitAnchored(train, { windows }).model;
   const y = test.map((r) => r.y);
   const p = test.map((r) => score(held, r.x, 0).probability);
   const la = test.map((r) => r.x.la ?? 0);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   const holdout = { rows: test.length, positives: y.reduce<number>((a, b) => a + b, 0), auc: r3(auc(p, y)), laAuc: r3(auc(la, y)), ece: r3(ece(p, y)), recallAt20: r3(recallAtBudget(p, y, 0.2)), laRecallAt20: r3(recallAtBudget(la, y, 0.2)) };
-  const fitted = fit(rows, {
+  const { model: anchored, choice } = fitAnchored(rows, { windows });
+  const fitted: Model = {
+    ...anchored,
     provenance: {
       source: 'repository history',
       generated,
-      method: 'logistic regression on log1p of the 14 Kamei change metrics; labels from trailers, reverts and B-SZZ',
+      method: `logistic regression on log1p of the 14 Kamei change metrics, ${choice.laWeight ? `leaning on lines added (weight ${choice.laWeight})` : 'not leaning on lines added'}, fitted on the last ${choice.windowDays} days (both chosen on the newest 30 % of the data), recalibrated on the newest 30 %; labels from trailers, reverts and B-SZZ`,
       window: { from: new Date(Math.max(windowStart, rows[0]!.date ?? 0) * 1000).toISOString(), to: new Date((latest - maturity) * 1000).toISOString(), maturityDays: opts.maturityDays ?? 30 },
+      choice,
       repository: base,
       holdout,
     },
-  });
+  };
   const model = withPercentiles(fitted, rows);
-  return { model, report: { mode: 'fitted', reason: `fitted on ${rows.length} commits (${positives} defect-inducing)`, ...base, holdout }, labels };
+  return { model, report: { mode: 'fitted', reason: `fitted on ${rows.length} commits (${positives} defect-inducing); last ${choice.windowDays} days, lines-added weight ${choice.laWeight}`, ...base, holdout, choice }, labels };
 }
 
 /** Days since a model was generated (undefined for models without a date). */

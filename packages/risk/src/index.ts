@@ -9,3 +9,4 @@ export * from './history.js';
 export * from './calibrate.js';
 export * from './extra.js';
 export * from './seed.js';
+export * from './anchored.js';

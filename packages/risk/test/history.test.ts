@@ -86,6 +86,11 @@ describe('calibration', () => {
       expect(report.holdout!.auc).toBeGreaterThan(0.7);
       expect(model.provenance['source']).toBe('repository history');
       expect(model.weights).not.toEqual(DEFAULT_MODEL.weights);
+      // The window and the lines-added anchor were chosen on the data, and the model says which.
+      expect([182, 365]).toContain(report.choice!.windowDays);
+      expect([0, 0.25, 0.5, 1, 2]).toContain(report.choice!.laWeight);
+      expect(model.provenance['choice']).toEqual(report.choice);
+      expect(String(model.provenance['method'])).toMatch(/chosen on the newest 30 % of the data/);
     } finally {
       big.dispose();
     }

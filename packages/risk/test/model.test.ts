@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { auc, ece, fit, readJitCsv, recalibrate, score, type Row } from '../src/index.js';
+import { auc, blendWithLinesAdded, ece, fit, fitAnchored, readJitCsv, recalibrate, recallAtBudget, score, type Row } from '../src/index.js';
 
 const FIX = path.resolve('packages/risk/test/fixtures');
 const rows = (p: string) => readJitCsv(readFileSync(path.join(FIX, `${p}.jit.csv`), 'utf8'), `${p}.jit.csv`);
@@ -35,6 +35,34 @@ describe('LR-14 reproduces the measured baselines on the four public data sets',
     const y = t.map((r) => r.y);
     expect(ece(t.map((r) => score(cal, r.x).probability), y)).toBeLessThan(ece(t.map((r) => score(m, r.x).probability), y));
     expect(ece(t.map((r) => score(cal, r.x).probability), y)).toBeLessThanOrEqual(0.035);
+  });
+});
+
+describe("calibrate's fit: the model anchored to lines added", () => {
+  // Window and anchor are chosen on the newest 30 % of the training part only; the test part is never seen.
+  test.each(Object.keys(REF))('%s: at least lines added on the time-ordered hold-out, calibrated (ECE ≤ 0.05)', (p) => {
+    const [train, testRows] = split(rows(p));
+    const { model } = fitAnchored(train);
+    const y = testRows.map((r) => r.y);
+    const probs = testRows.map((r) => score(model, r.x, 0).probability);
+    const la = testRows.map((r) => r.x.la!);
+    expect(auc(probs, y)).toBeGreaterThanOrEqual(auc(la, y));
+    expect(recallAtBudget(probs, y, 0.2)).toBeGreaterThanOrEqual(recallAtBudget(la, y, 0.2));
+    expect(ece(probs, y)).toBeLessThanOrEqual(0.05);
+  });
+
+  test('the blend is the same linear model: logit / sd + w · z(la), factors per feature', () => {
+    const [train] = split(rows('gerrit'));
+    const m = fit(train.slice(-3000));
+    const b = blendWithLinesAdded(m, train.slice(-3000), 0.5);
+    const z = train.slice(-3000).map((r) => score(m, r.x, 0).logit);
+    const mean = z.reduce((a, v) => a + v, 0) / z.length;
+    const sd = Math.sqrt(z.reduce((a, v) => a + (v - mean) ** 2, 0) / z.length);
+    const j = m.features.indexOf('la');
+    const x = { ns: 1, nd: 2, nf: 3, entrophy: 1, la: 120, ld: 4, lt: 300, fix: 0, ndev: 3, age: 10, nuc: 5, exp: 40, rexp: 2, sexp: 10 };
+    const zla = (Math.log1p(120) - m.mean[j]!) / m.std[j]!;
+    expect(score(b, x, 0).logit).toBeCloseTo(score(m, x, 0).logit / sd + 0.5 * zla, 4);
+    expect(score(b, x).factors.map((f) => f.feature)).toContain('la');
   });
 });
 
