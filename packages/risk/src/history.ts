@@ -11,7 +11,7 @@ import path from 'node:path/posix';
 import { git, type GitOptions } from '@maestro/core/git';
 import type { Signals } from './model.js';
 // One definition of `fix`, subsystems and days for scoring and calibration: no training/serving skew.
-import { DAY, excluder, FIX_RE, subsystem } from './signals.js';
+import { DAY, excluder, FIX_RE, numstatRecord, subsystem } from './signals.js';
 
 export interface HistoryCommit {
   sha: string;
@@ -45,11 +45,8 @@ export async function readHistory(opts: GitOptions & { rev?: string; maxCommits?
     const [sha, parents, author, time, message] = rec.slice(0, end).split('\0') as [string, string, string, string, string];
     const files: HistoryCommit['files'] = [];
     for (const part of rec.slice(end + 1).split('\0')) {
-      const line = part.replace(/^\n+/, '');
-      if (!line) continue;
-      const [a, d, p] = line.split('\t');
-      if (p === undefined) continue;
-      if (!excluded(p)) files.push({ path: p, added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d) });
+      const r = numstatRecord(part);
+      if (r && r.path && !excluded(r.path)) files.push(r);
     }
     commits.push({ sha, author, time: Number(time), message: message.trim(), parents: parents.split(' ').filter(Boolean), files, signals: {} });
   }

@@ -52,14 +52,32 @@ export const DAY = 86400;
 export const subsystem = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : 'root');
 
 /** `git diff --numstat -z` with renames: returns per-file added/deleted lines (binary files count 0). */
+/**
+ * One `git … --numstat -z` record, `<added>\t<deleted>\t<path>` (leading newlines between commits
+ * ignored). Only the first two tabs separate fields: a path may itself contain tabs. Binary files
+ * (`-`) count 0 lines. The path is '' for a rename, whose old and new paths follow as records.
+ */
+export function numstatRecord(rec: string): { added: number; deleted: number; path: string } | undefined {
+  let i = 0;
+  while (rec.charCodeAt(i) === 10) i++;
+  const t1 = rec.indexOf('\t', i);
+  const t2 = t1 < 0 ? -1 : rec.indexOf('\t', t1 + 1);
+  if (t2 < 0) return undefined;
+  const a = rec.slice(i, t1);
+  const d = rec.slice(t1 + 1, t2);
+  if (!/^(\d+|-)$/.test(a) || !/^(\d+|-)$/.test(d)) return undefined;
+  return { added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d), path: rec.slice(t2 + 1) };
+}
+
 function parseNumstat(out: string): Array<{ path: string; added: number; deleted: number; before: string }> {
   const parts = out.split('\0');
   const files: Array<{ path: string; added: number; deleted: number; before: string }> = [];
   for (let i = 0; i < parts.length; i++) {
     const rec = parts[i]!;
     if (!rec) continue;
-    const [a, d, p] = rec.split('\t');
-    let file = p ?? '';
+    const r = numstatRecord(rec);
+    if (!r) continue;
+    let file = r.path;
     let before = file;
     if (file === '') {
       // rename: "<a>\t<d>\t" then old NUL new
@@ -67,7 +85,7 @@ function parseNumstat(out: string): Array<{ path: string; added: number; deleted
       file = parts[i + 2] ?? '';
       i += 2;
     }
-    files.push({ path: file, added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d), before });
+    files.push({ path: file, added: r.added, deleted: r.deleted, before });
   }
   return files;
 }
@@ -166,11 +184,16 @@ export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals>
 
 /** Lines added + deleted in `touched` files by non-merge commits reachable from `base` since `since` (Unix time). */
 export async function recentChurn(opts: GitOptions & { base: string; since: number; touched: ReadonlySet<string> }): Promise<number> {
-  const out = await git(['-c', 'core.quotePath=false', 'log', '--no-merges', '--no-renames', '--numstat', '--format=', `--since=@${Math.floor(opts.since)}`, opts.base], opts);
+  // Limited to the touched paths (literal, not globs), so git diffs only the commits that touched them;
+  // a change of thousands of files reads the window unfiltered instead of passing a huge argument list.
+  const paths = opts.touched.size <= 1000 ? ['--', ...[...opts.touched].map((f) => `:(literal)${f}`)] : [];
+  if (!opts.touched.size) return 0;
+  // -z: paths come raw (no C-quoting of tabs, quotes or newlines), each record ending in NUL.
+  const out = await git(['-c', 'core.quotePath=false', 'log', '-z', '--no-merges', '--no-renames', '--numstat', '--format=', `--since=@${Math.floor(opts.since)}`, opts.base, ...paths], opts);
   let n = 0;
-  for (const line of out.split('\n')) {
-    const m = /^(\d+|-)\t(\d+|-)\t(.*)$/.exec(line);
-    if (m && opts.touched.has(m[3]!)) n += (m[1] === '-' ? 0 : Number(m[1])) + (m[2] === '-' ? 0 : Number(m[2]));
+  for (const rec of out.split('\0')) {
+    const r = numstatRecord(rec);
+    if (r && opts.touched.has(r.path)) n += r.added + r.deleted;
   }
   return n;
 }

@@ -51,11 +51,14 @@ describe('the seed formula (model: seed)', () => {
     fixtures.push(fx);
     const day = (d: number) => new Date(Date.UTC(2026, 0, 1) + d * 86400_000).toISOString();
     fx.commit('old', { 'src/a.ts': Array.from({ length: 10 }, (_, i) => `${i}\n`).join(''), 'src/b.ts': 'b\n' }, { date: day(0) });
-    fx.commit('recent', { 'src/a.ts': Array.from({ length: 12 }, (_, i) => `${i}\n`).join(''), 'src/b.ts': 'b\nb\nb\n' }, { date: day(50) });
+    // A path with a tab, a quote, non-ASCII letters and glob characters: matched literally, read unquoted.
+    const odd = 'src/ü "q"\t[x]*.ts';
+    fx.commit('recent', { 'src/a.ts': Array.from({ length: 12 }, (_, i) => `${i}\n`).join(''), 'src/b.ts': 'b\nb\nb\n', [odd]: '1\n2\n3\n' }, { date: day(50) });
     const base = fx.commit('docs', { 'docs/x.md': 'x\n' }, { date: day(60) });
-    const head = fx.commit('change a', { 'src/a.ts': 'changed\n' }, { date: day(70) });
+    const head = fx.commit('change a', { 'src/a.ts': 'changed\n', [odd]: '1\n' }, { date: day(70) });
     const r = await changeSignals({ cwd: fx.work, base, head });
-    // Window: day 40 to the change. 'recent' added 2 lines to src/a.ts; 'old' (day 0) and src/b.ts are outside.
-    expect(r.churn30d).toBe(2);
+    // Window: day 40 to the change. 'recent' added 2 lines to src/a.ts and 3 to the odd file;
+    // 'old' (day 0) and src/b.ts (not touched by the change) do not count.
+    expect(r.churn30d).toBe(5);
   });
 });

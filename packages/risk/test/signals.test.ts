@@ -115,3 +115,14 @@ describe('other signals', () => {
     expect(d).toEqual({ name: 'complexityDelta', value: 3, detail: 'cyclomatic complexity (TypeScript syntax tree) of 1 JS/TS file(s) + decision points of 1 other file(s): 2 → 5' });
   });
 });
+
+describe('numstat records', () => {
+  test('paths keep their tabs; binary files count 0; a rename has an empty path; anything else is not a record', async () => {
+    const { numstatRecord } = await import('../src/index.js');
+    expect(numstatRecord('3\t1\tsrc/a\tb.ts')).toEqual({ added: 3, deleted: 1, path: 'src/a\tb.ts' });
+    expect(numstatRecord('\n\n-\t-\tlogo.png')).toEqual({ added: 0, deleted: 0, path: 'logo.png' });
+    expect(numstatRecord('2\t0\t')).toEqual({ added: 2, deleted: 0, path: '' });
+    expect(numstatRecord('commit message\twith tabs')).toBeUndefined();
+    expect(numstatRecord('')).toBeUndefined();
+  });
+});
