@@ -100,6 +100,25 @@ describe('risk-score bundle under runner-sim', () => {
     expect(r.summary).toContain('Other signals (reported, not part of the score');
   });
 
+  test('unreadable reports (truncated JUnit, malformed Cobertura, a SARIF path that does not exist): those signals missing with the reason and a warning at the line; the score still computed', async () => {
+    const workspace = fx.checkoutLike(big.merge, { depth: 0 });
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(path.join(workspace, 'reports'), { recursive: true });
+    writeFileSync(path.join(workspace, 'reports/junit.xml'), '<testsuites>\n  <testsuite name="unit">\n    <testcase name="a" time="1">\n');
+    writeFileSync(path.join(workspace, 'reports/head.xml'), '<coverage>\n<packages>\n');
+    const r = await runAction({ actionDir, workspace, event: prEvent(2, big), token, apiUrl: gh.url, stages: ['main'], with: { mode: 'observe', junit: 'reports/junit.xml', 'coverage-head': 'reports/head.xml', sarif: 'reports/missing.sarif' } });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    expect(Number(r.outputs['score'])).toBeGreaterThan(0);
+    const sig = Object.fromEntries(json(r, 'signals').map((e: { name: string; value: number | null; detail: string }) => [e.name, e]));
+    expect(sig['testFailRate']).toMatchObject({ value: null, detail: expect.stringMatching(/^missing: reports\/junit\.xml:\d+(:\d+)?: invalid JUnit XML/) });
+    expect(sig['coverageDelta']).toMatchObject({ value: null, detail: expect.stringMatching(/^missing: reports\/head\.xml:\d+(:\d+)?: invalid Cobertura XML/) });
+    expect(sig['staticAlerts']).toMatchObject({ value: null, detail: expect.stringMatching(/^missing: reports\/missing\.sarif: 'reports\/missing\.sarif' does not exist/) });
+    const warned = r.annotations.filter((a) => a.level === 'warning' && /missing$/.test(a.title ?? ''));
+    expect(warned.map((a) => a.title).sort()).toEqual(['risk-score: coverageDelta missing', 'risk-score: staticAlerts missing', 'risk-score: testFailRate missing']);
+    expect(warned.find((a) => a.title === 'risk-score: testFailRate missing')).toMatchObject({ file: 'reports/junit.xml', line: expect.any(Number) });
+  });
+
   test('model: seed scores with the seed\'s fixed weights: the same number by hand, shown as a score (not a %), missing signals named', async () => {
     const workspace = fx.checkoutLike(big.merge, { depth: 0 });
     const r = await runAction({ actionDir, workspace, event: prEvent(2, big), token, apiUrl: gh.url, stages: ['main'], with: { model: 'seed', warn: '0.2', enforce: '0.7', 'request-reviewers': 'false', label: '' } });

@@ -163,6 +163,7 @@ export function run(): Promise<void> {
       junit: inputs.junit,
     });
 
+    for (const e of extras) if (e.problem) annotate('warning', { title: `${ACTION}: ${e.name} missing`, message: `${e.problem.message}; the score is computed without it`, file: e.problem.file, ...(e.problem.line !== undefined ? { line: e.problem.line } : {}) });
     const a = await assess({
       cwd,
       base: resolution.base,

@@ -15,12 +15,15 @@ import { readBlobs } from '@maestro/core/git';
 import { ownersOf, parseCodeowners } from './codeowners.js';
 import { parseJson } from '@maestro/core/config';
 import { readSarif } from '@maestro/core/sarif';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 export interface ExtraSignal {
   name: 'ownersTouched' | 'dependencyCentrality' | 'coverageDelta' | 'complexityDelta' | 'staticAlerts' | 'testFailRate';
   value: number | null;
   /** What the value means, or why it is missing. */
   detail: string;
+  /** A report that could not be read (absent, malformed): where, for an annotation. The signal is then missing. */
+  problem?: { file: string; line?: number; message: string };
 }
 
 /** Line coverage (covered, total) per file from lcov, Cobertura XML or istanbul json-summary. */
@@ -36,11 +39,18 @@ export function readCoverage(text: string, file: string): Map<string, { covered:
     return out;
   }
   if (t.startsWith('<')) {
-    // Cobertura: <class filename="..." line-rate="..."><lines><line number hits/>…
-    for (const m of text.matchAll(/<class\b[^>]*\bfilename="([^"]+)"[^>]*>([\s\S]*?)<\/class>/g)) {
-      const lines = [...m[2]!.matchAll(/<line\b[^>]*\bhits="(\d+)"/g)];
-      const prev = out.get(m[1]!) ?? { covered: 0, total: 0 };
-      out.set(m[1]!, { covered: prev.covered + lines.filter((l) => Number(l[1]) > 0).length, total: prev.total + lines.length });
+    // Cobertura: <coverage><packages><package><classes><class filename="…"><lines><line number hits/>…
+    const doc = parseXml(text, file, 'Cobertura', 'regenerate the coverage report (a crashed run leaves it truncated)');
+    const root = doc['coverage'] as XmlNode | undefined;
+    if (!root) throw new ConfigError('not a Cobertura report (no <coverage> element)', { file, fix: 'point coverage inputs at cobertura.xml, lcov.info or coverage-summary.json' });
+    for (const pkg of list((root['packages'] as XmlNode | undefined)?.['package'])) {
+      for (const cls of list((pkg['classes'] as XmlNode | undefined)?.['class'])) {
+        const name = cls['@filename'];
+        if (typeof name !== 'string') continue;
+        const lines = list((cls['lines'] as XmlNode | undefined)?.['line']);
+        const prev = out.get(name) ?? { covered: 0, total: 0 };
+        out.set(name, { covered: prev.covered + lines.filter((l) => Number(l['@hits']) > 0).length, total: prev.total + lines.length });
+      }
     }
     return out;
   }
@@ -143,20 +153,44 @@ export function staticAlerts(text: string, file: string, files: readonly string[
   return { name: 'staticAlerts', value: n, detail: `${n} alert(s) in the changed files` };
 }
 
-/** Share of failed test cases in JUnit reports (retried-then-passed counts as passed). */
+/**
+ * Share of failed tests in JUnit reports (jest-junit, pytest, vitest, playwright, surefire). A test is
+ * identified by its file, class and name across all the reports; it failed when no attempt passed, so
+ * a test that passed on a retry (a repeated element, or pytest's and surefire's rerun/flaky elements)
+ * counts as passed. Skipped tests do not count. Malformed XML is a ConfigError at its line.
+ */
 export function testFailRate(reports: ReadonlyArray<{ text: string; file: string }>): ExtraSignal {
-  let total = 0;
-  let failed = 0;
+  const passed = new Map<string, boolean>();
+  let retried = 0;
   for (const r of reports) {
-    const cases = [...r.text.matchAll(/<testcase\b[\s\S]*?(?:\/>|<\/testcase>)/g)].map((m) => m[0]);
-    for (const c of cases) {
-      if (/<skipped\b/.test(c)) continue;
-      total++;
-      if (/<(failure|error)\b/.test(c)) failed++;
-    }
+    const doc = parseXml(r.text, r.file, 'JUnit', 'check that the test run finished writing the report (a crashed runner leaves it truncated)');
+    const visit = (suite: XmlNode, file: string) => {
+      const f = typeof suite['@file'] === 'string' ? suite['@file'] : file;
+      for (const inner of list(suite['testsuite'])) visit(inner, f);
+      for (const tc of list(suite['testcase'])) {
+        if (tc['skipped'] !== undefined) continue;
+        const key = `${typeof tc['@file'] === 'string' ? tc['@file'] : f}\0${String(tc['@classname'] ?? '')}\0${String(tc['@name'] ?? '')}`;
+        const ok = tc['failure'] === undefined && tc['error'] === undefined;
+        if (ok && (tc['flakyFailure'] !== undefined || tc['rerunFailure'] !== undefined || passed.get(key) === false)) retried++;
+        passed.set(key, (passed.get(key) ?? false) || ok);
+      }
+    };
+    visit((doc['testsuites'] as XmlNode | undefined) ?? doc, '');
   }
+  const total = passed.size;
+  const failed = [...passed.values()].filter((ok) => !ok).length;
   if (!total) return { name: 'testFailRate', value: null, detail: 'missing: the JUnit reports hold no test cases' };
-  return { name: 'testFailRate', value: Math.round((failed / total) * 1000) / 1000, detail: `${failed} of ${total} test case(s) failed` };
+  return { name: 'testFailRate', value: Math.round((failed / total) * 1000) / 1000, detail: `${failed} of ${total} test case(s) failed${retried ? `; ${retried} passed on a retry` : ''}` };
+}
+
+type XmlNode = Record<string, unknown>;
+const list = (v: unknown): XmlNode[] => (v === undefined || v === null || v === '' ? [] : Array.isArray(v) ? (v as XmlNode[]) : [v as XmlNode]);
+
+/** Validated XML → nodes (attributes as `@name`); malformed XML is a ConfigError at its line and column. */
+function parseXml(text: string, file: string, what: string, fix: string): XmlNode {
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new ConfigError(`invalid ${what} XML: ${valid.err.msg}`, { file, line: valid.err.line, column: valid.err.col, fix });
+  return new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseAttributeValue: false, allowBooleanAttributes: true }).parse(text) as XmlNode;
 }
 
 export interface ExtraOptions {
@@ -209,11 +243,24 @@ export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> 
   } catch (e) {
     out.push({ name: 'dependencyCentrality', value: null, detail: `missing: the project graph could not be read (${(e as Error).message})` });
   }
+  // A report that cannot be read makes its signal missing, with the reason, rather than costing the score.
+  const fromReport = (name: ExtraSignal['name'], f: () => ExtraSignal): ExtraSignal => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return { name, value: null, detail: `missing: ${e.format()}`, problem: { file: e.file ?? '', ...(e.line !== undefined ? { line: e.line } : {}), message: e.message } };
+    }
+  };
   // Coverage delta.
   if (opts.coverageHead) {
-    const head = readCoverage(read(opts.coverageHead), opts.coverageHead);
-    const base = opts.coverageBase ? readCoverage(read(opts.coverageBase), opts.coverageBase) : new Map();
-    out.push(coverageDelta(base, head, opts.files));
+    out.push(
+      fromReport('coverageDelta', () => {
+        const head = readCoverage(read(opts.coverageHead!), opts.coverageHead!);
+        const base = opts.coverageBase ? readCoverage(read(opts.coverageBase), opts.coverageBase) : new Map();
+        return coverageDelta(base, head, opts.files);
+      }),
+    );
   } else out.push({ name: 'coverageDelta', value: null, detail: 'missing: no coverage report given' });
   // Complexity delta over changed source files.
   const code = opts.files.filter((f) => CODE.test(f));
@@ -225,7 +272,7 @@ export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> 
     out.push(await complexityDelta(asText(before, opts.base), asText(after, opts.head)));
   } else out.push({ name: 'complexityDelta', value: 0, detail: 'no source files changed' });
   // Static alerts and test failures.
-  out.push(opts.sarif ? staticAlerts(read(opts.sarif), opts.sarif, opts.files) : { name: 'staticAlerts', value: null, detail: 'missing: no SARIF log given' });
-  out.push(opts.junit?.length ? testFailRate(opts.junit.map((f) => ({ text: read(f), file: f }))) : { name: 'testFailRate', value: null, detail: 'missing: no JUnit report given' });
+  out.push(opts.sarif ? fromReport('staticAlerts', () => staticAlerts(read(opts.sarif!), opts.sarif!, opts.files)) : { name: 'staticAlerts', value: null, detail: 'missing: no SARIF log given' });
+  out.push(opts.junit?.length ? fromReport('testFailRate', () => testFailRate(opts.junit!.map((f) => ({ text: read(f), file: f })))) : { name: 'testFailRate', value: null, detail: 'missing: no JUnit report given' });
   return out;
 }

@@ -126,3 +126,32 @@ describe('numstat records', () => {
     expect(numstatRecord('')).toBeUndefined();
   });
 });
+
+describe('JUnit and Cobertura reports', () => {
+  test('a test passed on a retry counts as passed, across reports and rerun elements; skipped do not count; nested suites are read', async () => {
+    const { testFailRate } = await import('../src/index.js');
+    const first = '<testsuites><testsuite name="unit" file="src/a.test.ts"><testsuite name="inner"><testcase classname="A" name="adds"/><testcase classname="A" name="rounds"><failure>1 != 2</failure></testcase></testsuite><testcase classname="A" name="later"><skipped/></testcase></testsuite></testsuites>';
+    const rerun = '<testsuite name="unit" file="src/a.test.ts"><testcase classname="A" name="rounds"/></testsuite>';
+    const pytest = '<testsuite><testcase classname="t.test_x" name="test_flaky" file="t/test_x.py"><rerunFailure message="boom"/></testcase><testcase classname="t.test_x" name="test_broken" file="t/test_x.py"><error message="x"/></testcase></testsuite>';
+    expect(testFailRate([{ text: first, file: 'a.xml' }])).toMatchObject({ value: 0.5, detail: '1 of 2 test case(s) failed' });
+    expect(testFailRate([{ text: first, file: 'a.xml' }, { text: rerun, file: 'b.xml' }])).toMatchObject({ value: 0, detail: '0 of 2 test case(s) failed; 1 passed on a retry' });
+    expect(testFailRate([{ text: pytest, file: 'p.xml' }])).toMatchObject({ value: 0.5, detail: '1 of 2 test case(s) failed; 1 passed on a retry' });
+  });
+
+  test('malformed XML is a ConfigError at its line; a Cobertura file without <coverage> says so', async () => {
+    const { readCoverage, testFailRate } = await import('../src/index.js');
+    const { ConfigError } = await import('@maestro/core/errors');
+    const truncated = '<testsuites>\n<testsuite name="unit">\n<testcase name="a">\n';
+    let err: unknown;
+    try {
+      testFailRate([{ text: truncated, file: 'reports/junit.xml' }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as InstanceType<typeof ConfigError>).format()).toMatch(/^reports\/junit\.xml:\d+(:\d+)?: invalid JUnit XML: .* Fix: check that the test run finished/);
+    expect(() => readCoverage('<coverage><packages><package>', 'cov.xml')).toThrow(/invalid Cobertura XML/);
+    expect(() => readCoverage('<report/>', 'cov.xml')).toThrow(/not a Cobertura report/);
+    expect(readCoverage('<coverage><packages><package><classes><class filename="a.ts"><lines><line number="1" hits="0"/></lines></class><class filename="a.ts"><lines><line number="2" hits="3"/></lines></class></classes></package></packages></coverage>', 'c.xml').get('a.ts')).toEqual({ covered: 1, total: 2 });
+  });
+});
