@@ -161,6 +161,7 @@ export function run(): Promise<void> {
       ...(inputs['coverage-head'] ? { coverageHead: inputs['coverage-head'] } : {}),
       ...(inputs.sarif ? { sarif: inputs.sarif } : {}),
       junit: inputs.junit,
+      ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}),
     });
 
     for (const e of extras) if (e.problem) annotate('warning', { title: `${ACTION}: ${e.name} missing`, message: `${e.problem.message}; the score is computed without it`, file: e.problem.file, ...(e.problem.line !== undefined ? { line: e.problem.line } : {}) });

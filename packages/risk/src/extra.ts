@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@maestro/core/errors';
 import { readBlobs } from '@maestro/core/git';
 import { ownersOf, parseCodeowners } from './codeowners.js';
+import { excluder } from './signals.js';
 import { parseJson } from '@maestro/core/config';
 import { readSarif } from '@maestro/core/sarif';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -203,7 +204,14 @@ export interface ExtraOptions {
   coverageHead?: string;
   sarif?: string;
   junit?: readonly string[];
+  /** Globs of files left out of complexity (default: the vendored, generated and lock files the metrics skip). */
+  exclude?: readonly string[];
+  /** At most this many changed source files are measured for complexity (default 1000). */
+  maxComplexityFiles?: number;
 }
+
+/** A blob this large is generated or data, not code someone reviews: left out of complexity. */
+const MAX_COMPLEXITY_BYTES = 1 << 20;
 
 const CODE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|java|kt|scala|rb|rs|c|cc|cpp|h|hpp|cs|php|swift)$/i;
 
@@ -263,14 +271,27 @@ export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> 
     );
   } else out.push({ name: 'coverageDelta', value: null, detail: 'missing: no coverage report given' });
   // Complexity delta over changed source files.
-  const code = opts.files.filter((f) => CODE.test(f));
+  const excluded = excluder(opts.exclude);
+  const allCode = opts.files.filter((f) => CODE.test(f) && !excluded(f));
+  // A huge change is measured on its first files (in path order), and says so.
+  const max = opts.maxComplexityFiles ?? 1000;
+  const code = allCode.slice(0, max);
   if (code.length) {
     const g = { cwd: opts.cwd };
     const [before, after] = await Promise.all([readBlobs(code.map((f) => `${opts.base}:${f}`), g), readBlobs(code.map((f) => `${opts.head}:${f}`), g)]);
-    // Keyed by path (the blobs come back keyed by `<rev>:<path>`).
-    const asText = (m: Map<string, Buffer>, rev: string) => new Map([...m].map(([k, v]) => [k.slice(rev.length + 1), v.toString('utf8')]));
-    out.push(await complexityDelta(asText(before, opts.base), asText(after, opts.head)));
-  } else out.push({ name: 'complexityDelta', value: 0, detail: 'no source files changed' });
+    let big = 0;
+    // Keyed by path (the blobs come back keyed by `<rev>:<path>`); blobs over 1 MiB are left out.
+    const asText = (m: Map<string, Buffer>, rev: string) =>
+      new Map(
+        [...m].flatMap(([k, v]): Array<[string, string]> => {
+          if (v.length > MAX_COMPLEXITY_BYTES) return (big++, []);
+          return [[k.slice(rev.length + 1), v.toString('utf8')]];
+        }),
+      );
+    const delta = await complexityDelta(asText(before, opts.base), asText(after, opts.head));
+    const notes = [allCode.length > max ? `measured on the first ${max} of ${allCode.length} changed source files` : '', big ? `${big} version(s) over 1 MiB left out` : ''].filter(Boolean);
+    out.push(notes.length ? { ...delta, detail: `${delta.detail} (${notes.join('; ')})` } : delta);
+  } else out.push({ name: 'complexityDelta', value: 0, detail: allCode.length ? 'no source files measured' : 'no source files changed' });
   // Static alerts and test failures.
   out.push(opts.sarif ? fromReport('staticAlerts', () => staticAlerts(read(opts.sarif!), opts.sarif!, opts.files)) : { name: 'staticAlerts', value: null, detail: 'missing: no SARIF log given' });
   out.push(opts.junit?.length ? fromReport('testFailRate', () => testFailRate(opts.junit!.map((f) => ({ text: read(f), file: f })))) : { name: 'testFailRate', value: null, detail: 'missing: no JUnit report given' });

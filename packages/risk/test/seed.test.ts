@@ -62,3 +62,23 @@ describe('the seed formula (model: seed)', () => {
     expect(r.churn30d).toBe(5);
   });
 });
+
+describe('complexity on big changes', () => {
+  test('vendored files are left out, blobs over 1 MiB are left out, and a huge change is measured on its first files, saying so', async () => {
+    const { collectExtras } = await import('../src/index.js');
+    const fx = GitFixture.create();
+    fixtures.push(fx);
+    const big = `export const data = [${'1,'.repeat(600_000)}];\n`;
+    const files = ['src/a.ts', 'src/b.ts', 'src/big.js', 'src/c.ts', 'vendor/lib.js'];
+    const base = fx.commit('base', Object.fromEntries(files.map((f) => [f, f === 'src/big.js' ? big : 'export const x = 1;\n'])));
+    const head = fx.commit('branches', Object.fromEntries(files.map((f) => [f, f === 'src/big.js' ? `${big}if (data) {}\n` : 'export const x = a ? 1 : 2;\n'])));
+    const measure = async (max?: number) => (await collectExtras({ cwd: fx.work, base, head, files, ...(max ? { maxComplexityFiles: max } : {}) })).find((e) => e.name === 'complexityDelta')!;
+    const all = await measure();
+    // a, b and c gain one branch each; big.js (over 1 MiB) and vendor/lib.js are not measured.
+    expect(all.value).toBe(3);
+    expect(all.detail).toMatch(/of 3 JS\/TS file\(s\): 0 → 3 \(2 version\(s\) over 1 MiB left out\)$/);
+    const first = await measure(2);
+    expect(first.value).toBe(2);
+    expect(first.detail).toMatch(/\(measured on the first 2 of 4 changed source files\)$/);
+  });
+});
