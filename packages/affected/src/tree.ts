@@ -67,7 +67,8 @@ export async function gitTree(rev: string, opts: GitTreeOptions): Promise<Tree> 
     rev,
     ready: () => listing ?? Promise.resolve(),
     get files() {
-      files ??= parseLsTree(execFileSync('git', lsTreeArgs(rev), { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, encoding: 'utf8', maxBuffer: 1 << 29 }));
+      // stderr is captured (it ends up in the error's message), not printed into the log.
+      files ??= parseLsTree(execFileSync('git', lsTreeArgs(rev), { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, encoding: 'utf8', maxBuffer: 1 << 29, stdio: ['ignore', 'pipe', 'pipe'] }));
       return files;
     },
     read(path) {

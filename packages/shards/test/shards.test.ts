@@ -214,3 +214,21 @@ describe('timing store and flake radar', () => {
     expect(durations([back]).get('a.test.ts')).toBe(store.tests['a.test.ts']!.p85);
   });
 });
+
+describe('test discovery', () => {
+  test('outside a git checkout the globs cannot be matched: a ConfigError saying why, nothing printed by git', async () => {
+    const { discoverTests } = await import('../src/index.js');
+    const { mkdtempSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'no-git-'));
+    let err: unknown;
+    try {
+      discoverTests(dir, ['**/*.test.ts']);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(/git could not list them \(fatal: not a git repository/);
+    expect((err as ConfigError).fix).toMatch(/after actions\/checkout/);
+  });
+});
