@@ -16,7 +16,7 @@ import { ownersOf, parseCodeowners } from './codeowners.js';
 import { excluder } from './signals.js';
 import { parseJson } from '@maestro/core/config';
 import { readSarif } from '@maestro/core/sarif';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { JUNIT_FIX, parseXml, xmlList as list, type XmlNode } from '@maestro/core/xml';
 
 export interface ExtraSignal {
   name: 'ownersTouched' | 'dependencyCentrality' | 'coverageDelta' | 'complexityDelta' | 'staticAlerts' | 'testFailRate';
@@ -164,7 +164,7 @@ export function testFailRate(reports: ReadonlyArray<{ text: string; file: string
   const passed = new Map<string, boolean>();
   let retried = 0;
   for (const r of reports) {
-    const doc = parseXml(r.text, r.file, 'JUnit', 'check that the test run finished writing the report (a crashed runner leaves it truncated)');
+    const doc = parseXml(r.text, r.file, 'JUnit', JUNIT_FIX);
     const visit = (suite: XmlNode, file: string) => {
       const f = typeof suite['@file'] === 'string' ? suite['@file'] : file;
       for (const inner of list(suite['testsuite'])) visit(inner, f);
@@ -184,15 +184,6 @@ export function testFailRate(reports: ReadonlyArray<{ text: string; file: string
   return { name: 'testFailRate', value: Math.round((failed / total) * 1000) / 1000, detail: `${failed} of ${total} test case(s) failed${retried ? `; ${retried} passed on a retry` : ''}` };
 }
 
-type XmlNode = Record<string, unknown>;
-const list = (v: unknown): XmlNode[] => (v === undefined || v === null || v === '' ? [] : Array.isArray(v) ? (v as XmlNode[]) : [v as XmlNode]);
-
-/** Validated XML → nodes (attributes as `@name`); malformed XML is a ConfigError at its line and column. */
-function parseXml(text: string, file: string, what: string, fix: string): XmlNode {
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new ConfigError(`invalid ${what} XML: ${valid.err.msg}`, { file, line: valid.err.line, column: valid.err.col, fix });
-  return new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseAttributeValue: false, allowBooleanAttributes: true }).parse(text) as XmlNode;
-}
 
 export interface ExtraOptions {
   cwd: string;

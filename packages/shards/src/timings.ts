@@ -4,9 +4,9 @@
  * Maestro timing store, and JUnit XML (jest-junit, pytest `--junitxml`, vitest,
  * playwright). Bad values are ConfigErrors naming the file and the entry.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ConfigError } from '@maestro/core/errors';
 import { parseJson } from '@maestro/core/config';
+import { JUNIT_FIX, parseXml, xmlList as asArray, type XmlNode } from '@maestro/core/xml';
 import { normalizeKey } from './plan.js';
 import { isStore, type TimingStore } from './store.js';
 
@@ -42,15 +42,8 @@ function looksLikePath(s: string): boolean {
   return /\.[a-z0-9]+$/i.test(s) && (s.includes('/') || /\.(spec|test)\./.test(s) || /^test_|_test\./.test(s));
 }
 
-type XmlNode = Record<string, unknown>;
-const asArray = (v: unknown): XmlNode[] => (v === undefined ? [] : Array.isArray(v) ? (v as XmlNode[]) : [v as XmlNode]);
-
 export function readJUnit(xml: string, file: string): TimingSource {
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) {
-    throw new ConfigError(`invalid JUnit XML: ${valid.err.msg}`, { file, line: valid.err.line, column: valid.err.col, fix: 'check that the test run finished writing the report (a crashed runner leaves it truncated)' });
-  }
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseAttributeValue: false, allowBooleanAttributes: true }).parse(xml) as XmlNode;
+  const doc = parseXml(xml, file, 'JUnit', JUNIT_FIX);
   const results: TestResult[] = [];
   const warnings: string[] = [];
   const attempts = new Map<string, number>();
