@@ -51,6 +51,21 @@ export function blendWithLinesAdded(m: Model, rows: readonly Row[], w: number): 
   return { ...m, weights, intercept: r6(m.intercept / sd) };
 }
 
+/**
+ * The anchor weight (of ANCHOR_WEIGHTS; only 0 without an `la` feature) whose blend of `m` ranks the
+ * validation sets best, by mean AUC. Ties keep the smaller weight. Shared by calibrate's fit (one
+ * repository, one validation slice) and the default model (one slice per public data set).
+ */
+export function bestLaWeight(m: Model, fitRows: readonly Row[], valid: ReadonlyArray<readonly Row[]>): { weight: number; auc: number } {
+  let best = { weight: 0, auc: -Infinity };
+  for (const w of m.features.includes('la') ? ANCHOR_WEIGHTS : [0]) {
+    const blended = blendWithLinesAdded(m, fitRows, w);
+    const a = valid.reduce((s, v) => s + auc(v.map((r) => score(blended, r.x, 0).logit), v.map((r) => r.y)), 0) / valid.length;
+    if (a > best.auc + 1e-9) best = { weight: w, auc: a };
+  }
+  return best;
+}
+
 /** Fit on time-ordered rows (oldest first) as described above; returns the model and what was chosen. */
 export function fitAnchored(rows: readonly Row[], opts: AnchoredOptions = {}): { model: Model; choice: AnchoredChoice } {
   if (!rows.length) throw new RangeError('no rows to fit');
@@ -61,16 +76,16 @@ export function fitAnchored(rows: readonly Row[], opts: AnchoredOptions = {}): {
   const valid = rows.slice(cut);
   const y = valid.map((r) => r.y);
   let best: AnchoredChoice | undefined;
+  let bestAuc = -Infinity;
   if (inner.length && y.some((v) => v === 1) && y.some((v) => v === 0)) {
     for (const days of windows) {
       const train = recent(inner, days);
       if (!train.some((r) => r.y === 1) || !train.some((r) => r.y === 0)) continue;
-      const m = fit(train);
-      for (const w of m.features.includes('la') ? ANCHOR_WEIGHTS : [0]) {
-        const blended = blendWithLinesAdded(m, train, w);
-        const a = auc(valid.map((r) => score(blended, r.x, 0).logit), y);
-        // Ties keep the shorter window and the smaller weight (candidates are in that order).
-        if (!best || a > best.validationAuc + 1e-9) best = { windowDays: days, laWeight: w, validationAuc: r6(a), validationRows: valid.length };
+      const c = bestLaWeight(fit(train), train, [valid]);
+      // Ties keep the shorter window (candidates are in that order).
+      if (!best || c.auc > bestAuc + 1e-9) {
+        best = { windowDays: days, laWeight: c.weight, validationAuc: r6(c.auc), validationRows: valid.length };
+        bestAuc = c.auc;
       }
     }
   }

@@ -5,7 +5,7 @@
  * against the committed `policy/risk-model.default.json`.
  */
 import { auc, ece, fit, recalibrate, recallAtBudget, score, withBaseRate, withPercentiles, type Model, type Row } from './model.js';
-import { ANCHOR_WEIGHTS, blendWithLinesAdded } from './anchored.js';
+import { bestLaWeight, blendWithLinesAdded } from './anchored.js';
 
 export interface Dataset {
   name: string;
@@ -27,14 +27,7 @@ export function fitDefaultModel(datasets: readonly Dataset[]): Model {
     inner.push(...t.slice(0, c));
     valid.push(t.slice(c));
   }
-  const innerModel = fit(inner);
-  let laWeight = 0;
-  let best = -1;
-  for (const w of ANCHOR_WEIGHTS) {
-    const b = blendWithLinesAdded(innerModel, inner, w);
-    const a = valid.reduce((s, v) => s + auc(v.map((r) => score(b, r.x, 0).logit), v.map((r) => r.y)), 0) / valid.length;
-    if (a > best + 1e-9) [best, laWeight] = [a, w];
-  }
+  const { weight: laWeight, auc: best } = bestLaWeight(fit(inner), inner, valid);
   // The blend rescales the logit: recalibrate on the pooled training data, as the plain fit is calibrated there.
   const model = withPercentiles(recalibrate(blendWithLinesAdded(fit(train), train, laWeight), train), train);
   const evaluation = Object.fromEntries(
