@@ -10,7 +10,7 @@ import { byCodeUnit, type ProjectGraph } from './graph.js';
 import { sha256 } from './hash.js';
 import type { LockfileIndex } from './lockfile.js';
 import type { Tree } from './tree.js';
-import { compileGlob, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
+import { compileGlob, matcherFor, Ownership, PRODUCTION_INPUTS, type InputMatcher, type Workspace } from './workspace.js';
 
 export interface TargetKey {
   project: string;
@@ -62,14 +62,14 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
   const rootLock = opts.lockfile ? (opts.lockfile.get('.')?.fingerprint ?? '') : ws.lockfile ? `file:${tree.files.get(ws.lockfile.path) ?? ''}` : '';
 
   // Matching is memoised per (input set, relative path): most projects share both.
-  const memo = new Map<string, { cache: Map<string, boolean>; rooted: boolean }>();
+  const memo = new Map<string, { cache: Map<string, boolean>; rooted: boolean; matcher: InputMatcher }>();
   const hashFiles = (name: string, globs: readonly string[]): { hash: string; count: number } => {
     const p = ws.projects.get(name)!;
     const id = globs.join('\0');
     let m = memo.get(id);
     // Relative paths share results across projects unless a glob is repo-rooted.
-    if (!m) memo.set(id, (m = { cache: new Map(), rooted: globs.some((g) => g.replace(/^!/, '').startsWith('/')) }));
-    const matcher = matcherFor(globs);
+    if (!m) memo.set(id, (m = { cache: new Map(), rooted: globs.some((g) => g.replace(/^!/, '').startsWith('/')), matcher: matcherFor(globs) }));
+    const { matcher } = m;
     let text = '';
     let count = 0;
     for (const [file, oid] of files.get(name)!) {
