@@ -51,7 +51,6 @@ export const DAY = 86400;
 /** Kamei's subsystem: the first path component, `root` for top-level files. */
 export const subsystem = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : 'root');
 
-/** `git diff --numstat -z` with renames: returns per-file added/deleted lines (binary files count 0). */
 /**
  * One `git … --numstat -z` record, `<added>\t<deleted>\t<path>` (leading newlines between commits
  * ignored). Only the first two tabs separate fields: a path may itself contain tabs. Binary files
@@ -69,6 +68,7 @@ export function numstatRecord(rec: string): { added: number; deleted: number; pa
   return { added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d), path: rec.slice(t2 + 1) };
 }
 
+/** `git diff --numstat -z` with renames: returns per-file added/deleted lines (binary files count 0). */
 function parseNumstat(out: string): Array<{ path: string; added: number; deleted: number; before: string }> {
   const parts = out.split('\0');
   const files: Array<{ path: string; added: number; deleted: number; before: string }> = [];
@@ -186,8 +186,8 @@ export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals>
 export async function recentChurn(opts: GitOptions & { base: string; since: number; touched: ReadonlySet<string> }): Promise<number> {
   // Limited to the touched paths (literal, not globs), so git diffs only the commits that touched them;
   // a change of thousands of files reads the window unfiltered instead of passing a huge argument list.
-  const paths = opts.touched.size <= 1000 ? ['--', ...[...opts.touched].map((f) => `:(literal)${f}`)] : [];
   if (!opts.touched.size) return 0;
+  const paths = opts.touched.size <= 1000 ? ['--', ...[...opts.touched].map((f) => `:(literal)${f}`)] : [];
   // -z: paths come raw (no C-quoting of tabs, quotes or newlines), each record ending in NUL.
   const out = await git(['-c', 'core.quotePath=false', 'log', '-z', '--no-merges', '--no-renames', '--numstat', '--format=', `--since=@${Math.floor(opts.since)}`, opts.base, ...paths], opts);
   let n = 0;
