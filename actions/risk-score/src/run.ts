@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
@@ -21,7 +21,7 @@ import {
   writeEvidence,
   writeSummary,
 } from '@maestro/core';
-import { assess, budgetThreshold, calibrate, collectExtras, withBaseRate, CODEOWNERS_PATHS, type ExtraSignal, DEFAULT_MODEL, DEFAULT_SOURCE, SEED_SOURCE, modelAgeDays, readModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
+import { assess, budgetThreshold, calibrate, changedPaths, collectExtras, withBaseRate, readCodeowners, type ExtraSignal, DEFAULT_MODEL, DEFAULT_SOURCE, SEED_SOURCE, modelAgeDays, readModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -92,8 +92,10 @@ export function run(): Promise<void> {
     const inputs = parseInputs(inputSchema);
     if (inputs.warn > inputs.enforce) throw new ConfigError(`warn (${inputs.warn}) is above enforce (${inputs.enforce})`, { file: "input 'warn'", fix: 'set warn at or below enforce' });
     const cwd = process.env['GITHUB_WORKSPACE'] ?? process.cwd();
+    // `exclude: none` turns the default exclusions off; empty keeps them.
+    const exclude = inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {};
     if (inputs.mode === 'calibrate') {
-      const { model, report } = await calibrate({ cwd, maturityDays: inputs['maturity-days'], windowDays: inputs['window-days'], ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}) });
+      const { model, report } = await calibrate({ cwd, maturityDays: inputs['maturity-days'], windowDays: inputs['window-days'], ...exclude });
       const out = path.resolve(cwd, inputs.model || 'policy/risk-model.json');
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, JSON.stringify(model, null, 2) + '\n');
@@ -148,20 +150,19 @@ export function run(): Promise<void> {
       warn = Math.min(warn, t);
       log.info(`review budget ${inputs['review-budget']} %: changes at or above ${(t * 100).toFixed(1)} % are flagged`);
     }
-    const coFile = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
-    const { git } = await import('@maestro/core/git');
-    const changed = (await git(['-c', 'core.quotePath=false', 'diff', '--name-only', '-z', resolution.base, resolution.head], { cwd })).split('\0').filter(Boolean);
+    const codeowners = readCodeowners(cwd);
+    const changed = await changedPaths(cwd, resolution.base, resolution.head);
     const extras = await collectExtras({
       cwd,
       base: resolution.base,
       head: resolution.head,
       files: changed,
-      ...(coFile ? { codeowners: readFileSync(path.join(cwd, coFile), 'utf8') } : {}),
+      ...(codeowners !== undefined ? { codeowners } : {}),
       ...(inputs['coverage-base'] ? { coverageBase: inputs['coverage-base'] } : {}),
       ...(inputs['coverage-head'] ? { coverageHead: inputs['coverage-head'] } : {}),
       ...(inputs.sarif ? { sarif: inputs.sarif } : {}),
       junit: inputs.junit,
-      ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}),
+      ...exclude,
     });
 
     for (const e of extras) if (e.problem) annotate('warning', { title: `${ACTION}: ${e.name} missing`, message: `${e.problem.message}; the score is computed without it`, file: e.problem.file, ...(e.problem.line !== undefined ? { line: e.problem.line } : {}) });
@@ -174,14 +175,14 @@ export function run(): Promise<void> {
       enforce,
       source,
       extras,
-      ...(inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {}),
+      ...exclude,
       ...(pr ? { extraMessage: `${pr.title ?? ''}\n${pr.body ?? ''}` } : {}),
     });
 
     let reviewers: { users: string[]; teams: string[] } = { users: [], teams: [] };
     if (a.level === 'high' && inputs.mode !== 'observe' && pr && event.repository) {
       const repo = { owner: event.repository.owner.login, repo: event.repository.name };
-      const wanted = coFile && inputs['request-reviewers'] ? reviewersFor(parseCodeowners(readFileSync(path.join(cwd, coFile), 'utf8')), changed, pr.user?.login) : { users: [], teams: [] };
+      const wanted = codeowners !== undefined && inputs['request-reviewers'] ? reviewersFor(parseCodeowners(codeowners), changed, pr.user?.login) : { users: [], teams: [] };
       const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });
       // Reviewers and the label are a courtesy on top of the score, each tried on its own: a read-only token
       // (fork) or an API that keeps failing after the client's retries is reported, and the score, level and

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@maestro/core/errors';
-import { readBlobs } from '@maestro/core/git';
+import { git, readBlobs } from '@maestro/core/git';
 import { ownersOf, parseCodeowners } from './codeowners.js';
 import { excluder } from './signals.js';
 import { parseJson } from '@maestro/core/config';
@@ -205,6 +205,11 @@ export interface ExtraOptions {
 const MAX_COMPLEXITY_BYTES = 1 << 20;
 
 const CODE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|java|kt|scala|rb|rs|c|cc|cpp|h|hpp|cs|php|swift)$/i;
+
+/** Paths changed between two commits (renames by their new path), as the extra signals and reviewers take them. */
+export async function changedPaths(cwd: string, base: string, head: string): Promise<string[]> {
+  return (await git(['-c', 'core.quotePath=false', 'diff', '--name-only', '-z', base, head], { cwd })).split('\0').filter(Boolean);
+}
 
 /** Every extra signal, each a value or missing with the reason. Files are read relative to `cwd`. */
 export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> {

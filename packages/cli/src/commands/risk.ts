@@ -1,10 +1,9 @@
 /** `maestro risk`: the defect probability of a local change, with its top factors. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { git } from '@maestro/core/git';
-import { assess, calibrate, collectExtras, CODEOWNERS_PATHS, DEFAULT_MODEL, DEFAULT_SOURCE, SEED_SOURCE, readModel, type Model } from '@maestro/risk';
+import { assess, calibrate, changedPaths, collectExtras, readCodeowners, DEFAULT_MODEL, DEFAULT_SOURCE, SEED_SOURCE, readModel, type Model } from '@maestro/risk';
 import type { CommandContext } from '../main.js';
 import { defaultBase } from './base.js';
 
@@ -75,9 +74,8 @@ export async function riskCommand(ctx: CommandContext): Promise<number> {
   // The seed formula also weighs owners, centrality and complexity: measure what a local checkout has.
   let extras;
   if (model === 'seed') {
-    const files = (await git(['-c', 'core.quotePath=false', 'diff', '--name-only', '-z', base, head], { cwd })).split('\0').filter(Boolean);
-    const co = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
-    extras = await collectExtras({ cwd, base, head, files, ...(co ? { codeowners: readFileSync(path.join(cwd, co), 'utf8') } : {}) });
+    const codeowners = readCodeowners(cwd);
+    extras = await collectExtras({ cwd, base, head, files: await changedPaths(cwd, base, head), ...(codeowners !== undefined ? { codeowners } : {}) });
   }
   const r = await assess({ cwd, base, head, model, ...(extras ? { extras } : {}), ...(values['base-rate'] ? { baseRate: num(values['base-rate'], 'base-rate') } : {}), warn: num(values.warn, 'warn'), enforce: num(values.enforce, 'enforce'), source: model === 'seed' ? SEED_SOURCE : (values.model ?? DEFAULT_SOURCE) });
   if (values.json) {
