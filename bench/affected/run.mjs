@@ -199,15 +199,13 @@ for (const n of sizes) {
     };
     rows.push(`| ${n} | ${s} | ${results.find((x) => x.n === n && x.scenario === s).truth} | ${cell('maestro')} | ${cell('maestro-list')} | ${cell('turbo')} | ${cell('nx')} |`);
   }
-  const med = (tool) => {
-    // Over the scenarios every tool ran normally: the shallow case is run once, and only maestro answers it right.
-    const xs = results.filter((r) => r.n === n && r.tool === tool && r.ms != null && r.scenario !== 'shallow-missing-base').map((r) => r.ms).sort((a, b) => a - b);
+  // Median of a field over the scenarios every tool ran normally: the shallow case is run once, and only maestro answers it right.
+  const medianOf = (field) => (tool) => {
+    const xs = results.filter((r) => r.n === n && r.tool === tool && r[field] != null && r.scenario !== 'shallow-missing-base').map((r) => r[field]).sort((a, b) => a - b);
     return xs[Math.floor(xs.length / 2)];
   };
-  const cpu = (tool) => {
-    const xs = results.filter((r) => r.n === n && r.tool === tool && r.cpuMs != null && r.scenario !== 'shallow-missing-base').map((r) => r.cpuMs).sort((a, b) => a - b);
-    return xs[Math.floor(xs.length / 2)];
-  };
+  const med = medianOf('ms');
+  const cpu = medianOf('cpuMs');
   const mem = (tool) => Math.max(...results.filter((r) => r.n === n && r.tool === tool).map((r) => r.rssMb));
   const vs = (tool) => `${med(tool)} ms / ${mem(tool)} MB (${(med(tool) / med('turbo')).toFixed(2)}× turbo)`;
   rows.push(`| ${n} | **median wall / peak RSS** | | ${vs('maestro')} | ${vs('maestro-list')} | ${med('turbo')} ms / ${mem('turbo')} MB | ${med('nx')} ms / ${mem('nx')} MB |`);
