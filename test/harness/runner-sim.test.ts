@@ -66,4 +66,11 @@ describe('runner-sim reports contract breaches', () => {
     expect(r.stages[1]!.log).toContain('post state=from-main later=yes ci=true actions=true');
     expect(r.env['NODE_OPTIONS']).toBeUndefined();
   });
+
+  test('lines end at CR as well as LF (the runner reads with .NET ReadLine): a CR in printed text starts a command; NEL is trimmed like .NET does', async () => {
+    const dir = scriptAction({ main: `process.stdout.write('changed: src/a.ts\\r::error title=x::injected\\n\\u0085::warning::nel\\r\\n::notice::crlf\\n');` });
+    const r = await runAction({ actionDir: dir, event, stages: ['main'] });
+    expect(r.annotations.map((a) => [a.level, a.message])).toEqual([['error', 'injected'], ['warning', 'nel'], ['notice', 'crlf']]);
+  });
 });
+

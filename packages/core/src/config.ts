@@ -165,20 +165,156 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Parse JSON; a syntax error becomes a ConfigError at its line and column. */
-export function parseJson(source: string, file: string): unknown {
-  try {
-    return JSON.parse(source);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg) ?? /at (\d+)/.exec(msg);
-    const lc = /line (\d+) column (\d+)/.exec(msg);
-    const pos = lc ? { line: Number(lc[1]), column: Number(lc[2]) } : m ? positionOf(source, Number(m[1])) : undefined;
-    throw new ConfigError(`invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')}`, {
-      file,
-      ...(pos ? pos : {}),
-      fix: 'fix the JSON syntax at that position (a trailing comma, a missing quote or brace)',
-      cause: e,
-    });
+/** Deepest JSON nesting accepted: recursive consumers (zod, JSON.stringify, walkers) overflow the stack long before V8's parser does. */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * Offset of the first syntax error in a JSON text (-1 when it is valid) and
+ * the deepest nesting seen up to there. Iterative: a hostile file nested
+ * 100,000 deep costs a loop, not a stack.
+ */
+export function scanJson(text: string): { error: number; expected: string; depth: number } {
+  let i = 0;
+  let depth = 0;
+  let maxDepth = 0;
+  const stack: Array<'{' | '['> = [];
+  const n = text.length;
+  const ws = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
+  };
+  const fail = (expected: string) => ({ error: Math.min(i, n), expected, depth: maxDepth });
+  const str = (): boolean => {
+    i++; // opening quote
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return true;
+      }
+      if (c < 32) return false;
+      if (c === 92) {
+        const e = text[i + 1];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return false;
+          i += 6;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else return false;
+      } else i++;
+    }
+    return false;
+  };
+  const NUM = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  // States: expecting a value, or what follows a value inside a container.
+  let wantValue = true;
+  ws();
+  for (;;) {
+    if (wantValue) {
+      ws();
+      const c = text[i];
+      if (c === '{' || c === '[') {
+        stack.push(c);
+        depth++;
+        maxDepth = Math.max(maxDepth, depth);
+        i++;
+        ws();
+        const close = c === '{' ? '}' : ']';
+        if (text[i] === close) {
+          stack.pop();
+          depth--;
+          i++;
+          wantValue = false;
+          continue;
+        }
+        if (c === '{') {
+          if (text[i] !== '"') return fail('a quoted key or }');
+          if (!str()) return fail('a valid string');
+          ws();
+          if (text[i] !== ':') return fail(':');
+          i++;
+        }
+        continue;
+      }
+      if (c === '"') {
+        if (!str()) return fail('a valid string');
+      } else if (text.startsWith('true', i)) i += 4;
+      else if (text.startsWith('false', i)) i += 5;
+      else if (text.startsWith('null', i)) i += 4;
+      else {
+        NUM.lastIndex = i;
+        const m = NUM.exec(text);
+        if (!m || !m[0]) return fail('a value');
+        i += m[0].length;
+      }
+      wantValue = false;
+      continue;
+    }
+    ws();
+    const top = stack[stack.length - 1];
+    if (!top) return i >= n ? { error: -1, expected: '', depth: maxDepth } : fail('the end of the text');
+    const c = text[i];
+    if (c === ',') {
+      i++;
+      if (top === '{') {
+        ws();
+        if (text[i] !== '"') return fail('a quoted key');
+        if (!str()) return fail('a valid string');
+        ws();
+        if (text[i] !== ':') return fail(':');
+        i++;
+      }
+      wantValue = true;
+    } else if ((c === '}' && top === '{') || (c === ']' && top === '[')) {
+      stack.pop();
+      depth--;
+      i++;
+    } else return fail(top === '{' ? ', or }' : ', or ]');
   }
+}
+
+/** Deepest bracket nesting of a valid JSON text (strings skipped); one pass over the characters. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // skip the string
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 123 || c === 91) {
+      if (++depth > max) max = depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+/**
+ * Parse JSON; a syntax error becomes a ConfigError at its line and column.
+ * The message never quotes the file (a lockfile or report may hold a token),
+ * and nesting deeper than MAX_JSON_DEPTH is refused before anything recurses.
+ */
+export function parseJson(source: string, file: string): unknown {
+  const fix = 'fix the JSON syntax at that position (a trailing comma, a missing quote or brace)';
+  let value: unknown;
+  try {
+    value = JSON.parse(source);
+  } catch (e) {
+    const scan = scanJson(source);
+    const at = scan.error >= 0 ? scan.error : 0;
+    const pos = positionOf(source, at);
+    const what = at >= source.length ? 'the text ends too early' : `unexpected character`;
+    throw new ConfigError(`invalid JSON: ${what}; expected ${scan.expected || 'valid JSON'}`, { file, ...pos, fix, cause: e });
+  }
+  if (value !== null && typeof value === 'object') {
+    const depth = jsonDepth(source);
+    if (depth > MAX_JSON_DEPTH) throw new ConfigError(`JSON nested ${depth} levels deep; more than ${MAX_JSON_DEPTH} is refused`, { file, fix: 'pass the file the tool wrote; no report nests this deep' });
+  }
+  return value;
 }

@@ -37,10 +37,3 @@ export function subjectSha(t: RunnerEvent): string {
 export function runnerTempPath(name: string, fallbackRoot: string, env: Record<string, string | undefined> = process.env): string {
   return path.join(env['RUNNER_TEMP'] ?? path.join(fallbackRoot, '.maestro'), name);
 }
-
-/** A file an input names (relative to the workspace), or a ConfigError saying which input and how to fix it. */
-export function readInputFile(cwd: string, file: string, o: { what: string; input: string; fix: string }): string {
-  const abs = path.resolve(cwd, file);
-  if (!existsSync(abs)) throw new ConfigError(`${o.what} '${file}' does not exist`, { file: `input '${o.input}'`, fix: o.fix });
-  return readFileSync(abs, 'utf8');
-}

@@ -56,7 +56,8 @@ async function create(token: string, opts: ClientOptions): Promise<GitHubClient>
     token,
     {
       baseUrl: apiBaseUrl(),
-      retry: { retries: opts.retries ?? 3, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451, 501] },
+      // Backoff of the n-th retry: n² × base. MAESTRO_API_RETRY_BASE_MS shortens it (tests inject it instead of sleeping 14 s per call).
+      retry: { retries: opts.retries ?? 3, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451, 501], retryAfterBaseValue: retryBaseMs() },
       throttle: {
         onRateLimit: onLimit('primary'),
         onSecondaryRateLimit: onLimit('secondary'),
@@ -65,6 +66,11 @@ async function create(token: string, opts: ClientOptions): Promise<GitHubClient>
     retry,
     throttling,
   );
+}
+
+function retryBaseMs(env: Record<string, string | undefined> = process.env): number {
+  const v = Number(env['MAESTRO_API_RETRY_BASE_MS']);
+  return Number.isFinite(v) && v >= 0 && v <= 60_000 && env['MAESTRO_API_RETRY_BASE_MS'] !== '' && env['MAESTRO_API_RETRY_BASE_MS'] !== undefined ? v : 1000;
 }
 
 /** A 403 from a read-only token (fork PRs, `permissions:` too narrow). */

@@ -8,3 +8,4 @@ export * from './config.js';
 export * from './context.js';
 export * from './sarif.js';
 export * from './evidence.js';
+export * from './files.js';

@@ -69,9 +69,46 @@ export function truncateMarkdown(md: string, max: number, measure: Measure = 'by
   return { text, truncated: true };
 }
 
-/** Escape a value for a markdown table cell. */
+/**
+ * Escaping by context, in one place. Every string that came from outside
+ * (paths, package names, reasons, finding messages, logins) goes through one
+ * of these before it reaches a comment, a check run or a job summary:
+ *
+ * - `mdText`: plain text anywhere (a table cell, a list item, a sentence):
+ *   no HTML, no @mentions or #references, no links or emphasis, and no line
+ *   break of any kind (CR alone ends a table row in GitHub's renderer).
+ * - `mdCode`: an identifier shown as inline code, safe whatever backticks it
+ *   holds, and safe inside a table cell.
+ * - `cell`: what `table` applies to each (already formatted) cell: pipes and
+ *   line breaks.
+ */
+const LINE_BREAKS = /\r\n|[\r\n\u2028\u2029\u0085\v\f]/g;
+
+export function mdText(s: unknown): string {
+  return String(s ?? '')
+    .replace(LINE_BREAKS, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([@#])(?=[\w-])/g, '$1\u2060')
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[*_`[\]~!]/g, '\\$&');
+}
+
+/** An identifier (path, rule id, package) as inline code. */
+export function mdCode(s: unknown): string {
+  const t = String(s ?? '')
+    .replace(LINE_BREAKS, ' ')
+    .replace(/\|/g, '\u2223');
+  const longest = Math.max(0, ...(t.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = '`'.repeat(longest + 1);
+  return longest || t.startsWith(' ') || t.endsWith(' ') ? `${fence} ${t} ${fence}` : `${fence}${t}${fence}`;
+}
+
+/** A formatted cell for `table`: pipes escaped, line breaks (CR alone too) as `<br>`. */
 export function cell(value: unknown): string {
-  return String(value ?? '').replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+  return String(value ?? '').replace(/\\\|/g, '\u0000').replace(/\|/g, '\\|').replace(/\u0000/g, '\\|').replace(LINE_BREAKS, '<br>');
 }
 
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {

@@ -80,8 +80,26 @@ export function annotate(level: 'error' | 'warning' | 'notice', a: Annotation): 
   else core.notice(a.message, props);
 }
 
+/**
+ * Text for the log that cannot issue workflow commands. The runner reads
+ * stdout line by line with .NET's ReadLine, which ends a line at CR as well
+ * as LF, and runs any line that starts (after trimming) with `::`. A path or
+ * package name holding a raw CR followed by `::add-mask::` or `::error::`
+ * would otherwise be executed. Every line break becomes LF, and a line that
+ * would parse as a command gets a zero-width space in front (the runner's
+ * Trim() keeps it, so the line is shown, not run).
+ */
+export function neutralizeCommands(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => (/^[\s\u0085\u180e]*::/.test(line) ? `\u200b${line}` : line))
+    .join('\n');
+}
+
 export const log = {
-  info: (m: string) => core.info(m),
+  /** Plain text to the log; untrusted strings in it cannot run workflow commands. */
+  info: (m: string) => core.info(neutralizeCommands(m)),
   debug: (m: string) => core.debug(m),
   warning: (m: string) => core.warning(m),
   group: <T>(name: string, fn: () => Promise<T>) => core.group(name, fn),

@@ -55,7 +55,8 @@ const unescapeProp = (s: string) => s.replace(/%0D/gi, '\r').replace(/%0A/gi, '\
 
 /** Parse one log line as a `::command props::data` workflow command, or null. */
 export function parseWorkflowCommand(line: string): WorkflowCommand | null {
-  const t = line.trimStart();
+  // .NET's String.Trim(): Unicode white space, which includes NEL (U+0085) that JavaScript's trim keeps.
+  const t = line.replace(/^[\s\u0085]+/, '');
   if (!t.startsWith('::')) return null;
   const end = t.indexOf('::', 2);
   if (end < 0) return null;

@@ -692,6 +692,14 @@ export class FakeGitHub {
       .sort((a, b) => String(b['created_at']).localeCompare(String(a['created_at'])));
   }
 
+  /** The head repository as GitHub reports it: the fork's `owner/name` for a fork's pull request. */
+  private headRepo(repo: RepoState, head: JsonObject, owner: string): JsonObject {
+    const ex = (head['repo'] as JsonObject | null) ?? {};
+    const exOwner = (ex['owner'] as JsonObject | undefined) ?? {};
+    const fork = owner !== repo.owner;
+    return { ...ex, id: fork ? hashId(`${owner}/${repo.name}`) : repo.id, name: repo.name, full_name: `${owner}/${repo.name}`, fork, owner: { ...exOwner, login: owner } };
+  }
+
   private pull(repo: RepoState, p: PullSeed): JsonObject {
     const ex = this.ex('pulls/get', 200);
     const base = ex['base'] as JsonObject;
@@ -708,7 +716,7 @@ export class FakeGitHub {
       user: this.user(p.author ?? 'octocat'),
       requested_teams: [],
       changed_files: (p.files ?? []).length,
-      head: { ...head, sha: p.headSha, ref: p.headRef ?? 'feature', label: `${p.headOwner ?? repo.owner}:${p.headRef ?? 'feature'}` },
+      head: { ...head, sha: p.headSha, ref: p.headRef ?? 'feature', label: `${p.headOwner ?? repo.owner}:${p.headRef ?? 'feature'}`, repo: this.headRepo(repo, head, p.headOwner ?? repo.owner) },
       base: { ...base, sha: p.baseSha, ref: p.baseRef ?? 'main', label: `${repo.owner}:${p.baseRef ?? 'main'}` },
     };
   }

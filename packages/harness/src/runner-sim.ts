@@ -28,6 +28,9 @@ import { FileCommandError, parseFileCommand, parseWorkflowCommand } from './comm
 
 export const STEP_SUMMARY_LIMIT = 1024 * 1024;
 
+/** A run as github.com numbers them today (ids ~1.6e10 and growing; never assume they fit 32 bits). */
+export const DEFAULT_RUN = { id: 16_823_450_912, attempt: 1, number: 1843 } as const;
+
 const actionYmlSchema = z.object({
   name: z.string().min(1),
   description: z.string().min(1),
@@ -156,6 +159,8 @@ export interface RunOptions {
   state?: Record<string, string>;
   timeoutMs?: number;
   debug?: boolean;
+  /** The workflow run this step belongs to (default: a real-world-sized id, see DEFAULT_RUN). */
+  run?: { id?: number; attempt?: number; number?: number };
   /** Node binary; default the Node 24 from `.tools/node24` when installed, else this process's node. */
   node?: string;
 }
@@ -342,9 +347,10 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_API_URL: opts.apiUrl ?? 'https://api.github.com',
     GITHUB_GRAPHQL_URL: `${opts.apiUrl ?? 'https://api.github.com'}/graphql`,
-    GITHUB_RUN_ID: '4242',
-    GITHUB_RUN_NUMBER: '7',
-    GITHUB_RUN_ATTEMPT: '1',
+    // Real-world shapes: run ids are 64-bit and already past 1.6e10 on github.com; run numbers reach the thousands.
+    GITHUB_RUN_ID: String(opts.run?.id ?? DEFAULT_RUN.id),
+    GITHUB_RUN_NUMBER: String(opts.run?.number ?? DEFAULT_RUN.number),
+    GITHUB_RUN_ATTEMPT: String(opts.run?.attempt ?? DEFAULT_RUN.attempt),
     GITHUB_RETENTION_DAYS: '90',
     GITHUB_JOB: 'test',
     GITHUB_ACTION: '__run',
@@ -512,7 +518,8 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
       }
     };
     // Values masked later in the stream: to detect a print-before-mask leak, pre-scan.
-    const allLines = [...proc.stdout.split('\n'), ...proc.stderr.split('\n')];
+    // The runner reads both streams with .NET's StreamReader.ReadLine: a line ends at LF, CR or CRLF.
+    const allLines = [...proc.stdout.split(/\r\n|\r|\n/), ...proc.stderr.split(/\r\n|\r|\n/)];
     const laterMasks = allLines.map((l) => parseWorkflowCommand(l)).filter((c) => c?.command === 'add-mask' && c.data).map((c) => c!.data);
     let pendingSecrets = laterMasks.filter((s) => !secrets.has(s));
     for (const line of allLines) {

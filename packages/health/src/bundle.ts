@@ -6,28 +6,33 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '@maestro/core/errors';
-import { EVIDENCE_SCHEMAS, MAX_FILE_BYTES, type Evidence, type EvidenceProblem } from './evidence.js';
+import { parseJson } from '@maestro/core/config';
+import { EVIDENCE_NAMES, EVIDENCE_SCHEMAS, MAX_FILE_BYTES, MAX_ID, count, id, list, str, type Evidence, type EvidenceProblem } from './evidence.js';
 
 export const BUNDLE_SCHEMA = 'maestro.health/1';
 
 const severity = z.enum(['note', 'low', 'medium', 'high', 'critical']);
-const count = z.number().int().min(0).max(1e9);
 
 export const securitySchema = z.object({
   total: count,
   bySeverity: z.partialRecord(severity, count),
-  top: z.array(z.object({ tool: z.string().max(100), rule: z.string().max(300), severity, file: z.string().max(1000), line: count.optional(), message: z.string().max(2000), package: z.string().max(300).optional() })).max(20),
-  sources: z.array(z.string().max(300)).max(20).default([]),
+  top: list(z.object({ tool: str(100), rule: str(300), severity, file: str(1000), line: count.optional(), message: str(2000), package: str(300).optional() }), 20),
+  sources: list(str(300), 20).default([]),
 });
 
 export const bundleSchema = z.object({
   schema: z.literal(BUNDLE_SCHEMA),
   repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
   /** As the producing run saw it; the publisher finds the PR from the head SHA instead. */
-  pr: z.number().int().positive().nullable(),
-  headSha: z.string().regex(/^[0-9a-f]{40}$/i),
-  run: z.object({ id: count, attempt: count, number: count }),
-  createdAt: z.string().max(40),
+  pr: z.number().int().positive().max(MAX_ID).nullable(),
+  headSha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/i),
+  run: z.object({ id, attempt: count, number: count }),
+  createdAt: str(40),
+  /**
+   * Evidence the pipeline ran a step for: missing or invalid, it fails the health check (a gate that
+   * crashed or was skipped is not a pass). The publisher replaces it with its own input.
+   */
+  required: list(z.enum(EVIDENCE_NAMES), 10).default([]),
   evidence: z
     .object({
       affected: EVIDENCE_SCHEMAS.affected.optional(),
@@ -38,8 +43,8 @@ export const bundleSchema = z.object({
     })
     .default({}),
   security: securitySchema.nullable().default(null),
-  uncovered: z.array(z.object({ file: z.string().max(1000), lines: z.array(count).max(2000) })).max(500).nullable().default(null),
-  problems: z.array(z.object({ file: z.string().max(300), problem: z.string().max(1000) })).max(50).default([]),
+  uncovered: list(z.object({ file: str(1000), lines: list(count, 2000) }), 500).nullable().default(null),
+  problems: list(z.object({ file: str(300), problem: str(1000) }), 50).default([]),
 });
 
 export type HealthBundle = z.output<typeof bundleSchema>;
@@ -52,9 +57,9 @@ export function parseBundle(text: string, file = 'health.json'): HealthBundle {
   if (Buffer.byteLength(text) > MAX_FILE_BYTES) throw fail(`the health bundle is larger than ${MAX_FILE_BYTES} bytes`);
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJson(text, file);
   } catch (e) {
-    throw fail(`the health bundle is not JSON: ${(e as Error).message}`);
+    throw fail(`the health bundle is not JSON: ${(e as ConfigError).message}`);
   }
   const r = bundleSchema.safeParse(raw);
   if (!r.success) {

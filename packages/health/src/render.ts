@@ -9,31 +9,15 @@
  * (file names, finding messages, reasons) is escaped: no HTML, no @mentions,
  * no #references, no table breaks.
  */
-import { sizeOf, truncateMarkdown, type Measure } from '@maestro/core/markdown';
+import { mdCode, mdText, sizeOf, truncateMarkdown, type Measure } from '@maestro/core/markdown';
 import { SEVERITIES_DESC } from '@maestro/core/sarif';
 import type { HealthBundle } from './bundle.js';
 
 export type Conclusion = 'success' | 'neutral' | 'failure';
 
-/** Untrusted text for markdown: entities for HTML, zero-width joiners break mentions and refs, pipes escaped. */
-export function esc(s: unknown): string {
-  return String(s ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([@#])(?=[\w-])/g, '$1\u2060')
-    .replace(/\|/g, '\\|')
-    .replace(/[*_`[\]~]/g, '\\$&')
-    .replace(/\r?\n/g, ' ');
-}
-
-/** A path or id as inline code, safe whatever backticks it holds. */
-export function code(s: unknown): string {
-  const t = String(s ?? '').replace(/\r?\n/g, ' ').replace(/\|/g, '\u2223');
-  const longest = Math.max(0, ...(t.match(/`+/g) ?? []).map((m) => m.length));
-  const fence = '`'.repeat(longest + 1);
-  return longest ? `${fence} ${t} ${fence}` : `${fence}${t}${fence}`;
-}
+/** Untrusted text and identifiers for markdown: the escaping lives in core, one place for every action. */
+export const esc = mdText;
+export const code = mdCode;
 
 const pct = (p: number, digits = 0) => `${(p * 100).toFixed(digits)} %`;
 
@@ -79,13 +63,30 @@ function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]
   return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/** Evidence the pipeline required and did not deliver (or delivered invalid): each fails the health check. */
+export function missingRequired(b: HealthBundle): string[] {
+  return b.required.filter((n) => b.evidence[n] === undefined);
+}
+
+/** A section for evidence that is absent: a loud failure when the pipeline required it, else a dash. */
+function absent(b: HealthBundle, name: (typeof b.required)[number], sec: Pick<Section, 'id' | 'title' | 'line' | 'body'>): Section {
+  if (!b.required.includes(name)) return { ...sec, state: 'missing' };
+  const why = b.problems.filter((p) => p.problem.startsWith(`${name} `) || p.file.includes(name)).map((p) => p.problem)[0];
+  return {
+    ...sec,
+    line: `**${name} evidence missing**: required, so this check fails`,
+    body: `**The ${name} step's evidence is missing or invalid**${why ? ` (${esc(why)})` : ''}. The pipeline runs that step, so its verdict is required: a step that crashed, was skipped or whose evidence was not passed on is not a pass. Re-run the pipeline; if the step failed, its log says why.`,
+    state: 'bad',
+  };
+}
+
 export function sections(b: HealthBundle): Section[] {
   const e = b.evidence;
   const out: Section[] = [];
 
   // Policy
   const p = e['policy-gate'];
-  if (!p) out.push({ id: 'policy', title: 'Policy', line: 'no policy-gate evidence', body: '_No policy-gate evidence for this commit (the gate did not run, or its evidence was not passed on)._', state: 'missing' });
+  if (!p) out.push(absent(b, 'policy-gate', { id: 'policy', title: 'Policy', line: 'no policy-gate evidence', body: '_No policy-gate evidence for this commit (the gate did not run, or its evidence was not passed on)._' }));
   else {
     const active = p.violations.filter((v) => v.mode !== 'observe');
     const observed = p.violations.length - active.length;
@@ -117,7 +118,7 @@ export function sections(b: HealthBundle): Section[] {
 
   // Missing tests
   const m = missingTests(b);
-  if (!m) out.push({ id: 'tests', title: 'Missing tests', line: 'no affected evidence', body: '_No affected evidence, so changed files are unknown._', state: 'missing' });
+  if (!m) out.push(absent(b, 'affected', { id: 'tests', title: 'Missing tests', line: 'no affected evidence', body: '_No affected evidence, so changed files are unknown._' }));
   else {
     const how = m.method === 'import-graph' ? 'no test file imports them, directly or through other modules' : 'no test file with the same name changed alongside (file-level test selection is off, so this is a naming check)';
     const unc = b.uncovered?.filter((u) => u.lines.length) ?? [];
@@ -133,7 +134,7 @@ export function sections(b: HealthBundle): Section[] {
 
   // Flakes
   const sh = e['allocate-shards'];
-  if (!sh) out.push({ id: 'flakes', title: 'Flake probability', line: 'no allocate-shards evidence', body: '_No allocate-shards evidence: the timing store and its flake history were not consulted._', state: 'missing' });
+  if (!sh) out.push(absent(b, 'allocate-shards', { id: 'flakes', title: 'Flake probability', line: 'no allocate-shards evidence', body: '_No allocate-shards evidence: the timing store and its flake history were not consulted._' }));
   else {
     const f = sh.flakes;
     const rows = f.top.slice(0, 10).map((t) => [code(t.id), pct(t.probability, 1), `${t.flaky} of ${t.runs} runs`]);
@@ -148,7 +149,7 @@ export function sections(b: HealthBundle): Section[] {
 
   // Risk
   const r = e['risk-score'];
-  if (!r) out.push({ id: 'risk', title: 'Risk', line: 'no risk-score evidence', body: '_No risk-score evidence for this commit._', state: 'missing' });
+  if (!r) out.push(absent(b, 'risk-score', { id: 'risk', title: 'Risk', line: 'no risk-score evidence', body: '_No risk-score evidence for this commit._' }));
   else if (r.score === null) out.push({ id: 'risk', title: 'Risk', line: 'not scored', body: `Not scored: ${esc(r.unscored ?? 'unknown reason')}.`, state: 'missing' });
   else {
     const factors = r.factors.slice(0, 3).map((f) => `- ${esc(f.text)}`);
@@ -168,7 +169,7 @@ export function sections(b: HealthBundle): Section[] {
 
   // Cost
   const ag = e['agent-step'];
-  if (!ag) out.push({ id: 'cost', title: 'Cost', line: 'no agent steps ran', body: '_No agent-step ledger for this pull request: no LLM spend recorded._', state: 'missing' });
+  if (!ag) out.push(absent(b, 'agent-step', { id: 'cost', title: 'Cost', line: 'no agent steps ran', body: '_No agent-step ledger for this pull request: no LLM spend recorded._' }));
   else {
     const budget = ag.budgetUsd !== null ? ` of $${ag.budgetUsd.toFixed(2)} (left: $${Math.max(0, ag.budgetUsd - ag.usd).toFixed(2)})` : '';
     const cache = ag.promptCache && ag.promptCache.lookups ? `; prompt cache ${ag.promptCache.hits}/${ag.promptCache.lookups} hits` : '';
@@ -200,7 +201,8 @@ function compactLines(lines: readonly number[]): string {
 export function conclusion(b: HealthBundle): Conclusion {
   const p = b.evidence['policy-gate'];
   const r = b.evidence['risk-score'];
-  if (p?.outcome === 'block' || r?.blocks) return 'failure';
+  // Fail closed: a required gate whose evidence is missing is not a pass.
+  if (p?.outcome === 'block' || r?.blocks || missingRequired(b).length) return 'failure';
   if (p?.outcome === 'warn' || (r && r.level !== 'low' && r.level !== 'unknown')) return 'neutral';
   return 'success';
 }

@@ -3,7 +3,7 @@ import { EVIDENCE_SCHEMA } from '@maestro/core/evidence';
 import { BUNDLE_SCHEMA, conclusion, digestOf, esc, marker, missingTests, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, sections, type HealthBundle } from '../src/index.js';
 
 const SHA = 'a'.repeat(40);
-const env = (action: string, data: unknown, run = 10, sha = SHA) => JSON.stringify({ schema: EVIDENCE_SCHEMA, action, sha, run: { id: run, attempt: 1, number: run }, createdAt: '2026-11-25T00:00:00Z', data });
+const env = (action: string, data: unknown, run = 10, sha = SHA, attempt = 1) => JSON.stringify({ schema: EVIDENCE_SCHEMA, action, sha, run: { id: run, attempt, number: run % 100000 }, createdAt: '2026-11-25T00:00:00Z', data });
 
 const AFFECTED = { base: 'b'.repeat(40), head: SHA, baseSource: 'merge-commit-parent', all: false, allReason: null, projects: ['web'], projectCount: 1, reasons: { web: ['packages/web/src/a.ts changed'] }, removed: [], changedFiles: 3, files: ['packages/web/src/a.ts', 'packages/web/src/b.ts', 'packages/web/src/b.test.ts'], tests: null, cache: { targets: 4, hits: 3, missed: ['web:build'] } };
 const POLICY = { outcome: 'block', policy: 'policy/rules.yaml', actor: 'human', violations: [{ rule: 'infra-frozen', reason: 'Infra goes through <b>platform</b> @platform-team', mode: 'enforce', subject: 'infra/main.tf', detail: 'human may not write infra/main.tf' }], overrides: [] };
@@ -17,7 +17,7 @@ function bundle(over: Partial<HealthBundle> = {}): HealthBundle {
     { name: 'risk-score.json', text: env('risk-score', RISK) },
     { name: 'allocate-shards.json', text: env('allocate-shards', SHARDS) },
   ], SHA);
-  return { schema: BUNDLE_SCHEMA, repo: 'acme/shop', pr: 7, headSha: SHA, run: { id: 10, attempt: 1, number: 10 }, createdAt: '2026-11-25T00:00:00Z', evidence, security: null, uncovered: null, problems, ...over };
+  return { schema: BUNDLE_SCHEMA, repo: 'acme/shop', pr: 7, headSha: SHA, run: { id: 10, attempt: 1, number: 10 }, createdAt: '2026-11-25T00:00:00Z', required: [], evidence, security: null, uncovered: null, problems, ...over };
 }
 
 describe('evidence', () => {
@@ -33,16 +33,70 @@ describe('evidence', () => {
     ], SHA);
     expect(r.evidence['risk-score']!.score).toBe(0.42);
     expect(r.evidence.affected).toBeUndefined();
-    expect(r.problems.map((p) => p.file)).toEqual(['broken.json', 'other-commit.json', 'wrong-shape.json', 'huge-string.json', 'alien.json']);
+    expect(r.problems.map((p) => p.file)).toEqual(['broken.json', 'other-commit.json', 'wrong-shape.json', 'alien.json']);
     expect(r.problems[1]!.problem).toMatch(/about commit cccccccccccc, not aaaaaaaaaaaa; ignored/);
     expect(r.problems[2]!.problem).toMatch(/policy-gate evidence is malformed at outcome/);
+    // A long string is cut for display, never a reason to drop the evidence (run 13 is the newest).
+    expect(r.evidence['risk-score']!.factors[0]!.text).toHaveLength(500);
+    expect(r.evidence['risk-score']!.factors[0]!.text.endsWith('…')).toBe(true);
+  });
+
+  test('real-world values: 11-digit run ids, a 1,200-character path, 6,000 violations — the block is kept, strings and lists are cut', () => {
+    const long = `infra/${'deep/'.repeat(240)}main.tf`;
+    const violations = Array.from({ length: 6000 }, (_, i) => ({ rule: 'infra-write', reason: 'Infra changes need the platform team', mode: 'enforce', subject: i ? `infra/f${i}.tf` : long, detail: `human may not write ${i ? `infra/f${i}.tf` : long}`, file: i ? `infra/f${i}.tf` : long }));
+    const r = readEvidence([{ name: 'policy-gate.json', text: env('policy-gate', { ...POLICY, violations }, 16823450912) }], { sha: SHA, run: { id: 16823450912, attempt: 1 } });
+    expect(r.problems).toEqual([]);
+    const p = r.evidence['policy-gate']!;
+    expect(p.outcome).toBe('block');
+    expect(p.violations).toHaveLength(5000);
+    expect(p.truncated?.violations).toBe(1000);
+    expect(p.violations[0]!.subject.length).toBeLessThanOrEqual(1000);
+    const b = bundle({ run: { id: 16823450912, attempt: 2, number: 18431 }, pr: 48213, evidence: r.evidence });
+    expect(conclusion(parseBundle(JSON.stringify(b)))).toBe('failure');
+  });
+
+  test('only this run counts: an artifact from another run (or one claiming a huge run id) is ignored; in one run and attempt the worse verdict wins', () => {
+    const run = { id: 16823450912, attempt: 2 };
+    const r = readEvidence([
+      { name: 'mine.json', text: env('policy-gate', { ...POLICY, outcome: 'block' }, run.id, SHA, 2) },
+      { name: 'forged.json', text: env('policy-gate', { ...POLICY, outcome: 'pass', violations: [] }, 9_007_199_254_740_991, SHA, 1) },
+      { name: 'old-attempt.json', text: env('risk-score', { ...RISK, level: 'high', blocks: true }, run.id, SHA, 1) },
+      { name: 'future-attempt.json', text: env('risk-score', { ...RISK, level: 'low', blocks: false }, run.id, SHA, 3) },
+      { name: 'matrix-a.json', text: env('allocate-shards', SHARDS, run.id, SHA, 2) },
+    ], { sha: SHA, run });
+    expect(r.evidence['policy-gate']!.outcome).toBe('block');
+    expect(r.evidence['risk-score']!.blocks).toBe(true);
+    expect(r.problems.map((p) => p.file)).toEqual(['forged.json', 'future-attempt.json']);
+    expect(r.problems[0]!.problem).toMatch(/from run 9007199254740991\.1, not this run \(16823450912\.2\); ignored/);
+    const same = readEvidence([
+      { name: 'a.json', text: env('policy-gate', { ...POLICY, outcome: 'block' }, run.id, SHA, 2) },
+      { name: 'b.json', text: env('policy-gate', { ...POLICY, outcome: 'pass', violations: [] }, run.id, SHA, 2) },
+    ], { sha: SHA, run });
+    expect(same.evidence['policy-gate']!.outcome).toBe('block');
+  });
+
+  test('required evidence: missing or invalid fails the check with a reason; not required, it is a dash', () => {
+    const b = bundle();
+    const { 'policy-gate': _, ...withoutPolicy } = b.evidence;
+    const lax = bundle({ evidence: withoutPolicy, required: [] });
+    const strict = bundle({ evidence: withoutPolicy, required: ['policy-gate', 'risk-score'], problems: [{ file: 'policy-gate.json', problem: 'policy-gate evidence is malformed at outcome: invalid' }] });
+    expect(conclusion({ ...lax, evidence: { ...withoutPolicy, 'risk-score': { ...withoutPolicy['risk-score']!, level: 'low' } } })).toBe('success');
+    expect(conclusion(strict)).toBe('failure');
+    const md = render(strict, { budget: 65536, measure: 'chars' }).markdown;
+    expect(md).toContain('## Maestro health: ❌ blocked');
+    expect(md).toMatch(/\| ❌ \| Policy \| \*\*policy-gate evidence missing\*\*: required, so this check fails \|/);
+    expect(md).toContain('policy-gate evidence is malformed at outcome');
+    expect(render(lax, { budget: 65536, measure: 'chars' }).markdown).toMatch(/\| ➖ \| Policy \| no policy-gate evidence \|/);
   });
 
   test('a bundle is validated as untrusted data: bad SHA, oversize arrays and extra fields', () => {
     const good = bundle();
     expect(parseBundle(JSON.stringify(good)).headSha).toBe(SHA);
     expect(() => parseBundle(JSON.stringify({ ...good, headSha: '../../etc' }))).toThrow(/invalid at headSha/);
-    expect(() => parseBundle(JSON.stringify({ ...good, problems: Array(51).fill({ file: 'x', problem: 'y' }) }))).toThrow(/invalid at problems/);
+    // Lists are cut, not refused: a long list must not throw a verdict away.
+    expect(parseBundle(JSON.stringify({ ...good, problems: Array(51).fill({ file: 'x', problem: 'y' }) })).problems).toHaveLength(50);
+    expect(() => parseBundle(JSON.stringify({ ...good, run: { id: 2 ** 60, attempt: 1, number: 1 } }))).toThrow(/invalid at run\.id/);
+    expect(parseBundle(JSON.stringify({ ...good, run: { id: 16823450912, attempt: 1, number: 18431 }, pr: 48213 })).run.id).toBe(16823450912);
     expect(() => parseBundle('not json')).toThrow(/not JSON/);
     // Unknown keys are dropped, never passed on.
     expect(Object.keys(parseBundle(JSON.stringify({ ...good, script: 'curl evil' })))).not.toContain('script');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { BUNDLE_SCHEMA, conclusion, parseBundle, readEvidence, readEvidenceFiles, render, type HealthBundle } from '@maestro/health';
+import { BUNDLE_SCHEMA, EVIDENCE_NAMES, conclusion, parseBundle, readEvidence, readEvidenceFiles, render, type HealthBundle } from '@maestro/health';
 import type { CommandContext } from '../main.js';
 
 export async function healthCommand(ctx: CommandContext): Promise<number> {
@@ -13,21 +13,27 @@ export async function healthCommand(ctx: CommandContext): Promise<number> {
       evidence: { type: 'string', multiple: true, default: [] },
       bundle: { type: 'string' },
       sha: { type: 'string' },
+      required: { type: 'string', default: '' },
       json: { type: 'boolean', default: false },
       cwd: { type: 'string' },
     },
     strict: true,
   });
   const cwd = values.cwd ?? ctx.cwd;
+  // What the pipeline ran: missing evidence for these fails the result, as in the action (`required`).
+  const required = values.required!.split(/[\s,]+/).filter(Boolean);
+  const bad = required.filter((r) => !(EVIDENCE_NAMES as readonly string[]).includes(r));
+  if (bad.length) throw new ConfigError(`unknown evidence '${bad.join("', '")}' in --required`, { file: 'maestro health', fix: `use ${EVIDENCE_NAMES.join(', ')}` });
   let b: HealthBundle;
   if (values.bundle) {
     b = parseBundle(readFileSync(path.resolve(cwd, values.bundle), 'utf8'), values.bundle);
+    if (required.length) b.required = required as HealthBundle['required'];
   } else {
     const { files, missing } = readEvidenceFiles(values.evidence!.length ? values.evidence! : ['.maestro/maestro-evidence'], cwd);
     if (missing.length) throw new ConfigError(`no evidence at ${missing[0]}`, { file: 'maestro health', fix: 'pass --evidence <dir> (the downloaded maestro-evidence-* artifacts) or --bundle health.json' });
     const { evidence, problems, sources } = readEvidence(files, values.sha);
     const sha = values.sha ?? Object.values(sources).find((s) => /^[0-9a-f]{40}$/.test(s.sha))?.sha ?? '0'.repeat(40);
-    b = { schema: BUNDLE_SCHEMA, repo: 'local/repo', pr: null, headSha: sha, run: { id: 0, attempt: 1, number: 0 }, createdAt: new Date().toISOString(), evidence, security: null, uncovered: null, problems };
+    b = { schema: BUNDLE_SCHEMA, repo: 'local/repo', pr: null, headSha: sha, run: { id: 0, attempt: 1, number: 0 }, createdAt: new Date().toISOString(), required: required as HealthBundle['required'], evidence, security: null, uncovered: null, problems };
   }
   if (values.json) ctx.stdout(JSON.stringify({ conclusion: conclusion(b), bundle: b }, null, 2));
   else ctx.stdout(render(b, { budget: 1_000_000, measure: 'bytes' }).markdown.trimEnd());
