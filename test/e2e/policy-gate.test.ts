@@ -68,7 +68,7 @@ describe('policy-gate bundle under runner-sim', () => {
     ]);
     expect(r.annotations).toContainEqual({ level: 'error', title: 'policy infra-frozen', message: 'Infrastructure changes go through the platform team — human may not rename infra/main.tf (matched infra/**)', file: 'infra/main.tf' });
     expect(r.annotations.some((a) => a.level === 'warning' && a.file === 'secrets/readme.txt')).toBe(true);
-    expect(r.summary).toContain('**block** — 2 violation(s) of policy/rules.yaml (from the base commit');
+    expect(r.summary).toContain('**block** — 2 violation(s) of `policy/rules.yaml` (from the base commit');
   });
 
   test('the policy is read from the base: a PR that deletes the rule is still judged by it', async () => {
@@ -102,8 +102,8 @@ describe('policy-gate bundle under runner-sim', () => {
         const res = await fetch(`${gh.url}/repos/acme/shop/issues/6/comments`, { method: 'POST', headers: { authorization: `token tok_${login}`, 'content-type': 'application/json', accept: 'application/vnd.github+json' }, body: JSON.stringify({ body }) });
         expect(res.status).toBe(201);
       };
-      await say('driveby', '/maestro override infra-frozen reason: looks fine to me');
-      await say('lead', '/maestro override infra-frozen reason: outage hotfix INC-42 expires: 2099-01-01');
+      await say('driveby', `/maestro override infra-frozen sha: ${p.head.slice(0, 7)} reason: looks fine to me`);
+      await say('lead', `/maestro override infra-frozen sha: ${p.head.slice(0, 12)} reason: outage hotfix INC-42 expires: 2099-01-01`);
       const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 6, ...p }), token, apiUrl: gh.url });
       assertContract(r);
       expect(r.conclusion).toBe('success');
@@ -113,7 +113,7 @@ describe('policy-gate bundle under runner-sim', () => {
         ['lead', 'applied', 'outage hotfix INC-42'],
       ]);
       expect(json(r, 'decision').violations[0]).toMatchObject({ rule: 'infra-frozen', mode: 'observe' });
-      expect(r.summary).toContain('Overrides: `infra-frozen` by @driveby: refused');
+      expect(r.summary).toContain('Overrides: `infra-frozen` by @\u2060driveby: refused');
       gh.assertNoViolations();
     } finally {
       await gh.stop();
@@ -252,7 +252,7 @@ secrets:
       const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 8, ...p, fork: { owner: 'outsider' } }), token, apiUrl: gh.url });
       assertContract(r);
       expect(r.outputs['outcome']).toBe('block');
-      expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringMatching(/cannot read the pull request's comments and labels with this token \(403/) }));
+      expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringMatching(/overrides unavailable, so the block stands: the token cannot read the pull request's comments and labels \(HTTP 403\)/) }));
       expect(r.log).not.toMatch(/at .*\.js:\d+/);
     } finally {
       await gh.stop();
@@ -322,4 +322,129 @@ secrets:
       expect(r.summary).toContain('…and 2800 more in the `decision` output.');
     });
   });
+
+  describe('overrides and licences fail closed (security review #13)', () => {
+    const FAST_RETRY = { MAESTRO_API_RETRY_BASE_MS: '5' };
+    const sayAs = (gh: FakeGitHub, n: number) => async (login: string, body: string) => {
+      gh.addToken(`tok_${login}_${n}`, { login, kind: 'user' });
+      const res = await fetch(`${gh.url}/repos/acme/shop/issues/${n}/comments`, { method: 'POST', headers: { authorization: `token tok_${login}_${n}`, 'content-type': 'application/json', accept: 'application/vnd.github+json' }, body: JSON.stringify({ body }) });
+      expect(res.status).toBe(201);
+    };
+
+    test('any failure reading overrides (422, 401, 5xx after retries) keeps the block with the reason; decision and evidence are still written', async () => {
+      const gh = await FakeGitHub.start();
+      try {
+        gh.addRepo('acme/shop');
+        const token = gh.addToken('ghs_ov_fail');
+        const p = pr(40, { 'infra/main.tf': 'change\n' });
+        gh.addPull('acme/shop', { number: 40, headSha: p.head, baseSha: p.base });
+        for (const [status, message] of [[422, 'Validation Failed'], [401, 'Bad credentials'], [500, 'Server Error']] as const) {
+          gh.fault({ operation: 'issues/list-comments', status, message, times: status === 500 ? 4 : 1 });
+          const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 40, ...p }), token, apiUrl: gh.url, env: FAST_RETRY });
+          assertContract(r);
+          expect(r.conclusion).toBe('failure');
+          expect(r.outputs['outcome']).toBe('block');
+          expect(r.log).not.toMatch(/internal error/);
+          expect(existsSync(r.outputs['evidence-path']!)).toBe(true);
+          expect(json(r, 'decision').overridesUnavailable).toMatch(new RegExp(`HTTP ${status}`));
+          expect(r.summary).toContain('**Overrides unavailable, so every block stands:**');
+          expect(gh.clearFaults()).toBe(0);
+        }
+      } finally {
+        await gh.stop();
+      }
+    });
+
+    test('an override is bound to the head: the author cannot override their own PR; after a new push the old override no longer applies; a label counts only if added after the push', async () => {
+      const gh = await FakeGitHub.start();
+      try {
+        gh.addRepo('acme/shop');
+        // Events at about the time the gate runs, so the default 7-day expiry does not end them.
+        gh.setClock(new Date().toISOString());
+        const token = gh.addToken('ghs_ov_bind');
+        gh.setPermission('acme/shop', 'lead', 'write');
+        gh.setPermission('acme/shop', 'mallory', 'write');
+        const first = pr(41, { 'infra/main.tf': 'benign\n' });
+        gh.addPull('acme/shop', { number: 41, headSha: first.head, baseSha: first.base, author: 'mallory', headRef: 'pr-41' });
+        const say = sayAs(gh, 41);
+        const run = (p: typeof first) => runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 41, ...p, author: 'mallory' }), token, apiUrl: gh.url });
+        await say('mallory', `/maestro override infra-frozen sha: ${first.head.slice(0, 7)} reason: my own change is fine`);
+        const self = await run(first);
+        assertContract(self);
+        expect(self.outputs['outcome']).toBe('block');
+        expect(json(self, 'audit')[0]).toMatchObject({ by: 'mallory', status: 'refused', note: expect.stringMatching(/is the pull request's author/) });
+        expect(self.summary).toContain(`/maestro override <rule-id> sha: ${first.head.slice(0, 12)} reason: <why>`);
+
+        await say('lead', `/maestro override infra-frozen sha: ${first.head.slice(0, 7)} reason: reviewed the benign change`);
+        const ok = await run(first);
+        assertContract(ok);
+        expect(ok.outputs['outcome']).toBe('pass');
+
+        // A new push: same rule, new content; the override was for the old commit.
+        fx.checkout('pr-41');
+        fx.commit('sneaky', { 'infra/main.tf': 'malicious\n' });
+        const second = fx.pullRequest(41, 'main', 'pr-41');
+        gh.pushPull('acme/shop', 41, second.head);
+        const after = await run(second);
+        assertContract(after);
+        expect(after.outputs['outcome']).toBe('block');
+        expect(json(after, 'audit').map((a: { by: string; status: string; note: string }) => [a.by, a.status])).toEqual([['mallory', 'refused'], ['lead', 'refused']]);
+        expect(json(after, 'audit')[1].note).toMatch(/given for commit [0-9a-f]{7}, not the head [0-9a-f]{12}; a new push needs a new override/);
+
+        // A label added before the push does not count; re-added after it, it does.
+        gh.labelPull('acme/shop', 41, 'maestro-override:infra-frozen', 'lead');
+        fx.checkout('pr-41');
+        fx.commit('again', { 'infra/main.tf': 'malicious 2\n' });
+        const third = fx.pullRequest(41, 'main', 'pr-41');
+        gh.pushPull('acme/shop', 41, third.head);
+        const labelOld = await run(third);
+        expect(labelOld.outputs['outcome']).toBe('block');
+        expect(json(labelOld, 'audit').find((a: { via: string }) => a.via === 'label')).toMatchObject({ status: 'refused', note: expect.stringMatching(/the label was added before the head/) });
+        gh.labelPull('acme/shop', 41, 'maestro-override:infra-frozen', 'lead', { remove: true });
+        gh.labelPull('acme/shop', 41, 'maestro-override:infra-frozen', 'lead');
+        const labelNew = await run(third);
+        expect(labelNew.outputs['outcome']).toBe('pass');
+        gh.assertNoViolations();
+      } finally {
+        await gh.stop();
+      }
+    });
+
+    test('a lockfile that claims MIT for a GPL-3.0 package: the installed package decides, and the lie is flagged', async () => {
+      const dx = GitFixture.create();
+      try {
+        const policy = 'version: 1\nlicenses:\n  - id: no-gpl\n    reason: GPL code cannot ship in our product\n    deny: [GPL-*]\n    mode: enforce\n';
+        const lockfile = (extra: Record<string, unknown>) => JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages: { '': { name: 'app', dependencies: Object.fromEntries(Object.keys(extra).map((k) => [k.replace('node_modules/', ''), '*'])) }, ...extra } }, null, 2);
+        dx.commit('base', { 'policy/rules.yaml': policy, 'package.json': '{"name":"app"}\n', 'package-lock.json': lockfile({}) });
+        dx.push('main');
+        dx.branch('dep');
+        dx.commit('add dep', { 'package-lock.json': lockfile({ 'node_modules/gpl-thing': { version: '1.0.0', license: 'MIT', resolved: 'https://registry.npmjs.org/gpl-thing/-/gpl-thing-1.0.0.tgz', integrity: 'sha512-AAAA' } }) });
+        const p = dx.pullRequest(42, 'main', 'dep');
+        const workspace = dx.checkoutLike(p.merge, { depth: 1 });
+        mkdirSync(path.join(workspace, 'node_modules/gpl-thing'), { recursive: true });
+        writeFileSync(path.join(workspace, 'node_modules/gpl-thing/package.json'), JSON.stringify({ name: 'gpl-thing', version: '1.0.0', license: 'GPL-3.0-only' }));
+        const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 42, ...p }) });
+        assertContract(r);
+        expect(r.outputs['outcome']).toBe('block');
+        const v = json(r, 'decision').violations as Array<{ subject: string; detail: string }>;
+        expect(v.map((d) => d.detail)).toEqual(expect.arrayContaining([expect.stringMatching(/the lockfile says MIT, but the installed package says GPL-3\.0-only; judged by the installed one/), expect.stringMatching(/GPL-3\.0-only/)]));
+        expect(json(r, 'decision').dependencies[0]).toMatchObject({ name: 'gpl-thing', license: 'GPL-3.0-only', licenseSource: 'package.json' });
+      } finally {
+        dx.dispose();
+      }
+    });
+
+    test('a missing or directory SBOM input is one clear ConfigError line, not ENOENT/EISDIR', async () => {
+      const p = pr(43, { 'src/app.ts': 'export const c = 3;\n' });
+      const workspace = fx.checkoutLike(p.merge, { depth: 1 });
+      mkdirSync(path.join(workspace, 'sbom-dir'));
+      for (const [sbom, msg] of [['nope.json', /SBOM 'nope\.json' does not exist/], ['sbom-dir', /SBOM 'sbom-dir' is a directory, not a file/]] as const) {
+        const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 43, ...p }), with: { sbom, overrides: 'false' } });
+        expect(r.conclusion).toBe('failure');
+        expect(r.log).toMatch(msg);
+        expect(r.log).not.toMatch(/ENOENT|EISDIR|internal error/);
+      }
+    });
+  });
 });
+

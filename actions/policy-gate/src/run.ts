@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
-import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, summarizeFindings, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
-import { applyOverrides, checkChange, evaluateFindings, judgeChanges, loadPolicy, loadPolicyAt, parseOverride, readGrype, readSbom, type Actor, type AuditEntry, type Decision, type DependencyChange, type Finding, type OverrideRequest, type Policy } from '@maestro/policy';
+import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, mdCode, mdText, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, subjectSha, summarizeFindings, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
+import { applyOverrides, overrideCommand, checkChange, evaluateFindings, judgeChanges, loadPolicy, loadPolicyAt, parseOverride, readGrype, readSbom, type Actor, type AuditEntry, type Decision, type DependencyChange, type Finding, type OverrideRequest, type Policy } from '@maestro/policy';
 
 export const ACTION = 'policy-gate';
 
@@ -34,7 +34,7 @@ export const inputSchema = z.object({
 type Inputs = z.output<typeof inputSchema>;
 
 interface PullEvent {
-  pull_request?: { number: number; base?: { sha: string }; head?: { sha: string }; labels?: Array<{ name: string; description?: string | null }> };
+  pull_request?: { number: number; base?: { sha: string }; head?: { sha: string }; user?: { login?: string }; labels?: Array<{ name: string; description?: string | null }> };
   repository?: { name: string; owner: { login: string } };
 }
 
@@ -44,36 +44,66 @@ function client(token: string): Promise<Client> {
   return getGitHubClient(token, { log: { warn: log.warning } });
 }
 
-/** Override requests from the PR's comments and `maestro-override:` labels, and which requesters have write access. */
-async function readOverrides(token: string, event: PullEvent, days: number): Promise<{ requests: OverrideRequest[]; canOverride: Map<string, boolean> }> {
+interface OverrideInfo {
+  requests: OverrideRequest[];
+  canOverride: Map<string, boolean>;
+  /** When GitHub first saw the head commit (its earliest check suite): label overrides must be newer. */
+  headPushedAt?: string;
+  headPushedUnknown?: string;
+  /** Why overrides could not be read at all: the blocks stand. */
+  unavailable?: string;
+}
+
+/**
+ * Override requests from the PR's comments and `maestro-override:` labels,
+ * and which requesters have write access. Any failure to read them (a fork's
+ * read-only token, 401, 422, a 5xx that outlasted the retries) degrades to
+ * "overrides unavailable": the blocks stand, with the reason. It never costs
+ * the decision or the evidence.
+ */
+async function readOverrides(token: string, event: PullEvent, days: number, head: string): Promise<OverrideInfo> {
   const pr = event.pull_request;
   const repo = event.repository;
-  const requests: OverrideRequest[] = [];
-  const canOverride = new Map<string, boolean>();
-  if (!pr || !repo || !token) return { requests, canOverride };
-  const gh = await client(token);
+  const info: OverrideInfo = { requests: [], canOverride: new Map() };
+  if (!pr || !repo) return info;
+  if (!token) return { ...info, unavailable: 'no token to read the pull request\'s comments and labels' };
   const params = { owner: repo.owner.login, repo: repo.name };
   try {
+    const gh = await client(token);
     const comments = await gh.paginate(gh.rest.issues.listComments, { ...params, issue_number: pr.number, per_page: 100 });
     for (const c of comments) {
       const r = parseOverride(c.body ?? '', { by: c.user?.login ?? '', at: c.created_at, commentId: c.id }, days);
-      if (r) requests.push(r);
+      if (r) info.requests.push({ ...r, via: 'comment' });
     }
-    requests.push(...(await labelOverrides(gh, params, pr, days)));
-    for (const who of new Set(requests.map((r) => r.by))) {
+    const labels = await labelOverrides(gh, params, pr, days);
+    info.requests.push(...labels);
+    if (labels.length) {
+      try {
+        const suites = await gh.paginate(gh.rest.checks.listSuitesForRef, { ...params, ref: head, per_page: 100 });
+        const first = suites.map((x) => x.created_at).filter((x): x is string => !!x).sort()[0];
+        if (first) info.headPushedAt = first;
+        else info.headPushedUnknown = 'the head commit has no check suite yet';
+      } catch (e) {
+        info.headPushedUnknown = `the check suites of the head could not be read (HTTP ${httpStatus(e) ?? '?'}; the token needs \`checks: read\`)`;
+      }
+    }
+    for (const who of new Set(info.requests.map((r) => r.by))) {
       try {
         const { data } = await gh.rest.repos.getCollaboratorPermissionLevel({ ...params, username: who });
-        canOverride.set(who, ['admin', 'maintain', 'write'].includes(data.permission) || ['admin', 'maintain', 'write'].includes(String(data.role_name)));
+        info.canOverride.set(who, ['admin', 'maintain', 'write'].includes(data.permission) || ['admin', 'maintain', 'write'].includes(String(data.role_name)));
       } catch (e) {
-        log.warning(`${ACTION}: cannot check ${who}'s permission (${(e as Error).message}); their override is refused`);
-        canOverride.set(who, false);
+        log.warning(`${ACTION}: cannot check ${who}'s permission (HTTP ${httpStatus(e) ?? '?'}); their override is refused`);
+        info.canOverride.set(who, false);
       }
     }
   } catch (e) {
-    if (isReadOnlyTokenError(e) || httpStatus(e) === 403 || httpStatus(e) === 404) log.warning(`${ACTION}: cannot read the pull request's comments and labels with this token (${httpStatus(e) ?? 'error'}: ${(e as Error).message}); overrides are not applied — a fork's pull request gets a read-only token, so run the gate from a workflow with \`pull-requests: read\``);
-    else throw e;
+    const status = httpStatus(e);
+    const why = isReadOnlyTokenError(e) || status === 403 || status === 404
+      ? `the token cannot read the pull request's comments and labels (HTTP ${status ?? '?'}); a fork's pull request gets a read-only token, so run the gate from a workflow with \`pull-requests: read\``
+      : `reading the pull request's comments and labels failed (HTTP ${status ?? 'error'}: ${String((e as Error).message ?? e).split('\n')[0]!.slice(0, 200)})`;
+    return { requests: [], canOverride: new Map(), unavailable: why };
   }
-  return { requests, canOverride };
+  return info;
 }
 
 /**
@@ -95,7 +125,7 @@ async function labelOverrides(gh: Client, params: { owner: string; repo: string 
     const rule = label.slice(LABEL_PREFIX.length).trim();
     const description = pr.labels?.find((l) => l.name === label)?.description?.trim();
     const r = parseOverride(`/maestro override ${rule} reason: ${description || `label ${label} (no description on the label)`}`, { by: e.by, at: e.at, commentId: e.id }, days);
-    if (r) out.push({ ...r, via: 'label' });
+    if (r) out.push({ ...r, via: 'label' as const });
   }
   return out;
 }
@@ -164,7 +194,11 @@ export function run(): Promise<void> {
     let changes: FileChange[];
     let dependencies: DependencyChange[] = [];
     let secretsScanned = false;
+    let notScanned: Array<{ path: string; why: string }> = [];
     const decisions: Decision[] = [];
+    // Overrides are bound to the pull request's head commit (not the merge commit GITHUB_SHA names).
+    const head = subjectSha(trigger);
+    const author = event.pull_request?.user?.login;
     if (useApi) {
       ({ policy, base, changes } = await fromApi(inputs.token, event, inputs.policy));
       // Lockfile contents, installed packages and added lines need the files themselves.
@@ -178,40 +212,49 @@ export function run(): Promise<void> {
       base = resolution.base;
       // The policy comes from the base commit: a pull request cannot loosen the rules it is judged by.
       policy = await loadPolicyAt(cwd, base, inputs.policy);
-      const sbom = inputs.sbom ? readSbom(readFileSync(path.resolve(cwd, inputs.sbom), 'utf8'), inputs.sbom) : undefined;
+      const sbom = inputs.sbom ? readSbom(readInputFile(cwd, inputs.sbom, { what: 'SBOM', input: 'sbom', fix: 'generate it before this step (npm sbom, syft), or leave `sbom` empty' }), inputs.sbom) : undefined;
       const report = await checkChange({ cwd, base, head: resolution.head, policy, actor, ...(sbom ? { sbom } : {}) });
       ({ changes, dependencies } = report);
       secretsScanned = !!policy.secrets;
+      notScanned = report.notScanned;
       decisions.push(...report.decisions);
     }
     const findings = readFindings(inputs, cwd);
     decisions.push(...evaluateFindings(policy, findings, changes.map((c) => c.path), dependencies.map((d) => `${d.name}@${d.version}`)));
     let audit: AuditEntry[] = [];
+    let overridesUnavailable: string | undefined;
     if (inputs.overrides && decisions.length) {
-      const { requests, canOverride } = await readOverrides(inputs.token, event, inputs['override-days']);
-      const applied = applyOverrides(decisions, requests, canOverride);
+      const info = await readOverrides(inputs.token, event, inputs['override-days'], head);
+      overridesUnavailable = info.unavailable;
+      if (info.unavailable && decisions.some((d) => d.mode === 'enforce')) annotate('warning', { title: ACTION, message: `overrides unavailable, so the block stands: ${info.unavailable}` });
+      const applied = applyOverrides(decisions, info.requests, info.canOverride, new Date(), { head, ...(author ? { author } : {}), allowSelf: policy.overrides['allow-self'], ...(info.headPushedAt ? { headPushedAt: info.headPushedAt } : {}), ...(info.headPushedUnknown ? { headPushedUnknown: info.headPushedUnknown } : {}) });
       decisions.splice(0, decisions.length, ...applied.decisions);
       audit = applied.audit;
       for (const a of audit) log.info(`override ${a.rule} by ${a.by}: ${a.status} (${a.note})`);
     }
+    if (notScanned.length) annotate('warning', { title: `${ACTION}: secret scan`, message: `${notScanned.length} file(s) with added lines were not scanned for secrets: ${notScanned.slice(0, 3).map((n) => `${n.path} (${n.why})`).join('; ')}${notScanned.length > 3 ? '; the rest are in the decision file' : ''}` });
     const block = decisions.some((d) => d.mode === 'enforce');
     const outcome = block ? 'block' : decisions.some((d) => d.mode === 'warn') ? 'warn' : 'pass';
     annotateDecisions(decisions);
-    const rows = decisions.slice(0, SUMMARY_ROWS).map((d) => [`\`${d.rule}\``, d.mode, `\`${d.subject}\``, `${d.reason} — ${d.detail}`]);
+    // Everything in a decision can come from the pull request (paths, package names, licence strings): escaped by context.
+    const rows = decisions.slice(0, SUMMARY_ROWS).map((d) => [mdCode(d.rule), d.mode, mdCode(d.subject), `${mdText(d.reason)} — ${mdText(d.detail)}`]);
     const checked = [`${changes.length} changed file(s)`, dependencies.length ? `${dependencies.length} added package(s)` : '', findings.length ? `${findings.length} scanner finding(s)` : '', secretsScanned ? 'added lines scanned for secrets' : ''].filter(Boolean).join(', ');
     writeSummary(
       [
         '## Policy gate',
         '',
-        `**${outcome}** — ${decisions.length} violation(s) of ${inputs.policy} (from the base commit \`${base.slice(0, 12)}\`), actor: ${actor}; checked ${checked}.`,
+        `**${outcome}** — ${decisions.length} violation(s) of ${mdCode(inputs.policy)} (from the base commit \`${base.slice(0, 12)}\`), actor: ${actor}; checked ${checked}.`,
         '',
         decisions.length ? table(['rule', 'mode', 'subject', 'why'], rows) : 'No rule is violated.',
         decisions.length > SUMMARY_ROWS ? `\n…and ${decisions.length - SUMMARY_ROWS} more in the \`decision\` output.` : '',
-        audit.length ? `\nOverrides: ${audit.map((a) => `\`${a.rule}\` by @${a.by}${a.via === 'label' ? ' (label)' : ''}: ${a.status} (${a.note}; reason: ${a.reason})`).join('; ')}` : '',
-        block ? `\nTo override with a reason, someone with write access comments \`/maestro override <rule-id> reason: <why> [expires: YYYY-MM-DD]\` or adds the label \`${LABEL_PREFIX}<rule-id>\`.` : '',
+        // Requests come from anyone who can comment: their logins, reasons and notes are untrusted text.
+        audit.length ? `\nOverrides: ${audit.map((a) => `${mdCode(a.rule)} by ${mdText(`@${a.by}`)}${a.via === 'label' ? ' (label)' : ''}: ${a.status} (${mdText(a.note)}; reason: ${mdText(a.reason)})`).join('; ')}` : '',
+        overridesUnavailable ? `\n**Overrides unavailable, so every block stands:** ${mdText(overridesUnavailable)}.` : '',
+        notScanned.length ? `\n**Not scanned for secrets** (${notScanned.length}): ${notScanned.slice(0, 20).map((n) => `${mdCode(n.path)} (${mdText(n.why)})`).join(', ')}${notScanned.length > 20 ? ', …' : ''}` : '',
+        block ? `\nTo override a rule for this commit, someone with write access other than the author comments ${mdCode(overrideCommand('<rule-id>', head))} (optionally \`expires: YYYY-MM-DD\`) or adds the label \`${LABEL_PREFIX}<rule-id>\`; a new push needs a new override.` : '',
       ].join('\n') + '\n',
     );
-    const decision = { version: 1, outcome, policy: inputs.policy, base, actor, changedFiles: changes.length, dependencies: dependencies.map((d) => ({ name: d.name, version: d.version, new: d.new, license: d.license, licenseSource: d.licenseSource })), violations: decisions, overrides: audit };
+    const decision = { version: 1, outcome, policy: inputs.policy, base, head, actor, changedFiles: changes.length, notScanned, ...(overridesUnavailable ? { overridesUnavailable } : {}), dependencies: dependencies.map((d) => ({ name: d.name, version: d.version, new: d.new, license: d.license, licenseSource: d.licenseSource })), violations: decisions, overrides: audit };
     const dir = runnerTempPath('maestro-policy', cwd);
     mkdirSync(dir, { recursive: true });
     const decisionPath = path.join(dir, 'decision.json');

@@ -162,6 +162,24 @@ export function parseNameStatus(out: string): FileChange[] {
   return changes;
 }
 
+/** `git diff --raw -z`: per changed path, the new blob id (all zeros for a deletion). */
+export async function diffBlobs(base: string, head: string, opts: GitOptions): Promise<Map<string, string>> {
+  const out = await git(['-c', 'core.quotePath=false', 'diff', '--raw', '-z', '--no-abbrev', '--no-ext-diff', '--find-renames', base, head, '--'], opts);
+  const parts = out.split('\0');
+  const blobs = new Map<string, string>();
+  for (let i = 0; i < parts.length; ) {
+    const meta = parts[i++]!;
+    if (!meta.startsWith(':')) continue;
+    const fields = meta.slice(1).split(' ');
+    const status = fields[4] ?? '';
+    const newOid = fields[3] ?? '';
+    if (status.startsWith('R') || status.startsWith('C')) i++; // old path
+    const p = parts[i++];
+    if (p !== undefined) blobs.set(p, newOid);
+  }
+  return blobs;
+}
+
 /** Files changed between two commits, with rename detection. */
 export async function diffFiles(base: string, head: string, opts: GitOptions & { renames?: boolean }): Promise<FileChange[]> {
   const args = ['-c', 'core.quotePath=false', 'diff', '--name-status', '-z', '--no-ext-diff'];
@@ -238,22 +256,70 @@ export function unquoteGitPath(p: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-/** Line numbers (1-based) a unified diff adds, per new path. */
+/**
+ * Line numbers (1-based) a unified diff adds, per new path. Hunks are read by
+ * their line counts (`@@ -a,b +c,d @@`), so an added line whose text is
+ * `++ b/other` (shown as `+++ b/other`) is content, not a file header, and
+ * cannot hide the lines after it.
+ */
 export function addedLines(unifiedDiff: string): Map<string, Set<number>> {
   const out = new Map<string, Set<number>>();
   let file: string | undefined;
   let line = 0;
+  let oldLeft = 0;
+  let newLeft = 0;
   for (const l of unifiedDiff.split('\n')) {
-    if (l.startsWith('+++ ')) {
+    if (oldLeft > 0 || newLeft > 0) {
+      // Inside a hunk: every line is content (or git's "\ No newline" note).
+      if (l.startsWith('\\')) continue;
+      if (l.startsWith('+')) {
+        if (file) out.get(file)!.add(line);
+        line++;
+        newLeft--;
+      } else if (l.startsWith('-')) oldLeft--;
+      else {
+        line++;
+        oldLeft--;
+        newLeft--;
+      }
+      continue;
+    }
+    if (l.startsWith('diff --git ')) file = undefined;
+    else if (l.startsWith('+++ ')) {
       // git appends a tab to names with spaces, and C-quotes names with quotes, backslashes or control characters.
       const p = unquoteGitPath(l.slice(4).replace(/\t$/, ''));
       file = p === '/dev/null' ? undefined : p.replace(/^b\//, '');
       if (file && !out.has(file)) out.set(file, new Set());
     } else if (l.startsWith('@@')) {
-      const m = /\+(\d+)(?:,\d+)?/.exec(l);
-      line = m ? Number(m[1]) : 0;
-    } else if (file && l.startsWith('+')) out.get(file)!.add(line++);
-    else if (file && (l.startsWith(' ') || l === '')) line++;
+      const m = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(l);
+      if (!m) continue;
+      oldLeft = m[1] === undefined ? 1 : Number(m[1]);
+      line = Number(m[2]);
+      newLeft = m[3] === undefined ? 1 : Number(m[3]);
+    }
   }
+  return out;
+}
+
+/** Sizes of blobs by object id (absent ones left out), from one `git cat-file --batch-check`. Ids, not `<rev>:<path>`: a path may hold a newline. */
+export async function blobSizes(specs: readonly string[], opts: GitOptions): Promise<Map<string, number>> {
+  const unique = [...new Set(specs)];
+  const out = new Map<string, number>();
+  if (!unique.length) return out;
+  const text = await new Promise<string>((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch-check=%(objecttype) %(objectsize)'], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let buf = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (buf += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(buf) : reject(new Error(`git cat-file --batch-check failed (exit ${code}): ${err.trim()}`))));
+    child.stdin.end(unique.join('\n') + '\n');
+  });
+  const lines = text.split('\n');
+  unique.forEach((spec, i) => {
+    const m = /^blob (\d+)$/.exec(lines[i] ?? '');
+    if (m) out.set(spec, Number(m[1]));
+  });
   return out;
 }

@@ -103,6 +103,8 @@ interface RepoState {
   labels: Map<number, string[]>;
   /** Issue events (labeled/unlabeled), each with `_issue`. */
   issueEvents: JsonObject[];
+  /** Check suites per commit: GitHub creates one per app when the commit is pushed (server time). */
+  checkSuites: JsonObject[];
 }
 
 const FILES_API_LIMIT = 3000;
@@ -173,6 +175,7 @@ export class FakeGitHub {
       reviewRequests: new Map(),
       labels: new Map(),
       issueEvents: [],
+      checkSuites: [],
       compares: new Map(),
       permissions: new Map(),
     };
@@ -187,7 +190,26 @@ export class FakeGitHub {
   }
 
   addPull(fullName: string, pull: PullSeed): void {
-    this.repo(fullName).pulls.set(pull.number, pull);
+    const repo = this.repo(fullName);
+    repo.pulls.set(pull.number, pull);
+    this.pushed(repo, pull.headSha, pull.headRef ?? 'feature');
+  }
+
+  /** A new push to a pull request's branch: its head moves, and the commit gets its check suite now. */
+  pushPull(fullName: string, number: number, headSha: string): void {
+    const repo = this.repo(fullName);
+    const p = repo.pulls.get(number);
+    if (!p) throw new Error(`no pull request #${number}`);
+    p.headSha = headSha;
+    this.pushed(repo, headSha, p.headRef ?? 'feature');
+  }
+
+  private pushed(repo: RepoState, sha: string, branch: string): void {
+    if (repo.checkSuites.some((c) => c['head_sha'] === sha)) return;
+    const ex = ((specExample(this.backend, 'checks/list-suites-for-ref', 200) as JsonObject)['check_suites'] as JsonObject[])[0]!;
+    const id = this.nextId++;
+    const at = this.now();
+    repo.checkSuites.push({ ...ex, id, node_id: `CS_${id}`, head_sha: sha, head_branch: branch, status: 'queued', conclusion: null, created_at: at, updated_at: at, pull_requests: [] });
   }
 
   setCompare(fullName: string, base: string, head: string, value: { files: NonNullable<PullSeed['files']>; commits?: string[]; mergeBase?: string; status?: string }): void {
@@ -651,6 +673,10 @@ export class FakeGitHub {
       'checks/get': withRepo((ctx, repo) => {
         const r = repo.checkRuns.find((x) => x['id'] === Number(ctx.params['check_run_id']));
         return r ? { status: 200, body: r } : notFound();
+      }),
+      'checks/list-suites-for-ref': withRepo((ctx, repo) => {
+        const suites = repo.checkSuites.filter((c) => c['head_sha'] === ctx.params['ref']);
+        return this.page(ctx, suites, (slice) => ({ total_count: suites.length, check_suites: slice }));
       }),
       'checks/list-for-ref': withRepo((ctx, repo) => {
         let runs = repo.checkRuns.filter((r) => r['head_sha'] === ctx.params['ref'] && (!ctx.query['check_name'] || r['name'] === ctx.query['check_name'])).sort((a, b) => Number(b['id']) - Number(a['id']));

@@ -96,7 +96,7 @@ export function sections(b: HealthBundle): Section[] {
     const body = [
       active.length ? table(['rule', 'mode', 'subject', 'why'], rows) : `No rule of ${code(p.policy)} is violated${observed ? ` (${observed} observe-mode finding(s) recorded)` : ''}.`,
       Math.max(0, active.length - 30) + more ? `\n…and ${Math.max(0, active.length - 30) + more} more in the policy-gate job summary.` : '',
-      p.outcome === 'block' ? `\nTo override a rule with a reason, someone with write access comments \`/maestro override <rule-id> reason: <why>\` (or adds the label \`maestro-override:<rule-id>\`).` : '',
+      p.outcome === 'block' ? `\nTo override a rule for this commit, someone with write access other than the author comments \`/maestro override <rule-id> sha: ${b.headSha.slice(0, 12)} reason: <why>\` (or adds the label \`maestro-override:<rule-id>\`); a new push needs a new override.` : '',
       overrides.length ? `\n**Overrides**\n${overrides.join('\n')}` : '',
     ]
       .filter(Boolean)

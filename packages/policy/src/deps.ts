@@ -49,6 +49,11 @@ export interface DependencyChange {
   license: string | null;
   /** Where the licence came from: `sbom`, `lockfile`, `package.json`, or `none`. */
   licenseSource: 'sbom' | 'lockfile' | 'package.json' | 'none';
+  /**
+   * The npm lockfile's `license` (which the pull request can edit) disagrees with the
+   * installed package (which the registry's tarball, pinned by integrity, decides).
+   */
+  licenseConflict?: { lockfile: string; installed: string | null };
   dev?: boolean;
 }
 
@@ -201,16 +206,26 @@ export function installedPackageJson(lockDir: string, kind: LockKind, p: LockedP
   return undefined;
 }
 
-/** Attach licences to added packages: SBOM, then the lockfile, then installed package.json. */
+/**
+ * Attach licences to added packages: SBOM, then the installed package.json
+ * (its content comes from the registry tarball the lockfile's integrity pins),
+ * then the npm lockfile's own `license` field (text the pull request controls:
+ * used only when nothing better is there, and flagged when the installed
+ * package disagrees).
+ */
 export function withLicences(added: ReadonlyArray<LockedPackage & { new: boolean; previous: string[] }>, opts: { lockfile: string; kind: LockKind; cwd: string; sbom?: ReadonlyMap<string, string | null> }): DependencyChange[] {
   const lockDir = path.join(opts.cwd, path.posix.dirname(opts.lockfile));
   return added.map((p) => {
     const base = { name: p.name, version: p.version, new: p.new, previous: p.previous, lockfile: opts.lockfile, ...(p.dev ? { dev: true } : {}) };
     const fromSbom = opts.sbom?.get(key(p.name, p.version));
     if (fromSbom) return { ...base, license: fromSbom, licenseSource: 'sbom' as const };
-    if (p.license) return { ...base, license: p.license, licenseSource: 'lockfile' as const };
     const pkg = installedPackageJson(lockDir, opts.kind, p);
-    if (pkg !== undefined) return { ...base, license: licenceOf(pkg), licenseSource: 'package.json' as const };
+    if (pkg !== undefined) {
+      const installed = licenceOf(pkg);
+      const conflict = p.license !== undefined && p.license.trim() !== (installed ?? '') ? { licenseConflict: { lockfile: p.license, installed } } : {};
+      return { ...base, license: installed, licenseSource: 'package.json' as const, ...conflict };
+    }
+    if (p.license) return { ...base, license: p.license, licenseSource: 'lockfile' as const };
     return { ...base, license: null, licenseSource: 'none' as const };
   });
 }

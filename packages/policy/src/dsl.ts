@@ -99,10 +99,18 @@ const modelsRule = z
   })
   .strict();
 
+const overridesSection = z
+  .object({
+    /** The pull request's author may override blocks on their own pull request (default: no). */
+    'allow-self': z.boolean().default(false),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     version: z.literal(1),
     mode: mode.default('warn'),
+    overrides: overridesSection.default({ 'allow-self': false }),
     paths: z.array(pathRule).default([]),
     licenses: z.array(licenceRule).default([]),
     security: z.array(securityRule).default([]),
@@ -208,9 +216,14 @@ export type { DependencyChange };
 const SOURCE: Record<DependencyChange['licenseSource'], string> = { sbom: 'from the SBOM', lockfile: 'from the lockfile', 'package.json': 'from the installed package.json', none: '' };
 
 /** Licence decisions for the packages a change adds (upgrades included: a new version can change licence). */
-export function evaluateLicences(policy: Policy, deps: ReadonlyArray<Pick<DependencyChange, 'name' | 'version' | 'license'> & Partial<Pick<DependencyChange, 'licenseSource' | 'lockfile'>>>): Decision[] {
+export function evaluateLicences(policy: Policy, deps: ReadonlyArray<Pick<DependencyChange, 'name' | 'version' | 'license'> & Partial<Pick<DependencyChange, 'licenseSource' | 'lockfile' | 'licenseConflict'>>>): Decision[] {
   const out: Decision[] = [];
   for (const d of deps) {
+    // A lockfile that claims another licence than the package has is edited by hand (or by the pull request): flagged under the first licence rule.
+    const first = policy.licenses[0];
+    if (d.licenseConflict && first) {
+      out.push({ rule: first.id, reason: first.reason, mode: first.mode ?? policy.mode, subject: `${d.name}@${d.version}`, detail: `the lockfile says ${d.licenseConflict.lockfile}, but the installed package says ${d.licenseConflict.installed ?? '(none)'}; judged by the installed one${d.lockfile ? ` (${d.lockfile})` : ''}`, ...(d.lockfile ? { file: d.lockfile } : {}) });
+    }
     for (const rule of policy.licenses) {
       const v = judgeLicence(d.license, rule);
       if (v.ok) continue;

@@ -44,7 +44,7 @@ export async function scanSecrets(files: ReadonlyArray<{ path: string; content: 
   const config = { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: creator }] };
   const out: Finding[] = [];
   for (const f of files) {
-    if (!f.added.size || f.content.includes('\0')) continue;
+    if (!f.added.size) continue;
     const r = await lintSource({ source: { filePath: `/${f.path}`, content: f.content, contentType: 'text' }, options: { config, maskSecrets: true } });
     for (const m of r.messages) {
       const start = m.loc.start.line;

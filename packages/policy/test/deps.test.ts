@@ -202,13 +202,40 @@ describe('secrets in a real repository', () => {
         'src/moved.ts': { renameFrom: 'src/old.ts', content: `export const a = 1;\nexport const k = "${token}";\n` },
         'src/gone.ts': null,
         'fixtures/fake.ts': `export const t = "${token}";\n`,
-        // Over the 1 MiB cap: generated or vendored, not scanned.
+        // Over 1 MiB: linted on its added lines only (line numbers kept).
         'dist/bundle.js': `${'x'.repeat(1 << 20)}\nconst t = "${token}";\n`,
       });
       const policy = loadPolicy('version: 1\nsecrets:\n  exclude: ["fixtures/**"]\n  mode: enforce\n');
       const r = await checkChange({ cwd: fx.work, base, head, policy, actor: 'human' });
-      expect(r.secrets.map((f) => `${f.file}:${f.line}`).sort()).toEqual(['src/moved.ts:2', 'src/we"ird.ts:2', 'src/ünïcode config.ts:1']);
+      expect(r.secrets.map((f) => `${f.file}:${f.line}`).sort()).toEqual(['dist/bundle.js:2', 'src/moved.ts:2', 'src/we"ird.ts:2', 'src/ünïcode config.ts:1']);
       expect(r.decisions.every((d) => d.rule === 'no-secrets' && d.mode === 'enforce')).toBe(true);
+      expect(r.notScanned).toEqual([]);
+      expect(JSON.stringify(r)).not.toContain(token);
+    } finally {
+      fx.dispose();
+    }
+  });
+
+  test('a hostile pull request cannot hide a secret: a decoy "+++ b/x" line, a PR-added .gitattributes (-diff, binary), a NUL byte; an over-cap file is reported, not skipped silently', async () => {
+    const { GitFixture } = await import('@maestro/harness');
+    const { secretScan, loadPolicy } = await import('../src/index.js');
+    const fx = GitFixture.create();
+    try {
+      const token = ['ghp', 'wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx'].join('_');
+      const base = fx.commit('base', { 'README.md': 'hi\n', 'app/settings.cfg': 'a=1\n' });
+      const head = fx.commit('hostile', {
+        // The added line "++ b/other" shows as "+++ b/other" in the diff: content, not a header.
+        'src/decoy.ts': `const a = 1;\n++ b/other\nconst t = "${token}";\n`,
+        '.gitattributes': '*.cfg -diff\n*.dat binary\n',
+        'app/settings.cfg': `a=1\ntoken=${token}\n`,
+        'data/blob.dat': `header\n\u0000\nkey = "${token}"\n`,
+        'big/huge.txt': `${'y'.repeat(3000)}\nconst t = "${token}";\n`,
+      });
+      const changes = (await import('@maestro/core/git')).diffFiles(base, head, { cwd: fx.work });
+      const policy = loadPolicy('version: 1\nsecrets:\n  mode: enforce\n');
+      const r = await secretScan({ cwd: fx.work, base, head, policy, changes: await changes, maxBytes: 2048 });
+      expect(r.findings.map((f) => `${f.file}:${f.line}`).sort()).toEqual(['app/settings.cfg:2', 'data/blob.dat:3', 'src/decoy.ts:3']);
+      expect(r.notScanned).toEqual([{ path: 'big/huge.txt', why: expect.stringMatching(/^3\d{3} bytes, over the 2048 byte scan limit$/) }]);
       expect(JSON.stringify(r)).not.toContain(token);
     } finally {
       fx.dispose();

@@ -106,22 +106,44 @@ describe('policy DSL', () => {
 });
 
 describe('overrides', () => {
-  test('parsed from a comment, applied only with write access and before expiry, every one audited', async () => {
+  const HEAD = '1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b';
+  test('parsed from a comment, applied only with write access, for the head commit and before expiry, every one audited', async () => {
     const { parseOverride, applyOverrides } = await import('../src/index.js');
     const meta = (by: string, id: number) => ({ by, at: '2026-11-20T10:00:00Z', commentId: id });
-    const ok = parseOverride('LGTM\n/maestro override infra-frozen reason: hotfix for outage INC-42 expires: 2026-12-01', meta('lead', 1))!;
-    expect(ok).toEqual({ rule: 'infra-frozen', reason: 'hotfix for outage INC-42', expires: '2026-12-01T23:59:59.000Z', by: 'lead', at: '2026-11-20T10:00:00Z', commentId: 1 });
-    const defaulted = parseOverride('/maestro override no-high reason: false positive', meta('lead', 2))!;
+    const ok = parseOverride('LGTM\n/maestro override infra-frozen sha: 1a2b3c4 reason: hotfix for outage INC-42 expires: 2026-12-01', meta('lead', 1))!;
+    expect(ok).toEqual({ rule: 'infra-frozen', sha: '1a2b3c4', reason: 'hotfix for outage INC-42', expires: '2026-12-01T23:59:59.000Z', by: 'lead', at: '2026-11-20T10:00:00Z', commentId: 1 });
+    const defaulted = parseOverride('/maestro override no-high sha: 1a2b3c4d5e6f reason: false positive', meta('lead', 2))!;
     expect(defaulted.expires).toBe('2026-11-27T10:00:00.000Z');
     expect(parseOverride('/maestro override', meta('x', 3))).toBeUndefined();
-    const refused = parseOverride('/maestro override infra-frozen reason: I want to', meta('drive-by', 4))!;
+    const refused = parseOverride('/maestro override infra-frozen sha: 1a2b3c4 reason: I want to', meta('drive-by', 4))!;
     const decisions = [{ rule: 'infra-frozen', reason: 'Infra goes through the platform team', mode: 'enforce' as const, subject: 'infra/a.tf', detail: 'human may not write infra/a.tf' }];
-    const perms = new Map([['lead', true], ['drive-by', false]]);
-    const r = applyOverrides(decisions, [refused, ok, defaulted], perms, new Date('2026-11-28T00:00:00Z'));
+    const perms = new Map([['lead', true], ['drive-by', false], ['author', true]]);
+    const ctx = { head: HEAD, author: 'author' };
+    const r = applyOverrides(decisions, [refused, ok, defaulted], perms, new Date('2026-11-28T00:00:00Z'), ctx);
     expect(r.decisions[0]).toMatchObject({ mode: 'observe', detail: 'human may not write infra/a.tf — overridden by @lead: hotfix for outage INC-42' });
     expect(r.audit.map((a) => [a.rule, a.by, a.status])).toEqual([['infra-frozen', 'drive-by', 'refused'], ['infra-frozen', 'lead', 'applied'], ['no-high', 'lead', 'expired']]);
-    const later = applyOverrides(decisions, [ok], perms, new Date('2026-12-02T00:00:00Z'));
+    const later = applyOverrides(decisions, [ok], perms, new Date('2026-12-02T00:00:00Z'), ctx);
     expect(later.decisions[0]!.mode).toBe('enforce');
     expect(later.audit[0]!.status).toBe('expired');
+  });
+
+  test('bound to the head: another commit, no sha, the author on their own PR (unless allowed), a label older than the push', async () => {
+    const { parseOverride, applyOverrides } = await import('../src/index.js');
+    const at = '2026-11-20T10:00:00Z';
+    const decisions = [{ rule: 'infra-frozen', reason: 'r', mode: 'enforce' as const, subject: 'infra/a.tf', detail: 'd' }];
+    const perms = new Map([['lead', true], ['author', true]]);
+    const now = new Date('2026-11-21T00:00:00Z');
+    const notes = (reqs: Parameters<typeof applyOverrides>[1], ctx: Parameters<typeof applyOverrides>[4]) => applyOverrides(decisions, reqs, perms, now, ctx).audit.map((a) => `${a.status}: ${a.note}`);
+    const oldCommit = parseOverride('/maestro override infra-frozen sha: 9999999 reason: was fine', { by: 'lead', at, commentId: 1 })!;
+    expect(notes([oldCommit], { head: HEAD })).toEqual(['refused: given for commit 9999999, not the head 1a2b3c4d5e6f; a new push needs a new override']);
+    const unbound = parseOverride('/maestro override infra-frozen reason: fine', { by: 'lead', at, commentId: 2 })!;
+    expect(notes([unbound], { head: HEAD })[0]).toMatch(/^refused: not bound to a commit: name the head, e\.g\. `\/maestro override infra-frozen sha: 1a2b3c4d5e6f reason: <why>`/);
+    const self = parseOverride('/maestro override infra-frozen sha: 1a2b3c4 reason: trust me', { by: 'author', at, commentId: 3 })!;
+    expect(notes([self], { head: HEAD, author: 'Author' })[0]).toMatch(/^refused: author is the pull request's author/);
+    expect(notes([self], { head: HEAD, author: 'author', allowSelf: true })[0]).toMatch(/^applied/);
+    const label = { ...parseOverride('/maestro override infra-frozen reason: label', { by: 'lead', at: '2026-11-20T10:00:00Z', commentId: 4 })!, via: 'label' as const };
+    expect(notes([label], { head: HEAD, headPushedAt: '2026-11-20T11:00:00Z' })[0]).toMatch(/^refused: the label was added before the head 1a2b3c4d5e6f was pushed/);
+    expect(notes([label], { head: HEAD, headPushedAt: '2026-11-20T09:00:00Z' })[0]).toMatch(/^applied: until .* for 1a2b3c4d5e6f$/);
+    expect(notes([label], { head: HEAD, headPushedUnknown: 'no checks: read' })[0]).toMatch(/^refused: cannot tell whether the label came after the head was pushed \(no checks: read\)/);
   });
 });

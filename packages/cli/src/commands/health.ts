@@ -29,7 +29,9 @@ export async function healthCommand(ctx: CommandContext): Promise<number> {
     b = parseBundle(readFileSync(path.resolve(cwd, values.bundle), 'utf8'), values.bundle);
     if (required.length) b.required = required as HealthBundle['required'];
   } else {
-    const { files, missing } = readEvidenceFiles(values.evidence!.length ? values.evidence! : ['.maestro/maestro-evidence'], cwd);
+    const targets = values.evidence!.length ? values.evidence! : ['.maestro/maestro-evidence'];
+    // On the command line the named folders are yours: files may resolve anywhere inside them.
+    const { files, missing } = readEvidenceFiles(targets, cwd, targets.map((t) => path.resolve(cwd, t)));
     if (missing.length) throw new ConfigError(`no evidence at ${missing[0]}`, { file: 'maestro health', fix: 'pass --evidence <dir> (the downloaded maestro-evidence-* artifacts) or --bundle health.json' });
     const { evidence, problems, sources } = readEvidence(files, values.sha);
     const sha = values.sha ?? Object.values(sources).find((s) => /^[0-9a-f]{40}$/.test(s.sha))?.sha ?? '0'.repeat(40);
