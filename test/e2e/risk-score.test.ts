@@ -113,7 +113,7 @@ describe('risk-score bundle under runner-sim', () => {
     const sig = Object.fromEntries(json(r, 'signals').map((e: { name: string; value: number | null; detail: string }) => [e.name, e]));
     expect(sig['testFailRate']).toMatchObject({ value: null, detail: expect.stringMatching(/^missing: reports\/junit\.xml:\d+(:\d+)?: invalid JUnit XML/) });
     expect(sig['coverageDelta']).toMatchObject({ value: null, detail: expect.stringMatching(/^missing: reports\/head\.xml:\d+(:\d+)?: invalid Cobertura XML/) });
-    expect(sig['staticAlerts']).toMatchObject({ value: null, detail: expect.stringMatching(/^missing: reports\/missing\.sarif: 'reports\/missing\.sarif' does not exist/) });
+    expect(sig['staticAlerts']).toMatchObject({ value: null, detail: expect.stringMatching(/^missing: reports\/missing\.sarif: report 'reports\/missing\.sarif' does not exist/) });
     const warned = r.annotations.filter((a) => a.level === 'warning' && /missing$/.test(a.title ?? ''));
     expect(warned.map((a) => a.title).sort()).toEqual(['risk-score: coverageDelta missing', 'risk-score: staticAlerts missing', 'risk-score: testFailRate missing']);
     expect(warned.find((a) => a.title === 'risk-score: testFailRate missing')).toMatchObject({ file: 'reports/junit.xml', line: expect.any(Number) });
@@ -184,8 +184,9 @@ describe('risk-score bundle under runner-sim', () => {
     expect(r.conclusion).toBe('success');
     expect(gh.reviewRequests(repoName, 2)).toEqual({ users: ['alice'], teams: ['payments'] });
     expect(gh.labels(repoName, 2)).toEqual(['risk:high']);
-    // retry-after is 1 s; the primary-limit wait comes from x-ratelimit-reset, a whole second that may be 1 or 2 s away.
-    expect(r.log).toMatch(/GitHub primary rate limit on POST .*labels: retrying after [12]s/);
+    // The wait itself is computed by the client from x-ratelimit-reset against its own clock (0–2 s on a
+    // loaded machine): what matters is that it waited and retried, and one label was added.
+    expect(r.log).toMatch(/GitHub primary rate limit on POST .*labels: retrying after \d+s/);
 
     gh.fault({ operation: 'pulls/request-reviewers', status: 500, times: 10 });
     const down = await runAction({ actionDir, workspace, event, token, apiUrl: gh.url, stages: ['main'], with: { label: 'risk:review' } });
@@ -246,4 +247,75 @@ describe('risk-score bundle under runner-sim', () => {
     expect(notModel.conclusion).toBe('failure');
     expect(notModel.log).toMatch(/invalid JSON/);
   });
+
+  describe('the change under review does not grade itself (security review #13)', () => {
+    test('a PR-added .gitattributes (*.ts -diff) cannot turn 600 added lines into "binary, 0 lines"', async () => {
+      fx.checkout('main');
+      fx.branch('attrs');
+      const code = Array.from({ length: 600 }, (_, i) => `export const v${i} = ${i};`).join('\n') + '\n';
+      fx.commit('feature plus attributes', { '.gitattributes': '*.ts -diff\n', 'payments/big.ts': code }, { author: { name: 'Mona', email: 'mona@example.com' } });
+      const pr = fx.pullRequest(31, 'main', 'attrs');
+      const workspace = fx.checkoutLike(pr.merge, { depth: 0 });
+      const r = await runAction({ actionDir, workspace, event: prEvent(31, pr), stages: ['main'], with: { mode: 'observe' } });
+      assertContract(r);
+      expect(r.summary).toMatch(/\| la \| 601 \|/);
+      expect(r.summary).toContain('marks binary hold text: their lines are counted');
+    });
+
+    test('a PR-added policy/risk-model.json scoring everything 0 is ignored (default model, warning); a PR-edited one is read at the base', async () => {
+      const { DEFAULT_MODEL } = await import('@maestro/risk');
+      const zero = JSON.stringify({ ...DEFAULT_MODEL, intercept: -40, weights: DEFAULT_MODEL.weights.map(() => 0), provenance: { source: 'my own model', generated: '2026-11-30T00:00:00Z' } });
+      fx.checkout('rewrite');
+      fx.branch('self-grade');
+      fx.commit('rewrite + my model', { 'policy/risk-model.json': zero }, { author: { name: 'Mona', email: 'mona@example.com' } });
+      const pr = fx.pullRequest(32, 'main', 'self-grade');
+      const workspace = fx.checkoutLike(pr.merge, { depth: 0 });
+      const r = await runAction({ actionDir, workspace, event: prEvent(32, pr), stages: ['main'], with: { mode: 'observe' } });
+      assertContract(r);
+      expect(json(r, 'model').source).toBe('default (four public JIT data sets)');
+      expect(r.outputs['level']).toBe('high');
+      expect(r.annotations.some((a) => a.level === 'warning' && /policy\/risk-model\.json is added by the change under review and is not used/.test(a.message))).toBe(true);
+    });
+
+    test("reviewers come from the base branch's CODEOWNERS, not the PR's own; a high score with token: '' still writes every output", async () => {
+      fx.checkout('rewrite');
+      fx.branch('owners');
+      fx.commit('rewrite + owners', { '.github/CODEOWNERS': '*  @mona\n/payments/  @mona-friend\n' }, { author: { name: 'Mona', email: 'mona@example.com' } });
+      const pr = fx.pullRequest(33, 'main', 'owners');
+      gh.addPull(FULL, { number: 33, headSha: pr.head, baseSha: pr.base, author: 'mona' });
+      const workspace = fx.checkoutLike(pr.merge, { depth: 0 });
+      const r = await runAction({ actionDir, workspace, event: prEvent(33, pr), token, apiUrl: gh.url, stages: ['main'] });
+      assertContract(r);
+      expect(r.outputs['level']).toBe('high');
+      // The base's rules: payments/ → alice and the team; the changed CODEOWNERS file itself → lead (`*`). Never @mona-friend.
+      expect(json(r, 'reviewers')).toEqual({ users: ['alice', 'lead'], teams: ['payments'] });
+      const none = await runAction({ actionDir, workspace, event: prEvent(33, pr), apiUrl: gh.url, stages: ['main'], with: { token: '' } });
+      assertContract(none);
+      expect(none.conclusion).toBe('success');
+      expect(none.outputs['level']).toBe('high');
+      expect(none.outputs['evidence-path']).toBeTruthy();
+      expect(none.log).toMatch(/no token, so reviewers are not requested/);
+      expect(none.log).not.toMatch(/internal error/);
+    });
+
+    test('a JUnit report committed as a symlink to a file outside the workspace is not read or echoed; calibrate refuses to write outside the workspace', async () => {
+      const { mkdtempSync, symlinkSync, writeFileSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const outside = mkdtempSync(path.join(tmpdir(), 'outside-'));
+      writeFileSync(path.join(outside, 'id_rsa'), '-----BEGIN OPENSSH PRIVATE KEY----- SECRETKEYMATERIAL');
+      const workspace = fx.checkoutLike(small.merge, { depth: 0 });
+      symlinkSync(path.join(outside, 'id_rsa'), path.join(workspace, 'junit.xml'));
+      const r = await runAction({ actionDir, workspace, event: prEvent(1, small), stages: ['main'], with: { junit: 'junit.xml', mode: 'observe' } });
+      assertContract(r);
+      expect(r.conclusion).toBe('success');
+      const all = [r.log, r.summary, ...Object.values(r.outputs)].join('\n');
+      expect(all).not.toContain('SECRETKEYMATERIAL');
+      expect(all).toMatch(/resolves outside the workspace/);
+      const cal = await runAction({ actionDir, workspace, event: prEvent(1, small), stages: ['main'], with: { mode: 'calibrate', model: '../x.json' } });
+      expect(cal.conclusion).toBe('failure');
+      expect(cal.log).toMatch(/'\.\.\/x\.json' is outside the workspace; the action writes only inside it/);
+      expect(existsSync(path.join(path.dirname(workspace), 'x.json'))).toBe(false);
+    });
+  });
 });
+

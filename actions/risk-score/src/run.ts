@@ -5,6 +5,7 @@ import { resolveBase } from '@maestro/affected';
 import {
   ConfigError,
   annotate,
+  outputPathInWorkspace,
   booleanInput,
   integerInput,
   listInput,
@@ -21,7 +22,7 @@ import {
   writeEvidence,
   writeSummary,
 } from '@maestro/core';
-import { assess, budgetThreshold, calibrate, changedPaths, collectExtras, withBaseRate, readCodeowners, type ExtraSignal, DEFAULT_MODEL, DEFAULT_SOURCE, SEED_SOURCE, modelAgeDays, readModel, parseCodeowners, reviewersFor, type Assessment, type Model } from '@maestro/risk';
+import { assess, budgetThreshold, calibrate, changedPaths, codeownersAt, collectExtras, withBaseRate, resolveModel, type ExtraSignal, DEFAULT_SOURCE, modelAgeDays, parseCodeowners, reviewersFor, type Assessment } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -57,14 +58,6 @@ interface EventPayload {
   repository?: { name: string; owner: { login: string } };
 }
 
-function loadModel(input: string, cwd: string): { model: Model | 'seed'; source: string } {
-  if (input === 'seed') return { model: 'seed', source: SEED_SOURCE };
-  const file = input || (existsSync(path.join(cwd, 'policy/risk-model.json')) ? 'policy/risk-model.json' : '');
-  if (!file) return { model: DEFAULT_MODEL, source: DEFAULT_SOURCE };
-  const text = readInputFile(cwd, file, { what: 'model file', input: 'model', fix: 'commit the file written by `maestro risk calibrate`, or leave `model` empty for the default' });
-  return { model: readModel(text, file), source: file };
-}
-
 /** The score as people read it: a percentage for a calibrated model, the bare number for the seed's weighted sum. */
 const shown = (a: Assessment) => (a.model.calibrated ? `${(a.score * 100).toFixed(1)} %` : `${a.score.toFixed(3)} (seed formula)`);
 
@@ -95,8 +88,9 @@ export function run(): Promise<void> {
     // `exclude: none` turns the default exclusions off; empty keeps them.
     const exclude = inputs.exclude.length ? { exclude: inputs.exclude.length === 1 && inputs.exclude[0] === 'none' ? [] : inputs.exclude } : {};
     if (inputs.mode === 'calibrate') {
+      // The model is written inside the workspace only (`model: ../x.json` is refused before any work).
+      const out = outputPathInWorkspace(cwd, inputs.model || 'policy/risk-model.json', 'model');
       const { model, report } = await calibrate({ cwd, maturityDays: inputs['maturity-days'], windowDays: inputs['window-days'], ...exclude });
-      const out = path.resolve(cwd, inputs.model || 'policy/risk-model.json');
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, JSON.stringify(model, null, 2) + '\n');
       const h = report.holdout;
@@ -132,7 +126,9 @@ export function run(): Promise<void> {
       setOutputs({ score: '', level: 'unknown', factors: [], missing: [], model: {}, reviewers: { users: [], teams: [] }, signals: [], 'evidence-path': evidencePath });
       return;
     }
-    const { model, source } = loadModel(inputs.model, cwd);
+    // The model and CODEOWNERS come from the base commit: the change under review does not grade itself.
+    const { model, source, note: modelNote } = await resolveModel({ cwd, input: inputs.model, base: resolution.base });
+    if (modelNote) annotate('warning', { title: ACTION, message: modelNote });
     if (model === 'seed' && inputs['base-rate'] !== '') throw new ConfigError('the seed formula has no base rate to shift', { file: "input 'base-rate'", fix: 'leave base-rate empty with model: seed' });
     if (model === 'seed' && inputs['review-budget'] !== '') throw new ConfigError('a review budget needs a model with score percentiles; the seed formula has none', { file: "input 'review-budget'", fix: 'use `enforce` with model: seed, or a calibrated model' });
     const age = model === 'seed' ? undefined : modelAgeDays(model);
@@ -150,7 +146,7 @@ export function run(): Promise<void> {
       warn = Math.min(warn, t);
       log.info(`review budget ${inputs['review-budget']} %: changes at or above ${(t * 100).toFixed(1)} % are flagged`);
     }
-    const codeowners = readCodeowners(cwd);
+    const codeowners = await codeownersAt(cwd, resolution.base);
     const changed = await changedPaths(cwd, resolution.base, resolution.head);
     const extras = await collectExtras({
       cwd,
@@ -180,7 +176,9 @@ export function run(): Promise<void> {
     });
 
     let reviewers: { users: string[]; teams: string[] } = { users: [], teams: [] };
-    if (a.level === 'high' && inputs.mode !== 'observe' && pr && event.repository) {
+    if (a.level === 'high' && inputs.mode !== 'observe' && pr && event.repository && !inputs.token) {
+      log.warning(`${ACTION}: no token, so reviewers are not requested and the label is not added; the score is in the outputs and the job summary`);
+    } else if (a.level === 'high' && inputs.mode !== 'observe' && pr && event.repository) {
       const repo = { owner: event.repository.owner.login, repo: event.repository.name };
       const wanted = codeowners !== undefined && inputs['request-reviewers'] ? reviewersFor(parseCodeowners(codeowners), changed, pr.user?.login) : { users: [], teams: [] };
       const gh = await getGitHubClient(inputs.token, { log: { warn: log.warning } });

@@ -257,39 +257,45 @@ export function unquoteGitPath(p: string): string {
 }
 
 /**
- * Line numbers (1-based) a unified diff adds, per new path. Hunks are read by
- * their line counts (`@@ -a,b +c,d @@`), so an added line whose text is
- * `++ b/other` (shown as `+++ b/other`) is content, not a file header, and
- * cannot hide the lines after it.
+ * Walk a unified diff (`git diff -U<n>`), calling `on` for every added (`+`)
+ * and removed (`-`) line with the new path and, for added lines, the 1-based
+ * line number in the new file. Hunks are read by their line counts
+ * (`@@ -a,b +c,d @@`), so an added line whose text is `++ b/other` (shown as
+ * `+++ b/other`) is content, not a file header, and cannot hide what follows.
  */
-export function addedLines(unifiedDiff: string): Map<string, Set<number>> {
-  const out = new Map<string, Set<number>>();
+export function walkUnifiedDiff(unifiedDiff: string, on: (file: string | undefined, kind: '+' | '-', line: number) => void, onFile?: (file: string) => void): void {
   let file: string | undefined;
   let line = 0;
   let oldLeft = 0;
   let newLeft = 0;
+  let oldPath: string | undefined;
   for (const l of unifiedDiff.split('\n')) {
     if (oldLeft > 0 || newLeft > 0) {
       // Inside a hunk: every line is content (or git's "\ No newline" note).
       if (l.startsWith('\\')) continue;
       if (l.startsWith('+')) {
-        if (file) out.get(file)!.add(line);
+        on(file, '+', line);
         line++;
         newLeft--;
-      } else if (l.startsWith('-')) oldLeft--;
-      else {
+      } else if (l.startsWith('-')) {
+        on(file ?? oldPath, '-', 0);
+        oldLeft--;
+      } else {
         line++;
         oldLeft--;
         newLeft--;
       }
       continue;
     }
-    if (l.startsWith('diff --git ')) file = undefined;
-    else if (l.startsWith('+++ ')) {
+    if (l.startsWith('diff --git ')) file = oldPath = undefined;
+    else if (l.startsWith('--- ')) {
+      const p = unquoteGitPath(l.slice(4).replace(/\t$/, ''));
+      oldPath = p === '/dev/null' ? undefined : p.replace(/^a\//, '');
+    } else if (l.startsWith('+++ ')) {
       // git appends a tab to names with spaces, and C-quotes names with quotes, backslashes or control characters.
       const p = unquoteGitPath(l.slice(4).replace(/\t$/, ''));
       file = p === '/dev/null' ? undefined : p.replace(/^b\//, '');
-      if (file && !out.has(file)) out.set(file, new Set());
+      if (file) onFile?.(file);
     } else if (l.startsWith('@@')) {
       const m = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(l);
       if (!m) continue;
@@ -298,6 +304,33 @@ export function addedLines(unifiedDiff: string): Map<string, Set<number>> {
       newLeft = m[3] === undefined ? 1 : Number(m[3]);
     }
   }
+}
+
+/** Line numbers (1-based) a unified diff adds, per new path. */
+export function addedLines(unifiedDiff: string): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  walkUnifiedDiff(
+    unifiedDiff,
+    (file, kind, line) => {
+      if (file && kind === '+') out.get(file)!.add(line);
+    },
+    (file) => {
+      if (!out.has(file)) out.set(file, new Set());
+    },
+  );
+  return out;
+}
+
+/** Lines added and removed per path (the new path; a deleted file's old path). */
+export function diffLineCounts(unifiedDiff: string): Map<string, { added: number; deleted: number }> {
+  const out = new Map<string, { added: number; deleted: number }>();
+  walkUnifiedDiff(unifiedDiff, (file, kind) => {
+    if (!file) return;
+    const c = out.get(file) ?? { added: 0, deleted: 0 };
+    if (kind === '+') c.added++;
+    else c.deleted++;
+    out.set(file, c);
+  });
   return out;
 }
 

@@ -15,7 +15,14 @@ export const JUNIT_FIX = 'check that the test run finished writing the report (a
 export function parseXml(text: string, file: string, what: string, fix: string): XmlNode {
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new ConfigError(`invalid ${what} XML: ${valid.err.msg}`, { file, line: valid.err.line, column: valid.err.col, fix });
-  return new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseAttributeValue: false, allowBooleanAttributes: true }).parse(text) as XmlNode;
+  try {
+    return new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseAttributeValue: false, allowBooleanAttributes: true }).parse(text) as XmlNode;
+  } catch (e) {
+    // External entities (XXE) are refused by the parser; entity expansion is never done. Say so in one line.
+    const msg = (e as Error).message ?? String(e);
+    const why = /entit/i.test(msg) ? 'it declares an external entity (<!ENTITY … SYSTEM …>), which is never read' : `the parser refused it (${msg.split('\n')[0]!.slice(0, 120)})`;
+    throw new ConfigError(`invalid ${what} XML: ${why}`, { file, fix: `${fix}; a test report has no reason to declare entities` });
+  }
 }
 
 /** A child that may occur once, many times or not at all (an empty element parses as ''), as a list. */

@@ -99,3 +99,14 @@ describe('files an input names', () => {
     expect(() => outputPathInWorkspace(ws, 'linked/x.json', 'model')).toThrow(/outside the workspace/);
   });
 });
+
+describe('XML reports', () => {
+  test('an external entity (XXE) is a ConfigError at the file, never read, never an internal error', async () => {
+    const { parseXml } = await import('../src/xml.js');
+    const xxe = '<?xml version="1.0"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><testsuite><testcase name="&xxe;"/></testsuite>';
+    expect(() => parseXml(xxe, 'junit.xml', 'JUnit', 'fix it')).toThrow(ConfigError);
+    expect(() => parseXml(xxe, 'junit.xml', 'JUnit', 'fix it')).toThrow(/declares an external entity/);
+    // Cobertura's own DOCTYPE (no entities) is fine.
+    expect(parseXml('<?xml version="1.0"?><!DOCTYPE coverage SYSTEM "http://cobertura.sourceforge.net/xml/coverage-04.dtd"><coverage/>', 'c.xml', 'Cobertura', 'x')).toHaveProperty('coverage');
+  });
+});

@@ -3,17 +3,9 @@
  * gitignore-style patterns, the last matching line wins, an owner-less line
  * un-owns. Owners are `@user`, `@org/team` or e-mail addresses.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Minimatch } from 'minimatch';
 
 export const CODEOWNERS_PATHS = ['.github/CODEOWNERS', 'CODEOWNERS', 'docs/CODEOWNERS'];
-
-/** The CODEOWNERS file GitHub would use in a checkout (first of CODEOWNERS_PATHS), read once; undefined when there is none. */
-export function readCodeowners(cwd: string): string | undefined {
-  const file = CODEOWNERS_PATHS.find((p) => existsSync(path.join(cwd, p)));
-  return file === undefined ? undefined : readFileSync(path.join(cwd, file), 'utf8');
-}
 
 interface Rule {
   line: number;

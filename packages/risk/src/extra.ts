@@ -7,10 +7,10 @@
  * labelled data to weigh them, so they are reported next to the score — each
  * either a number or `missing` with the reason — and not folded into it.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@maestro/core/errors';
+import { readInputFile } from '@maestro/core/files';
 import { git, readBlobs } from '@maestro/core/git';
 import { ownersOf, parseCodeowners } from './codeowners.js';
 import { excluder } from './signals.js';
@@ -213,10 +213,15 @@ export async function changedPaths(cwd: string, base: string, head: string): Pro
 
 /** Every extra signal, each a value or missing with the reason. Files are read relative to `cwd`. */
 export async function collectExtras(opts: ExtraOptions): Promise<ExtraSignal[]> {
+  // Reports are read only inside the workspace or RUNNER_TEMP: a report committed as a symlink to a file
+  // elsewhere is refused (and its content never echoed), like a missing one.
   const read = (p: string) => {
-    const abs = path.resolve(opts.cwd, p);
-    if (!existsSync(abs)) throw new ConfigError(`'${p}' does not exist`, { file: p, fix: 'write the report in an earlier step, or leave the input empty' });
-    return readFileSync(abs, 'utf8');
+    try {
+      return readInputFile(opts.cwd, p, { what: 'report', input: p, fix: 'write the report in an earlier step, or leave the input empty' });
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ConfigError(e.message, { file: p, ...(e.fix ? { fix: e.fix } : {}) });
+      throw e;
+    }
   };
   const out: ExtraSignal[] = [];
   // Owners touched.

@@ -10,3 +10,4 @@ export * from './calibrate.js';
 export * from './extra.js';
 export * from './seed.js';
 export * from './anchored.js';
+export * from './trusted.js';

@@ -7,7 +7,7 @@
  */
 import path from 'node:path/posix';
 import { Minimatch } from 'minimatch';
-import { git, isShallow, readBlobs, type GitOptions } from '@maestro/core/git';
+import { diffLineCounts, git, isShallow, readBlobs, type GitOptions } from '@maestro/core/git';
 import type { Metric, Signals } from './model.js';
 
 export interface ChangeSignals {
@@ -56,7 +56,7 @@ export const subsystem = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf(
  * ignored). Only the first two tabs separate fields: a path may itself contain tabs. Binary files
  * (`-`) count 0 lines. The path is '' for a rename, whose old and new paths follow as records.
  */
-export function numstatRecord(rec: string): { added: number; deleted: number; path: string } | undefined {
+export function numstatRecord(rec: string): { added: number; deleted: number; path: string; binary?: boolean } | undefined {
   let i = 0;
   while (rec.charCodeAt(i) === 10) i++;
   const t1 = rec.indexOf('\t', i);
@@ -65,13 +65,15 @@ export function numstatRecord(rec: string): { added: number; deleted: number; pa
   const a = rec.slice(i, t1);
   const d = rec.slice(t1 + 1, t2);
   if (!/^(\d+|-)$/.test(a) || !/^(\d+|-)$/.test(d)) return undefined;
-  return { added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d), path: rec.slice(t2 + 1) };
+  return { added: a === '-' ? 0 : Number(a), deleted: d === '-' ? 0 : Number(d), path: rec.slice(t2 + 1), ...(a === '-' ? { binary: true } : {}) };
 }
 
 /** `git diff --numstat -z` with renames: returns per-file added/deleted lines (binary files count 0). */
-function parseNumstat(out: string): Array<{ path: string; added: number; deleted: number; before: string }> {
+type NumstatFile = { path: string; added: number; deleted: number; before: string; binary?: boolean };
+
+function parseNumstat(out: string): NumstatFile[] {
   const parts = out.split('\0');
-  const files: Array<{ path: string; added: number; deleted: number; before: string }> = [];
+  const files: NumstatFile[] = [];
   for (let i = 0; i < parts.length; i++) {
     const rec = parts[i]!;
     if (!rec) continue;
@@ -85,19 +87,49 @@ function parseNumstat(out: string): Array<{ path: string; added: number; deleted
       file = parts[i + 2] ?? '';
       i += 2;
     }
-    files.push({ path: file, added: r.added, deleted: r.deleted, before });
+    files.push({ path: file, added: r.added, deleted: r.deleted, before, ...(r.binary ? { binary: true } : {}) });
   }
   return files;
 }
 
+/** Git's own binary test: a NUL byte in the first 8000 bytes. */
+const looksBinary = (b: Buffer | undefined) => !!b && b.subarray(0, 8000).includes(0);
+
+/**
+ * numstat honours `.gitattributes` (`-diff`, `binary`) even with `--text`, so a
+ * change could add `*.ts -diff` and report 600 added lines as "binary, 0".
+ * Files numstat calls binary but whose content is text (no NUL, git's own
+ * test) are recounted from a `--text` patch. Returns how many were recounted.
+ */
+async function countAttributeBinaries(files: NumstatFile[], base: string, head: string, g: GitOptions): Promise<number> {
+  const marked = files.filter((f) => f.binary);
+  if (!marked.length) return 0;
+  const blobs = await readBlobs(marked.flatMap((f) => [`${base}:${f.before}`, `${head}:${f.path}`]), g);
+  const textual = marked.filter((f) => !looksBinary(blobs.get(`${base}:${f.before}`)) && !looksBinary(blobs.get(`${head}:${f.path}`)));
+  if (!textual.length) return 0;
+  const spec = textual.length <= 1000 ? [...new Set(textual.flatMap((f) => [f.path, f.before]))].map((p) => `:(literal)${p}`) : [];
+  const counts = diffLineCounts(await git(['-c', 'core.quotePath=false', 'diff', '-U0', '-M', '--text', '--no-textconv', '--no-ext-diff', '--no-color', base, head, '--', ...spec], g));
+  for (const f of textual) {
+    const c = counts.get(f.path);
+    if (c) {
+      f.added = c.added;
+      f.deleted = c.deleted;
+    }
+    delete f.binary;
+  }
+  return textual.length;
+}
+
 export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals> {
   const g = { cwd: opts.cwd, ...(opts.env ? { env: opts.env } : {}) };
-  const all = parseNumstat(await git(['-c', 'core.quotePath=false', 'diff', '--numstat', '-z', '-M', opts.base, opts.head, '--'], g));
+  const all = parseNumstat(await git(['-c', 'core.quotePath=false', 'diff', '--numstat', '-z', '-M', '--no-textconv', '--no-ext-diff', opts.base, opts.head, '--'], g));
+  const recounted = await countAttributeBinaries(all, opts.base, opts.head, g);
   const excluded = excluder(opts.exclude);
   const files = all.filter((f) => !excluded(f.path));
   const signals: Signals = {};
   const missing: Metric[] = [];
   const notes: string[] = [];
+  if (recounted) notes.push(`${recounted} file(s) that .gitattributes marks binary hold text: their lines are counted`);
   if (files.length < all.length) notes.push(`${all.length - files.length} vendored, generated or lock file(s) left out (${all.filter((f) => excluded(f.path)).slice(0, 3).map((f) => f.path).join(', ')}${all.length - files.length > 3 ? ', …' : ''})`);
   const la = files.reduce((a, f) => a + f.added, 0);
   const ld = files.reduce((a, f) => a + f.deleted, 0);

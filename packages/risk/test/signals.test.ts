@@ -120,7 +120,7 @@ describe('numstat records', () => {
   test('paths keep their tabs; binary files count 0; a rename has an empty path; anything else is not a record', async () => {
     const { numstatRecord } = await import('../src/index.js');
     expect(numstatRecord('3\t1\tsrc/a\tb.ts')).toEqual({ added: 3, deleted: 1, path: 'src/a\tb.ts' });
-    expect(numstatRecord('\n\n-\t-\tlogo.png')).toEqual({ added: 0, deleted: 0, path: 'logo.png' });
+    expect(numstatRecord('\n\n-\t-\tlogo.png')).toEqual({ added: 0, deleted: 0, path: 'logo.png', binary: true });
     expect(numstatRecord('2\t0\t')).toEqual({ added: 2, deleted: 0, path: '' });
     expect(numstatRecord('commit message\twith tabs')).toBeUndefined();
     expect(numstatRecord('')).toBeUndefined();

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { assess, calibrate, changedPaths, collectExtras, readCodeowners, DEFAULT_MODEL, DEFAULT_SOURCE, SEED_SOURCE, readModel, type Model } from '@maestro/risk';
+import { assess, calibrate, changedPaths, codeownersAt, collectExtras, resolveModel, SEED_SOURCE } from '@maestro/risk';
 import type { CommandContext } from '../main.js';
 import { defaultBase } from './base.js';
 
@@ -65,7 +65,8 @@ export async function riskCommand(ctx: CommandContext): Promise<number> {
   const cwd = values.cwd ?? ctx.cwd;
   const head = values.head!;
   const { base, note } = values.base ? { base: values.base, note: '' } : await defaultBase(cwd, head, 'maestro risk');
-  const model: Model | 'seed' = values.model === 'seed' ? 'seed' : values.model ? readModel(readFileSync(values.model, 'utf8'), values.model) : DEFAULT_MODEL;
+  // The action's rule: policy/risk-model.json (or --model) as the base commit has it; the change's own version is not used.
+  const { model, source, note: modelNote } = await resolveModel({ cwd, input: values.model ?? '', base });
   const num = (v: string | undefined, name: string) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n <= 0 || n >= 1) throw new ConfigError(`--${name} must be a probability between 0 and 1, got '${v}'`, { file: 'maestro risk', fix: `pass e.g. --${name} 0.6` });
@@ -74,10 +75,10 @@ export async function riskCommand(ctx: CommandContext): Promise<number> {
   // The seed formula also weighs owners, centrality and complexity: measure what a local checkout has.
   let extras;
   if (model === 'seed') {
-    const codeowners = readCodeowners(cwd);
+    const codeowners = await codeownersAt(cwd, base);
     extras = await collectExtras({ cwd, base, head, files: await changedPaths(cwd, base, head), ...(codeowners !== undefined ? { codeowners } : {}) });
   }
-  const r = await assess({ cwd, base, head, model, ...(extras ? { extras } : {}), ...(values['base-rate'] ? { baseRate: num(values['base-rate'], 'base-rate') } : {}), warn: num(values.warn, 'warn'), enforce: num(values.enforce, 'enforce'), source: model === 'seed' ? SEED_SOURCE : (values.model ?? DEFAULT_SOURCE) });
+  const r = await assess({ cwd, base, head, model, ...(extras ? { extras } : {}), ...(values['base-rate'] ? { baseRate: num(values['base-rate'], 'base-rate') } : {}), warn: num(values.warn, 'warn'), enforce: num(values.enforce, 'enforce'), source: model === 'seed' ? SEED_SOURCE : source });
   if (values.json) {
     ctx.stdout(JSON.stringify(r, null, 2));
     return 0;
@@ -85,6 +86,7 @@ export async function riskCommand(ctx: CommandContext): Promise<number> {
   ctx.stdout(
     [
       ...(note ? [`(${note})`] : []),
+      ...(modelNote ? [`(${modelNote})`] : []),
       r.model.calibrated
         ? `risk ${(r.score * 100).toFixed(1)} % — ${r.level} (warn at ${(r.thresholds.warn * 100).toFixed(0)} %, enforce at ${(r.thresholds.enforce * 100).toFixed(0)} %)`
         : `seed score ${r.score.toFixed(3)} (a weighted sum, not a probability) — ${r.level} (warn at ${r.thresholds.warn}, enforce at ${r.thresholds.enforce})`,
