@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FakeCacheService, GitFixture, assertContract, pullRequestEvent, pushEvent, runAction, scopesFor, type RunResult } from '@maestro/harness';
+import { pathToFileURL } from 'node:url';
+import { FakeCacheService, GitFixture, assertContract, node24Path, pullRequestEvent, pushEvent, runAction, scopesFor, type RunResult } from '@maestro/harness';
 
 const actionDir = path.resolve('actions/allocate-shards');
 const REPO = { owner: 'acme', name: 'shop' };
@@ -185,5 +189,325 @@ describe('allocate-shards bundle under runner-sim', () => {
     expect(empty.outputs['any']).toBe('false');
     expect(json(empty, 'matrix')).toEqual({ shard: [] });
     expect(empty.annotations.some((a) => /no tests to shard/.test(a.message))).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Security review findings: timing-store data loss, large plans, symlinks, clear errors.
+
+/** The HOME runner-sim gives every step of this test process (one path, like /home/runner on hosted runners). */
+const simHome = () => path.join(tmpdir(), `runner-sim-home-${process.pid}`);
+const STORE_DIR = '.maestro-timings';
+
+/**
+ * Save or read a timing store in the fake cache with the real @actions/cache, the way the action
+ * does (`~/.maestro-timings`, same HOME and workspace, so the archive unpacks where the action
+ * looks). Async: the fake cache answers from this process.
+ */
+async function cacheStore(op: 'save' | 'restore', key: string, content?: unknown): Promise<{ key?: string; store?: any }> {
+  const home = simHome();
+  rmSync(home, { recursive: true, force: true });
+  mkdirSync(path.join(home, STORE_DIR), { recursive: true });
+  if (content !== undefined) writeFileSync(path.join(home, STORE_DIR, 'maestro-timing-store.json'), JSON.stringify(content));
+  const lib = pathToFileURL(path.join(realpathSync(path.resolve('actions/allocate-shards/node_modules/@actions/cache')), 'lib/cache.js')).href;
+  const dir = mkdtempSync(path.join(tmpdir(), 'cache-helper-'));
+  const script = path.join(dir, 'helper.mjs');
+  writeFileSync(
+    script,
+    `const cache = await import(${JSON.stringify(lib)});
+const [op, key] = process.argv.slice(2);
+const r = op === 'save' ? await cache.saveCache(['~/${STORE_DIR}'], key) : await cache.restoreCache(['~/${STORE_DIR}'], key, [key]);
+process.stdout.write('\\nRESULT ' + JSON.stringify(r ?? null) + '\\n');
+`,
+  );
+  const env = { PATH: process.env['PATH'] ?? '', HOME: home, GITHUB_WORKSPACE: workspace, RUNNER_TEMP: dir, ...cache.env(scopesFor('refs/heads/main')) };
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(node24Path() ?? process.execPath, [script, op, key], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (text += c.toString()));
+    child.on('error', reject);
+    child.on('close', () => resolve(text));
+  });
+  const result = JSON.parse(/RESULT (.*)/.exec(out)?.[1] ?? 'null');
+  rmSync(dir, { recursive: true, force: true });
+  if (op === 'save') {
+    if (result === -1 || result === null) throw new Error(`seeding ${key} failed:\n${out}`);
+    return { key };
+  }
+  const file = path.join(home, STORE_DIR, 'maestro-timing-store.json');
+  return result ? { key: result, store: JSON.parse(readFileSync(file, 'utf8')) } : {};
+}
+
+const tcase = (file: string, time: number, name = 'y', extra = '') => `<testcase classname="x" name="${name}" file="${file}" time="${time}">${extra}</testcase>`;
+const junit = (cases: string[]) => `<testsuites><testsuite name="s">${cases.join('')}</testsuite></testsuites>\n`;
+const writeReports = (dir: string, files: Record<string, string>) => {
+  const abs = path.join(workspace, dir);
+  rmSync(abs, { recursive: true, force: true });
+  mkdirSync(abs, { recursive: true });
+  for (const [f, text] of Object.entries(files)) writeFileSync(path.join(abs, f), text);
+  return dir;
+};
+const mainEnv = () => cache.env(scopesFor('refs/heads/main'));
+const finalized = (prefix: string) => cache.entries.filter((e) => e.finalized && e.key.startsWith(prefix)).map((e) => e.key).sort();
+const errors = (r: RunResult) => r.annotations.filter((a) => a.level === 'error');
+const warnings = (r: RunResult) => r.annotations.filter((a) => a.level === 'warning');
+
+/** A loopback proxy in front of the fake cache that runs `before` once, when the first request matching `when` arrives. */
+async function holdingProxy(when: (rpc: string, body: Record<string, unknown>) => boolean, before: () => Promise<void>): Promise<{ url: string; server: Server; fired: () => boolean }> {
+  let fired = false;
+  const target = new URL(cache.url);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const rpc = (req.url ?? '').split('/').pop() ?? '';
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = JSON.parse(body.toString('utf8') || '{}');
+      } catch {
+        // blob uploads are not JSON
+      }
+      if (!fired && when(rpc, parsed)) {
+        fired = true;
+        await before();
+      }
+      const fwd = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 500, up.headers);
+        up.pipe(res);
+      });
+      fwd.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, fired: () => fired };
+}
+
+describe('allocate-shards: timing store integrity (bundle under runner-sim)', () => {
+  test('two collects racing on the same generation: the store ends with both runs’ timings and flake counts', async () => {
+    const key = 'race';
+    const flaky = (f: string) => [tcase(f, 1, 'flaky', '<failure>boom</failure>'), tcase(f, 1, 'flaky')];
+    const r0 = writeReports('race/r0', { 'r.xml': junit([tcase('t/zero.test.js', 5), tcase('t/f.test.js', 1, 'flaky')]) });
+    const ra = writeReports('race/a', { 'r.xml': junit([tcase('t/a.test.js', 3), ...flaky('t/f.test.js')]) });
+    const rb = writeReports('race/b', { 'r.xml': junit([tcase('t/b.test.js', 4), ...flaky('t/f.test.js')]) });
+    const collect = (reports: string, id: number, env: Record<string, string>) =>
+      runAction({ actionDir, workspace, event: event(), env, run: { id }, timeoutMs: 170_000, with: { mode: 'collect', reports, 'store-key': key } });
+    const first = await collect(r0, 9_000_000_001, mainEnv());
+    expect(first.conclusion).toBe('success');
+    expect(finalized('race-file-gen-')).toEqual(['race-file-gen-1']);
+
+    // B restores generation 1 and tries to create generation 2; just before its create reaches the
+    // cache, A runs from start to end (restores 1, saves 2). No timing involved: the proxy holds B's request.
+    let a: RunResult | undefined;
+    const proxy = await holdingProxy(
+      (rpc, body) => rpc === 'CreateCacheEntry' && body['key'] === 'race-file-gen-2',
+      async () => {
+        a = await collect(ra, 9_000_000_002, mainEnv());
+      },
+    );
+    try {
+      const b = await collect(rb, 9_000_000_003, { ...mainEnv(), ACTIONS_RESULTS_URL: proxy.url });
+      expect(proxy.fired()).toBe(true);
+      assertContract(a!);
+      assertContract(b);
+      expect([a!.conclusion, b.conclusion]).toEqual(['success', 'success']);
+      expect(a!.log).toMatch(/timing store saved as race-file-gen-2\b/);
+      expect(b.log).toMatch(/timing store saved as race-file-gen-3 after 1 concurrent update\(s\) by other runs, merged in/);
+    } finally {
+      proxy.server.close();
+    }
+    expect(finalized('race-file-gen-')).toEqual(['race-file-gen-1', 'race-file-gen-2', 'race-file-gen-3']);
+    const { key: newest, store } = await cacheStore('restore', 'race-file-gen-');
+    expect(newest).toBe('race-file-gen-3');
+    expect(Object.keys(store.tests).sort()).toEqual(['t/a.test.js', 't/b.test.js', 't/f.test.js', 't/zero.test.js']);
+    expect(store.tests['t/a.test.js'].samples).toEqual([3]);
+    expect(store.tests['t/b.test.js'].samples).toEqual([4]);
+    expect(store.flakes['t/f.test.js::x::flaky']).toMatchObject({ runs: 3, flaky: 2 });
+    expect(store.runs).toBe(3);
+    expect(store.generation).toBe(3);
+    expect(store.merged.map((m: { runId: string }) => m.runId)).toEqual(['9000000001', '9000000002', '9000000003']);
+
+    // A re-run of B's collect (same run, same attempt) finds itself in the newest generation and saves nothing.
+    const again = await collect(rb, 9_000_000_003, mainEnv());
+    expect(again.conclusion).toBe('success');
+    expect(again.summary).toMatch(/already merged into race-file-gen-3/);
+    expect(finalized('race-file-gen-')).toHaveLength(3);
+  });
+
+  test('a store written by a newer format (version 2) is never read or overwritten', async () => {
+    await cacheStore('save', 'v2-file-gen-5', { version: 2, kind: 'maestro-timing-store', granularity: 'file', shape: 'new', tests: [] });
+    const plan = await runAction({ actionDir, workspace, event: event(), env: mainEnv(), with: { 'tests-glob': 'packages/**/*.test.js', timings: 'ci/test-timings.json', 'store-key': 'v2' } });
+    assertContract(plan);
+    expect(plan.conclusion).toBe('success');
+    expect(warnings(plan).some((w) => /the cached timing store \(v2-file-gen-5\) was written by a newer allocate-shards \(format 2\); planning without it/.test(w.message))).toBe(true);
+    expect(Number(plan.outputs['coverage'])).toBeCloseTo(10 / 12, 3);
+    const reports = writeReports('v2reports', { 'r.xml': junit([tcase(TESTS[0]!, 2)]) });
+    const collect = await runAction({ actionDir, workspace, event: event(), env: mainEnv(), with: { mode: 'collect', reports, 'store-key': 'v2' } });
+    assertContract(collect);
+    expect(collect.conclusion).toBe('success');
+    expect(warnings(collect).some((w) => /timing store not saved: the newest cached store \(v2-file-gen-5\) was written by a newer allocate-shards \(format 2\); this run's 1 timings and its flake counts were not saved/.test(w.message))).toBe(true);
+    expect(Object.keys(collect.outputs).sort()).toEqual(['coverage', 'flake-rate', 'quarantine', 'store-path']);
+    expect(finalized('v2-')).toEqual(['v2-file-gen-5']);
+    const { store } = await cacheStore('restore', 'v2-file-gen-');
+    expect(store).toMatchObject({ version: 2, shape: 'new' });
+  });
+
+  test('malformed entries in the cached store are dropped and counted; plan and collect go on with the rest', async () => {
+    const good = { samples: [7], p50: 7, p85: 7, unseen: 0, lastSeen: 't' };
+    await cacheStore('save', 'bad-file-gen-3', {
+      version: 1,
+      kind: 'maestro-timing-store',
+      granularity: 'file',
+      updated: 't',
+      runs: 2,
+      tests: { [TESTS[0]!]: good, [TESTS[1]!]: { samples: 'x' } },
+      flakes: { [`${TESTS[0]}::x::y`]: { runs: 2, flaky: 1 }, 'bad::flake': { runs: -1, flaky: 0 } },
+    });
+    const plan = await runAction({ actionDir, workspace, event: event(), env: mainEnv(), with: { tests: TESTS.slice(0, 2).join(','), shards: '2', 'store-key': 'bad' } });
+    assertContract(plan);
+    expect(plan.conclusion).toBe('success');
+    expect(warnings(plan).some((w) => /\(bad-file-gen-3\) had 1 malformed timing entry, 1 malformed flake entry; they were dropped and the rest kept/.test(w.message))).toBe(true);
+    expect(Number(plan.outputs['coverage'])).toBe(0.5);
+    const reports = writeReports('badreports', { 'r.xml': junit([tcase(TESTS[2]!, 2)]) });
+    const collect = await runAction({ actionDir, workspace, event: event(), env: mainEnv(), with: { mode: 'collect', reports, 'store-key': 'bad' } });
+    assertContract(collect);
+    expect(collect.conclusion).toBe('success');
+    expect(collect.log).toMatch(/timing store saved as bad-file-gen-4\b/);
+    const { store } = await cacheStore('restore', 'bad-file-gen-');
+    expect(Object.keys(store.tests).sort()).toEqual([TESTS[0], TESTS[2]].sort());
+    expect(store.flakes).toEqual({ [`${TESTS[0]}::x::y`]: { runs: 2, flaky: 1 }, [`${TESTS[2]}::x::y`]: { runs: 1, flaky: 0 } });
+  });
+
+  test('one truncated shard report is skipped with a warning naming it; the others are merged', async () => {
+    const marker = 'TRUNCATED-CONTENT-MARKER';
+    const reports = writeReports('partial', {
+      'shard-1.xml': junit([tcase(TESTS[0]!, 2), tcase(TESTS[1]!, 3)]),
+      'shard-2.xml': `<testsuites>\n<testsuite name="${marker}">\n<testcase classname="${marker}" name="${marker}" file="${TESTS[2]}" time="1">\n`,
+      'shard-3.json': `{"${TESTS[3]}": -1, "${marker}": 1}`,
+    });
+    const r = await runAction({ actionDir, workspace, event: event(), env: mainEnv(), with: { mode: 'collect', reports, store: 'off' } });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    const w = warnings(r).filter((a) => /report skipped/.test(a.message));
+    expect(w.map((a) => a.file).sort()).toEqual(['partial/shard-2.xml', 'partial/shard-3.json']);
+    expect(w.find((a) => a.file === 'partial/shard-2.xml')!.message).toMatch(/is not well-formed JUnit XML at line \d+/);
+    expect(r.summary).toMatch(/\*\*Skipped 2 report file\(s\)\*\* \(the rest were merged\)/);
+    expect(r.summary).toContain('`partial/shard-2.xml`');
+    const store = JSON.parse(readFileSync(r.outputs['store-path']!, 'utf8'));
+    expect(Object.keys(store.tests).sort()).toEqual([TESTS[0], TESTS[1]].sort());
+    for (const text of [r.log, r.summary, JSON.stringify(r.annotations), JSON.stringify(r.outputs)]) expect(text).not.toContain(marker);
+  });
+});
+
+describe('allocate-shards: large plans travel as a file', () => {
+  test('3,000 test files: every output stays under 32 KiB, the plan is in plan-path, and shard mode works from it', async () => {
+    const files = Array.from({ length: 3000 }, (_, i) => `packages/pkg-${String(i % 40).padStart(2, '0')}/src/components/feature-${i}/component-${i}.test.tsx`);
+    mkdirSync(path.join(workspace, 'big'), { recursive: true });
+    writeFileSync(path.join(workspace, 'big/tests.txt'), files.join('\n') + '\n');
+    const timings = Object.fromEntries(files.map((f, i) => [f, 1 + (i % 17)]));
+    writeFileSync(path.join(workspace, 'big/timings.json'), JSON.stringify(timings));
+    const r = await runAction({ actionDir, workspace, event: event(), with: { 'tests-file': 'big/tests.txt', timings: 'big/timings.json', shards: '8', store: 'off' } });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    const sizes = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, Buffer.byteLength(v)]));
+    expect(Object.values(sizes).reduce((a, b) => a + b, 0)).toBeLessThan(32 * 1024);
+    expect(r.outputs['plan']).toBe('');
+    expect(r.annotations.some((a) => a.level === 'notice' && /the plan is \d+ KiB, over the 32 KiB output limit/.test(a.message))).toBe(true);
+    const planFile = readFileSync(r.outputs['plan-path']!, 'utf8');
+    expect(Buffer.byteLength(planFile)).toBeGreaterThan(128 * 1024); // what used to be passed through an env var
+    // The template uploads plan-path as an artifact and each shard job downloads it into the workspace.
+    mkdirSync(path.join(workspace, '.artifacts'), { recursive: true });
+    copyFileSync(r.outputs['plan-path']!, path.join(workspace, '.artifacts/shard-plan.json'));
+    const plan = JSON.parse(planFile);
+    const seen: string[] = [];
+    for (const s of plan.shards) {
+      const sh = await runAction({ actionDir, workspace, event: event(), with: { mode: 'shard', 'plan-path': '.artifacts/shard-plan.json', shard: String(s.index) } });
+      assertContract(sh);
+      expect(sh.conclusion).toBe('success');
+      const list = readFileSync(sh.outputs['files-path']!, 'utf8').trim().split('\n');
+      expect(list).toEqual(s.items);
+      expect(JSON.parse(sh.outputs['files']!)).toEqual(s.items);
+      seen.push(...list);
+    }
+    expect(seen.sort()).toEqual([...files].sort());
+  });
+});
+
+describe('allocate-shards: files named by inputs', () => {
+  const SECRET = 'FAKE-SECRET-d41d8cd98f00b204';
+  let outside: string;
+
+  beforeAll(() => {
+    outside = mkdtempSync(path.join(tmpdir(), 'outside-'));
+    writeFileSync(path.join(outside, 'secret.json'), `{"${SECRET}": 1}\n`);
+    writeFileSync(path.join(outside, 'secret.txt'), `${SECRET}\n`);
+    writeFileSync(path.join(outside, 'secret.xml'), junit([tcase(`${SECRET}.test.js`, 1, SECRET)]));
+    const links = path.join(workspace, 'links');
+    mkdirSync(path.join(links, 'reports'), { recursive: true });
+    symlinkSync(path.join(outside, 'secret.json'), path.join(links, 'timings.json'));
+    symlinkSync(path.join(outside, 'secret.txt'), path.join(links, 'tests.txt'));
+    symlinkSync(path.join(outside, 'secret.json'), path.join(links, 'plan.json'));
+    symlinkSync(path.join(outside, 'secret.xml'), path.join(links, 'report.xml'));
+    symlinkSync(outside, path.join(links, 'outside-dir'));
+    writeFileSync(path.join(links, 'reports/good.xml'), junit([tcase(TESTS[0]!, 2)]));
+    symlinkSync(path.join(outside, 'secret.xml'), path.join(links, 'reports/leak.xml'));
+    symlinkSync('good.xml', path.join(links, 'reports/alias.xml')); // a link inside the workspace is fine
+  });
+
+  afterAll(() => rmSync(outside, { recursive: true, force: true }));
+
+  const noSecret = (r: RunResult) => {
+    for (const text of [r.log, r.summary, JSON.stringify(r.outputs), JSON.stringify(r.annotations)]) expect(text).not.toContain(SECRET);
+    expect(r.log).not.toMatch(/internal error/);
+  };
+  const refused = (r: RunResult, input: string) => {
+    assertContract(r);
+    expect(r.conclusion).toBe('failure');
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]!.message).toMatch(new RegExp(`^input '${input}': .* resolves outside the workspace \\(a symlink\\?\\); it is not read Fix: .*never followed out of the workspace`));
+    noSecret(r);
+  };
+
+  test('timings, tests-file, plan-path and a named report that are symlinks out of the workspace are refused without reading them', async () => {
+    refused(await runAction({ actionDir, workspace, event: event(), with: { tests: 'a.test.js', timings: 'links/timings.json', store: 'off' } }), 'timings');
+    refused(await runAction({ actionDir, workspace, event: event(), with: { 'tests-file': 'links/tests.txt', store: 'off' } }), 'tests-file');
+    refused(await runAction({ actionDir, workspace, event: event(), with: { mode: 'shard', 'plan-path': 'links/plan.json', shard: '1' } }), 'plan-path');
+    refused(await runAction({ actionDir, workspace, event: event(), with: { mode: 'collect', reports: 'links/report.xml', store: 'off' } }), 'reports');
+    refused(await runAction({ actionDir, workspace, event: event(), with: { mode: 'collect', reports: 'links/outside-dir', store: 'off' } }), 'reports');
+  });
+
+  test('walking a reports directory: a link out of the workspace is skipped with a warning, the rest merged', async () => {
+    const r = await runAction({ actionDir, workspace, event: event(), with: { mode: 'collect', reports: 'links/reports', store: 'off' } });
+    assertContract(r);
+    expect(r.conclusion).toBe('success');
+    expect(warnings(r).some((w) => w.message.startsWith('links/reports/leak.xml: a symlink that leads outside the workspace'))).toBe(true);
+    expect(r.summary).toContain('`links/reports/leak.xml` is a symlink leading outside the workspace; not read');
+    const store = JSON.parse(readFileSync(r.outputs['store-path']!, 'utf8'));
+    expect(Object.keys(store.tests)).toEqual([TESTS[0]]);
+    expect(store.tests[TESTS[0]!].samples).toEqual([4]); // good.xml and its in-workspace alias
+    noSecret(r);
+  });
+
+  test('missing files, directories where a file is expected and oversized files are one ConfigError line naming the input', async () => {
+    const one = (r: RunResult, re: RegExp) => {
+      assertContract(r);
+      expect(r.conclusion).toBe('failure');
+      expect(errors(r)).toHaveLength(1);
+      expect(errors(r)[0]!.message).toMatch(re);
+      expect(errors(r)[0]!.message).toMatch(/ Fix: /);
+      expect(r.log).not.toMatch(/internal error|ENOENT|EISDIR/);
+    };
+    one(await runAction({ actionDir, workspace, event: event(), with: { tests: 'a.test.js', timings: 'ci/nope.json', store: 'off' } }), /^input 'timings': timing file 'ci\/nope\.json' does not exist/);
+    one(await runAction({ actionDir, workspace, event: event(), with: { 'tests-file': 'packages', store: 'off' } }), /^input 'tests-file': test list 'packages' is a directory, not a file/);
+    one(await runAction({ actionDir, workspace, event: event(), with: { 'tests-file': 'nope.txt', store: 'off' } }), /^input 'tests-file': test list 'nope\.txt' does not exist/);
+    one(await runAction({ actionDir, workspace, event: event(), with: { mode: 'shard', 'plan-path': 'packages', shard: '1' } }), /^input 'plan-path': plan file 'packages' is a directory, not a file/);
+    one(await runAction({ actionDir, workspace, event: event(), with: { mode: 'shard', 'plan-path': 'nope.json', shard: '1' } }), /^input 'plan-path': plan file 'nope\.json' does not exist/);
+    one(await runAction({ actionDir, workspace, event: event(), with: { mode: 'collect', reports: 'nope-dir', store: 'off' } }), /^input 'reports': report 'nope-dir' does not exist/);
+    // 51 MiB (sparse: nothing is written to disk) is refused before it is read.
+    mkdirSync(path.join(workspace, 'huge'), { recursive: true });
+    writeFileSync(path.join(workspace, 'huge/timings.json'), '');
+    truncateSync(path.join(workspace, 'huge/timings.json'), 51 * 1024 * 1024);
+    one(await runAction({ actionDir, workspace, event: event(), with: { tests: 'a.test.js', timings: 'huge/timings.json', store: 'off' } }), /^input 'timings': timing file 'huge\/timings\.json' is 53477376 bytes, over the 52428800-byte limit Fix: .*at most 50 MiB/);
   });
 });

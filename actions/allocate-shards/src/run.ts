@@ -1,14 +1,20 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
   ConfigError,
+  allowedRoots,
   annotate,
   integerInput,
+  isConfigError,
+  isInside,
   listInput,
   log,
+  mdCode,
   parseInputs,
   parseJson,
+  readInputFile,
+  resolveInputFile,
   runAction,
   runnerEvent,
   runnerTempPath,
@@ -17,7 +23,34 @@ import {
   writeEvidence,
   writeSummary,
 } from '@maestro/core';
-import { coverage, discoverTests, durations, emptyStore, flakeOutlook, flakeReport, isStore, jestSequencer, mergeRun, plan as makePlan, readTimings, shardList, vitestSequencer, type Plan, type TimingSource, type TimingStore } from '@maestro/shards';
+import {
+  commitRun,
+  coverage,
+  discoverTests,
+  droppedNote,
+  durations,
+  emptyStore,
+  flakeOutlook,
+  flakeReport,
+  generationKey,
+  generationOf,
+  generationPrefix,
+  jestSequencer,
+  legacyPrefix,
+  mergeRun,
+  plan as makePlan,
+  readPlan,
+  readStore,
+  readTimings,
+  shardList,
+  vitestSequencer,
+  type ChainIO,
+  type Plan,
+  type Restored,
+  type RunId,
+  type TimingSource,
+  type TimingStore,
+} from '@maestro/shards';
 
 export const ACTION = 'allocate-shards';
 
@@ -43,7 +76,14 @@ export const inputSchema = z.object({
 });
 type Inputs = z.output<typeof inputSchema>;
 
-const OUTPUT_BUDGET = 512 * 1024;
+/**
+ * Largest `plan` / `files` output. Outputs passed on as inputs or `env:` become
+ * environment variables, and one over 128 KiB makes execve fail (E2BIG); the
+ * files (`plan-path`, `files-path`) always carry the whole thing.
+ */
+const OUTPUT_INLINE_MAX = 32 * 1024;
+/** Largest timing file, report, test list or plan read (a 50 MiB timing map is ~1M entries). */
+const MAX_FILE_BYTES = 50 * 1024 * 1024;
 const STORE_FILE = 'maestro-timing-store.json';
 /** The cached store lives under the home directory: `~` paths give the same cache version on every runner. */
 const STORE_DIR = '~/.maestro-timings';
@@ -55,25 +95,78 @@ function workDir(): string {
   return dir;
 }
 
-/** Files behind a list of paths: directories contribute their .xml/.json files (recursively). */
-function expand(paths: readonly string[], input: string): string[] {
-  const out: string[] = [];
-  const walk = (p: string) => {
-    const st = statSync(p);
-    if (st.isDirectory()) for (const e of readdirSync(p).sort()) walk(path.join(p, e));
-    else if (/\.(xml|json)$/i.test(p) || path.basename(p) === '.test_durations') out.push(p);
-  };
-  for (const p of paths) {
-    if (!existsSync(p)) throw new ConfigError(`'${p}' does not exist`, { file: `input '${input}'`, fix: 'check the path (relative to the workspace) and that the previous step wrote it' });
-    const st = statSync(p);
-    if (st.isDirectory()) walk(p);
-    else out.push(p);
-  }
-  return out;
+const isReportName = (p: string) => /\.(xml|json)$/i.test(p) || path.basename(p) === '.test_durations';
+
+interface Found {
+  files: string[];
+  /** Links met while walking a directory that point outside the workspace and RUNNER_TEMP (or nowhere): not read. */
+  outside: string[];
 }
 
-function readSources(files: readonly string[]): TimingSource[] {
-  return files.map((f) => readTimings(readFileSync(f, 'utf8'), f));
+/**
+ * Files behind a list of paths: directories contribute their .xml/.json files
+ * (recursively). A named path must exist and stay inside the workspace or
+ * RUNNER_TEMP (ConfigError otherwise); a symlink found while walking that
+ * leads outside is skipped and reported, never followed.
+ */
+function expand(paths: readonly string[], input: string, what: string, fix: string): Found {
+  const cwd = process.cwd();
+  const roots = allowedRoots(cwd);
+  const found: Found = { files: [], outside: [] };
+  const visited = new Set<string>();
+  const inRoots = (real: string) => roots.some((r) => isInside(real, r));
+  const walk = (p: string) => {
+    let st = lstatSync(p);
+    if (st.isSymbolicLink()) {
+      let real: string;
+      try {
+        real = realpathSync(p);
+      } catch {
+        found.outside.push(p);
+        return;
+      }
+      if (!inRoots(real)) {
+        found.outside.push(p);
+        return;
+      }
+      st = statSync(real);
+    }
+    if (st.isDirectory()) {
+      const real = realpathSync(p);
+      if (visited.has(real)) return;
+      visited.add(real);
+      for (const e of readdirSync(p).sort()) walk(path.join(p, e));
+    } else if (st.isFile() && isReportName(p)) found.files.push(p);
+  };
+  for (const p of paths) {
+    let dir = false;
+    try {
+      dir = statSync(path.resolve(cwd, p)).isDirectory();
+    } catch {
+      // missing or a dangling link: resolveInputFile says which
+    }
+    if (!dir) {
+      resolveInputFile(cwd, p, { what, input, fix });
+      found.files.push(p);
+      continue;
+    }
+    if (!inRoots(realpathSync(path.resolve(cwd, p)))) {
+      throw new ConfigError(`${what} directory '${p}' resolves outside the workspace (a symlink?); it is not read`, { file: `input '${input}'`, fix: `${fix}; a directory committed as a symlink is never followed out of the workspace` });
+    }
+    walk(p);
+  }
+  return found;
+}
+
+function readSource(file: string, input: string, what: string, fix: string): TimingSource {
+  return readTimings(readInputFile(process.cwd(), file, { what, input, fix, maxBytes: MAX_FILE_BYTES }), file);
+}
+
+const TIMINGS_FIX = 'pass timing files written by the test runner (JSON map, .test_durations, Jest --json, JUnit XML) inside the workspace, each at most 50 MiB';
+const REPORTS_FIX = 'pass the directory the shards’ JUnit reports were downloaded to (inside the workspace or RUNNER_TEMP)';
+
+function warnOutside(outside: readonly string[], input: string): void {
+  for (const f of outside) annotate('warning', { title: ACTION, message: `${f}: a symlink that leads outside the workspace (or nowhere) was found under input '${input}'; it was not read` });
 }
 
 function testList(inputs: Inputs): string[] {
@@ -88,36 +181,62 @@ function testList(inputs: Inputs): string[] {
   }
   if (inputs['tests-glob'].length) return discoverTests(process.cwd(), inputs['tests-glob']);
   if (inputs['tests-file']) {
-    if (!existsSync(inputs['tests-file'])) throw new ConfigError(`tests-file '${inputs['tests-file']}' does not exist`, { file: "input 'tests-file'", fix: 'write the list in an earlier step' });
-    return readFileSync(inputs['tests-file'], 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+    const text = readInputFile(process.cwd(), inputs['tests-file'], { what: 'test list', input: 'tests-file', fix: 'write the list (one test per line) to a file inside the workspace in an earlier step', maxBytes: MAX_FILE_BYTES });
+    return text.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
   }
   throw new ConfigError('no tests given', { file: "input 'tests'", fix: 'set `tests`, `tests-glob` or `tests-file`' });
 }
 
-async function restoreStore(inputs: Inputs): Promise<TimingStore | undefined> {
-  if (inputs.store !== 'cache') return undefined;
+/** What the cache holds for the timing store. */
+type Cached =
+  | { found: 'none' }
+  | { found: 'store'; key: string; generation: number; store: TimingStore; dropped: string }
+  | { found: 'newer'; key: string; generation: number; version: number }
+  | { found: 'unreadable'; key: string; why: string };
+
+/** The store file the cache just restored, checked as untrusted data. */
+function readRestored(key: string, prefix: string): Cached {
   const dir = storeDir();
+  try {
+    const text = readInputFile(dir, STORE_FILE, { what: 'cached timing store', input: 'store-key', fix: 'use a new store-key to start a fresh store', maxBytes: MAX_FILE_BYTES, roots: [dir] });
+    const check = readStore(parseJson(text, STORE_FILE));
+    const generation = generationOf(key, prefix);
+    if (check.status === 'newer') return { found: 'newer', key, generation, version: check.version };
+    if (check.status === 'invalid') return { found: 'unreadable', key, why: check.reason };
+    return { found: 'store', key, generation, store: check.store, dropped: droppedNote(check.dropped) };
+  } catch (e) {
+    if (isConfigError(e)) return { found: 'unreadable', key, why: (e as Error).message };
+    throw e;
+  }
+}
+
+/** Restore the newest generation of the store (or a store saved before generations existed). */
+async function restoreNewest(inputs: Inputs): Promise<Cached> {
+  const prefix = generationPrefix(inputs['store-key'], inputs.granularity);
   const cache = await import('@actions/cache');
   try {
-    const hit = await cache.restoreCache([STORE_DIR], `${inputs['store-key']}-${inputs.granularity}-`, [`${inputs['store-key']}-${inputs.granularity}-`]);
-    if (!hit) return undefined;
-    const file = path.join(dir, STORE_FILE);
-    if (!existsSync(file)) return undefined;
-    const data = parseJson(readFileSync(file, 'utf8'), STORE_FILE);
-    if (!isStore(data)) {
-      log.warning(`${ACTION}: the cached timing store (${hit}) is not a store; ignoring it`);
-      return undefined;
-    }
-    log.info(`timing store restored from cache key ${hit} (${Object.keys(data.tests).length} tests, ${data.runs} runs)`);
-    return data;
+    const hit = await cache.restoreCache([STORE_DIR], prefix, [prefix, legacyPrefix(inputs['store-key'], inputs.granularity)]);
+    return hit ? readRestored(hit, prefix) : { found: 'none' };
   } catch (e) {
-    if (e instanceof ConfigError) {
-      log.warning(`${ACTION}: the cached timing store is unreadable (${e.message}); planning without it`);
-      return undefined;
-    }
     log.warning(`${ACTION}: could not restore the timing store: ${(e as Error).message}`);
+    return { found: 'none' };
+  }
+}
+
+/** Log what was restored; the store to use, if any. */
+function usable(c: Cached, doing: string): TimingStore | undefined {
+  if (c.found === 'newer') {
+    annotate('warning', { title: ACTION, message: `the cached timing store (${c.key}) was written by a newer allocate-shards (format ${c.version}); ${doing} without it. Use the same allocate-shards version in every workflow of the repository` });
     return undefined;
   }
+  if (c.found === 'unreadable') {
+    annotate('warning', { title: ACTION, message: `the cached timing store (${c.key}) is unreadable (${c.why}); ${doing} without it` });
+    return undefined;
+  }
+  if (c.found === 'none') return undefined;
+  if (c.dropped) annotate('warning', { title: ACTION, message: `the cached timing store (${c.key}) had ${c.dropped}; they were dropped and the rest kept` });
+  log.info(`timing store restored from cache key ${c.key} (${Object.keys(c.store.tests).length} tests, ${c.store.runs} runs)`);
+  return c.store;
 }
 
 function planSummary(p: Plan): string {
@@ -129,15 +248,17 @@ function planSummary(p: Plan): string {
     lines.push(`Auto: ${p.auto.overhead} s overhead per shard; predicted wall ${near.map((c) => `${c.shards} shards → ${c.wall.toFixed(0)} s`).join(', ')}.`, '');
   }
   lines.push(table(['Shard', 'Tests', 'Predicted s', 'vs lower bound'], p.shards.map((s) => [s.index, s.items.length, s.predicted.toFixed(1), `${(((s.predicted / (p.lowerBound || 1)) - 1) * 100).toFixed(1)} %`])), '');
-  if (p.giants.length) lines.push(`**Split these:** ${p.giants.map((g) => `\`${g.key}\` (${g.seconds.toFixed(1)} s)`).join(', ')} take longer than a fair share (${(p.total / p.count).toFixed(1)} s) and set the floor.`, '');
+  if (p.giants.length) lines.push(`**Split these:** ${p.giants.map((g) => `${mdCode(g.key)} (${g.seconds.toFixed(1)} s)`).join(', ')} take longer than a fair share (${(p.total / p.count).toFixed(1)} s) and set the floor.`, '');
   return lines.join('\n') + '\n';
 }
 
 async function planMode(inputs: Inputs): Promise<void> {
   const tests = testList(inputs);
-  const sources = readSources(expand(inputs.timings, 'timings'));
+  const found = expand(inputs.timings, 'timings', 'timing file', TIMINGS_FIX);
+  warnOutside(found.outside, 'timings');
+  const sources = found.files.map((f) => readSource(f, 'timings', 'timing file', TIMINGS_FIX));
   for (const w of sources.flatMap((s) => s.warnings)) annotate('warning', { title: ACTION, message: w });
-  const store = await restoreStore(inputs);
+  const store = inputs.store === 'cache' ? usable(await restoreNewest(inputs), 'planning') : undefined;
   const timings = durations(store ? [{ file: STORE_FILE, kind: 'store', results: [], store, warnings: [] }, ...sources] : sources);
   const p = makePlan(tests, timings, { shards: inputs.shards, overhead: inputs.overhead, maxShards: inputs['max-shards'], granularity: inputs.granularity });
   const dir = workDir();
@@ -146,6 +267,8 @@ async function planMode(inputs: Inputs): Promise<void> {
   writeFileSync(planPath, text + '\n');
   writeFileSync(path.join(dir, 'maestro-jest-sequencer.cjs'), jestSequencer());
   writeFileSync(path.join(dir, 'maestro-vitest-sequencer.cjs'), vitestSequencer());
+  const inline = Buffer.byteLength(text) <= OUTPUT_INLINE_MAX;
+  if (!inline) annotate('notice', { title: ACTION, message: `the plan is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB, over the ${OUTPUT_INLINE_MAX / 1024} KiB output limit, so the \`plan\` output is empty: upload \`plan-path\` as an artifact and pass the downloaded file as \`plan-path\` in shard mode` });
   if (p.coverage.share < 0.9 && p.coverage.items > 0) annotate('warning', { title: ACTION, message: `only ${(p.coverage.share * 100).toFixed(0)} % of tests have timings; the plan is low-confidence until the store is refreshed (collect mode on the default branch)` });
   if (p.count === 0) annotate('notice', { title: ACTION, message: 'no tests to shard: `any` is false and the matrix is empty; gate the test job on `any`' });
   if (p.giants.length) annotate('notice', { title: ACTION, message: `${p.giants.length} item(s) are longer than a fair share and set the floor: ${p.giants.slice(0, 3).map((g) => g.key).join(', ')}` });
@@ -157,7 +280,7 @@ async function planMode(inputs: Inputs): Promise<void> {
     matrix: { shard: p.shards.map((s) => s.index) },
     count: p.count,
     any: p.count > 0,
-    plan: text.length <= OUTPUT_BUDGET ? text : '',
+    plan: inline ? text : '',
     'plan-path': planPath,
     skew: p.skew,
     'predicted-seconds': p.makespan,
@@ -167,18 +290,19 @@ async function planMode(inputs: Inputs): Promise<void> {
   });
 }
 
+const PLAN_FIX = 'pass plan-path: the plan file uploaded by the plan job (its `plan-path` output) and downloaded in this job, or plan: ${{ needs.<plan job>.outputs.plan }} for small plans';
+
 function shardMode(inputs: Inputs): void {
   if (inputs.shard === '') throw new ConfigError('shard mode needs `shard`', { file: "input 'shard'", fix: 'pass shard: ${{ matrix.shard }}' });
   let text = inputs.plan;
   let source = "input 'plan'";
   if (!text) {
-    if (!inputs['plan-path']) throw new ConfigError('shard mode needs the plan', { file: "input 'plan'", fix: 'pass plan: ${{ needs.<plan job>.outputs.plan }} or plan-path to a downloaded plan file' });
-    source = inputs['plan-path'];
-    if (!existsSync(source)) throw new ConfigError(`plan file '${source}' does not exist`, { file: "input 'plan-path'", fix: 'download the plan artifact first' });
-    text = readFileSync(source, 'utf8');
+    if (!inputs['plan-path']) throw new ConfigError('shard mode needs the plan', { file: "input 'plan-path'", fix: PLAN_FIX });
+    source = "input 'plan-path'";
+    text = readInputFile(process.cwd(), inputs['plan-path'], { what: 'plan file', input: 'plan-path', fix: PLAN_FIX, maxBytes: MAX_FILE_BYTES });
   }
-  const p = parseJson(text, source) as Plan;
-  if (!p || p.version !== 1 || !Array.isArray(p.shards)) throw new ConfigError('not a shard plan', { file: source, fix: 'pass the `plan` output of the allocate-shards plan step' });
+  const p = readPlan(parseJson(text, source));
+  if (!p) throw new ConfigError('not a shard plan', { file: source, fix: 'pass the plan written by the allocate-shards plan step (its `plan-path` file or `plan` output)' });
   const files = shardList(p, inputs.shard);
   const dir = workDir();
   const listPath = path.join(dir, `shard-${inputs.shard}.txt`);
@@ -188,46 +312,175 @@ function shardMode(inputs: Inputs): void {
   writeFileSync(path.join(dir, 'maestro-jest-sequencer.cjs'), jestSequencer());
   writeFileSync(path.join(dir, 'maestro-vitest-sequencer.cjs'), vitestSequencer());
   const s = p.shards.find((x) => x.index === inputs.shard)!;
+  const list = JSON.stringify(files);
+  const inline = Buffer.byteLength(list) <= OUTPUT_INLINE_MAX;
+  if (!inline) annotate('notice', { title: ACTION, message: `shard ${inputs.shard} lists ${files.length} tests (${Math.ceil(Buffer.byteLength(list) / 1024)} KiB), over the ${OUTPUT_INLINE_MAX / 1024} KiB output limit, so the \`files\` output is empty: read \`files-path\`` });
   writeSummary(`## Shard ${inputs.shard} of ${p.count}\n\n${files.length} test(s), predicted ${s.predicted.toFixed(1)} s.\n`);
-  setOutputs({ files, 'files-path': listPath, count: files.length, any: files.length > 0, 'plan-path': path.join(dir, 'shard-plan.json') });
+  setOutputs({ files: inline ? list : '', 'files-path': listPath, count: files.length, any: files.length > 0, 'plan-path': path.join(dir, 'shard-plan.json') });
+}
+
+interface Skipped {
+  file: string;
+  why: string;
+  line?: number;
+}
+
+/** Why a report could not be read, in words that quote nothing from it. */
+function skipReason(file: string, e: unknown): Skipped {
+  if (!isConfigError(e)) return { file, why: `could not be read (${(e as Error).name ?? 'error'})` };
+  const c = e as ConfigError;
+  if (c.file && c.file.startsWith("input '")) return { file, why: c.message.includes('bytes, over') ? `is over the ${MAX_FILE_BYTES / 1024 / 1024} MiB limit` : 'could not be opened' };
+  const at = c.line !== undefined ? ` at line ${c.line}${c.column !== undefined ? `, column ${c.column}` : ''}` : '';
+  const kind = /\.xml$/i.test(file) ? 'well-formed JUnit XML' : 'a readable test report';
+  return { file, why: `is not ${kind}${at} (truncated, or a value out of range)`, ...(c.line !== undefined ? { line: c.line } : {}) };
+}
+
+/** Read every report; a bad one is skipped with a warning, never fails the others. */
+function readReports(files: readonly string[]): { sources: TimingSource[]; skipped: Skipped[]; errors: unknown[] } {
+  const sources: TimingSource[] = [];
+  const skipped: Skipped[] = [];
+  const errors: unknown[] = [];
+  for (const f of files) {
+    try {
+      sources.push(readSource(f, 'reports', 'report', REPORTS_FIX));
+    } catch (e) {
+      skipped.push(skipReason(f, e));
+      errors.push(e);
+    }
+  }
+  return { sources, skipped, errors };
+}
+
+function runId(): RunId {
+  const attempt = Number(process.env['GITHUB_RUN_ATTEMPT'] ?? '1');
+  return { runId: process.env['GITHUB_RUN_ID'] || `local-${Date.now()}`, attempt: Number.isSafeInteger(attempt) && attempt >= 1 ? attempt : 1 };
+}
+
+/** The cache as the generation chain sees it. */
+function chainIO(inputs: Inputs, cache: typeof import('@actions/cache'), write: (s: TimingStore) => void, restored: number): ChainIO {
+  const prefix = generationPrefix(inputs['store-key'], inputs.granularity);
+  /** The last generation this run read from the cache (0: none). */
+  let lastRead = restored;
+  const exists = async (generation: number) => !!(await cache.restoreCache([STORE_DIR], generationKey(prefix, generation), [], { lookupOnly: true }).catch(() => undefined));
+  return {
+    async save(generation, store) {
+      // Checked first so the common race does not print the cache library's reservation warning.
+      if (await exists(generation)) return 'exists';
+      write(store);
+      let id: number;
+      try {
+        id = await cache.saveCache([STORE_DIR], generationKey(prefix, generation));
+      } catch (e) {
+        log.warning(`${ACTION}: could not save the timing store: ${(e as Error).message}`);
+        return 'failed';
+      }
+      if (id !== -1) return 'created';
+      if (await exists(generation)) {
+        log.info(`${generationKey(prefix, generation)} was created by another run meanwhile (hence the cache's "reservation failed" warning); merging this run into it`);
+        return 'exists';
+      }
+      // Not readable: another job may still be uploading it, unless the cache does not answer at all
+      // (then even the generation this run read cannot be found).
+      if (lastRead > 0 && !(await exists(lastRead))) return 'failed';
+      return 'exists';
+    },
+    async restore(generation) {
+      const key = generationKey(prefix, generation);
+      const hit = await cache.restoreCache([STORE_DIR], key, []).catch(() => undefined);
+      if (hit !== key) return undefined;
+      const c = readRestored(hit, prefix);
+      if (c.found === 'newer') return { status: 'newer', version: c.version } satisfies Restored;
+      if (c.found !== 'store') return undefined;
+      if (c.dropped) annotate('warning', { title: ACTION, message: `the cached timing store (${c.key}) had ${c.dropped}; they were dropped and the rest kept` });
+      lastRead = generation;
+      return { status: 'ok', store: c.store } satisfies Restored;
+    },
+    wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
 }
 
 async function collectMode(inputs: Inputs): Promise<void> {
   if (!inputs.reports.length) throw new ConfigError('collect mode needs `reports`', { file: "input 'reports'", fix: 'download the JUnit reports of all shards and pass their directory' });
-  const sources = readSources(expand(inputs.reports, 'reports'));
+  const found = expand(inputs.reports, 'reports', 'report', REPORTS_FIX);
+  warnOutside(found.outside, 'reports');
+  const { sources, skipped, errors } = readReports(found.files);
+  if (skipped.length && !sources.length) {
+    // Nothing left to merge: the first report's own error, at its file and line.
+    const first = errors[0];
+    if (isConfigError(first) && !(first as ConfigError).file?.startsWith("input '")) {
+      const c = first as ConfigError;
+      throw new ConfigError(`none of the ${skipped.length} report file(s) could be read; this one ${skipped[0]!.why}`, { file: c.file ?? skipped[0]!.file, ...(c.line !== undefined ? { line: c.line } : {}), ...(c.column !== undefined ? { column: c.column } : {}), fix: c.fix ?? REPORTS_FIX });
+    }
+    throw new ConfigError(`none of the ${skipped.length} report file(s) could be read; ${skipped[0]!.file} ${skipped[0]!.why}`, { file: "input 'reports'", fix: REPORTS_FIX });
+  }
+  for (const s of skipped) annotate('warning', { title: ACTION, file: s.file, ...(s.line !== undefined ? { line: s.line } : {}), message: `report skipped: ${s.file} ${s.why}; the other reports were merged` });
   for (const w of sources.flatMap((s) => s.warnings)) annotate('warning', { title: ACTION, message: w });
-  const before = (await restoreStore(inputs)) ?? emptyStore(inputs.granularity);
-  const { store, summary } = mergeRun(before, sources, { keep: inputs.keep, dropAfter: inputs['drop-after'], ...(process.env['GITHUB_SHA'] ? { sha: process.env['GITHUB_SHA'] } : {}) });
+  const run = runId();
+  const merge = (s: TimingStore) => mergeRun(s, sources, { keep: inputs.keep, dropAfter: inputs['drop-after'], run, ...(process.env['GITHUB_SHA'] ? { sha: process.env['GITHUB_SHA'] } : {}) });
   const dir = storeDir();
   mkdirSync(dir, { recursive: true });
   const storePath = path.join(dir, STORE_FILE);
-  writeFileSync(storePath, JSON.stringify(store) + '\n');
+  const write = (s: TimingStore) => writeFileSync(storePath, JSON.stringify(s) + '\n');
+  const notes: string[] = [];
+
+  const cached = inputs.store === 'cache' ? await restoreNewest(inputs) : ({ found: 'none' } as Cached);
+  const restored = usable(cached, 'merging');
   const { event } = runnerEvent();
   const defaultBranch = (event['repository'] as { default_branch?: string } | undefined)?.default_branch;
   const onDefault = !!defaultBranch && process.env['GITHUB_REF'] === `refs/heads/${defaultBranch}`;
-  if (inputs.store === 'cache' && inputs['save-on'] === 'default-branch' && !onDefault) {
-    log.info(`timing store not saved: ${process.env['GITHUB_REF'] ?? 'this ref'} is not the default branch (${defaultBranch ?? 'unknown'}); set save-on: any to save anyway`);
-  } else if (inputs.store === 'cache') {
+  const saving = inputs.store === 'cache' && (inputs['save-on'] === 'any' || onDefault);
+  let result: { store: TimingStore; summary: ReturnType<typeof merge>['summary'] };
+  if (cached.found === 'newer') {
+    // Never overwrite a newer format: report this run from its own reports, save nothing.
+    result = merge(emptyStore(inputs.granularity));
+    const msg = `timing store not saved: the newest cached store (${cached.key}) was written by a newer allocate-shards (format ${cached.version}); this run's ${result.summary.measured} timings and its flake counts were not saved`;
+    annotate('warning', { title: ACTION, message: msg });
+    notes.push(msg);
+  } else if (!saving) {
+    result = merge(restored ?? emptyStore(inputs.granularity));
+    if (inputs.store === 'cache') log.info(`timing store not saved: ${process.env['GITHUB_REF'] ?? 'this ref'} is not the default branch (${defaultBranch ?? 'unknown'}); set save-on: any to save anyway`);
+  } else {
     const cache = await import('@actions/cache');
-    const key = `${inputs['store-key']}-${inputs.granularity}-${process.env['GITHUB_RUN_ID'] ?? Date.now()}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
-    try {
-      await cache.saveCache([STORE_DIR], key);
-      log.info(`timing store saved as ${key}`);
-    } catch (e) {
-      log.warning(`${ACTION}: could not save the timing store: ${(e as Error).message}`);
+    const prefix = generationPrefix(inputs['store-key'], inputs.granularity);
+    // After an unreadable generation the chain goes on from its number (its content is lost either way).
+    const generation = cached.found === 'store' ? cached.generation : cached.found === 'unreadable' ? generationOf(cached.key, prefix) : 0;
+    const r = await commitRun({ store: restored ?? emptyStore(inputs.granularity), generation }, merge, chainIO(inputs, cache, write, cached.found === 'store' && cached.key.startsWith(prefix) ? generation : 0));
+    result = r;
+    const what = `this run's ${r.summary.measured} timings and its flake counts`;
+    if (r.skipped.length) log.warning(`${ACTION}: generation(s) ${r.skipped.join(', ')} of the timing store were created by another job but never became readable; stepped over them`);
+    if (r.status === 'saved') log.info(`timing store saved as ${generationKey(prefix, r.generation)}${r.conflicts ? ` after ${r.conflicts} concurrent update(s) by other runs, merged in` : ''}`);
+    else if (r.status === 'already') notes.push(`This run (${run.runId}, attempt ${run.attempt}) was already merged into ${generationKey(prefix, r.generation)}; nothing new to save.`);
+    else {
+      const why =
+        r.status === 'newer'
+          ? `generation ${r.generation} was written by a newer allocate-shards (format ${r.version})`
+          : r.status === 'gave-up'
+            ? `other runs kept saving newer generations (${r.conflicts} attempts, last ${generationKey(prefix, r.generation)})`
+            : `the cache did not accept ${generationKey(prefix, r.generation)}`;
+      const msg = `timing store not saved: ${why}; ${what} were not saved`;
+      annotate('warning', { title: ACTION, message: msg });
+      notes.push(msg);
     }
   }
+  const { store, summary } = result;
+  write(store);
   const flakes = flakeReport(store);
   const tests = Object.keys(store.tests);
+  const skippedLines = [
+    ...skipped.map((s) => `- ${mdCode(s.file)} ${s.why}`),
+    ...found.outside.map((f) => `- ${mdCode(f)} is a symlink leading outside the workspace; not read`),
+  ];
   writeSummary(
     [
       '## Timing store',
       '',
       `${summary.measured} measured this run (${summary.added} new), ${summary.dropped.length} dropped after ${inputs['drop-after']} runs unseen; ${tests.length} in the store after ${store.runs} run(s).`,
       '',
-      summary.flaky.length ? `**Flaky this run** (failed, then passed on retry): ${summary.flaky.map((f) => `\`${f}\``).join(', ')}` : 'No flaky tests this run.',
+      ...(skippedLines.length ? [`**Skipped ${skippedLines.length} report file(s)** (the rest were merged):`, '', ...skippedLines, ''] : []),
+      ...notes.flatMap((n) => [`**${n}**`, '']),
+      summary.flaky.length ? `**Flaky this run** (failed, then passed on retry): ${summary.flaky.map(mdCode).join(', ')}` : 'No flaky tests this run.',
       '',
-      flakes.quarantine.length ? `**Suggested quarantine:** ${flakes.quarantine.map((f) => `\`${f}\``).join(', ')}` : '',
+      flakes.quarantine.length ? `**Suggested quarantine:** ${flakes.quarantine.map(mdCode).join(', ')}` : '',
     ].join('\n') + '\n',
   );
   setOutputs({

@@ -3,3 +3,4 @@ export * from './timings.js';
 export * from './store.js';
 export * from './native.js';
 export * from './discover.js';
+export * from './chain.js';

@@ -79,6 +79,24 @@ module.exports = MaestroSequencer;
 `;
 }
 
+/**
+ * A plan read back from an input or a downloaded file, checked before use:
+ * version 1, shards with integer indices and lists of strings. Undefined
+ * otherwise (the caller says which input to fix).
+ */
+export function readPlan(v: unknown): Plan | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const p = v as Record<string, unknown>;
+  if (p['version'] !== 1 || !Number.isSafeInteger(p['count']) || !Array.isArray(p['shards'])) return undefined;
+  const shards = p['shards'] as unknown[];
+  const ok = shards.every((s) => {
+    if (!s || typeof s !== 'object') return false;
+    const x = s as Record<string, unknown>;
+    return Number.isSafeInteger(x['index']) && Array.isArray(x['items']) && (x['items'] as unknown[]).every((i) => typeof i === 'string') && typeof x['predicted'] === 'number';
+  });
+  return ok && shards.length === p['count'] ? (v as Plan) : undefined;
+}
+
 /** One entry per line: pytest node ids / paths (`pytest $(cat list)`), Playwright files (`npx playwright test $(cat list)`). */
 export function shardList(plan: Plan, index: number): string[] {
   const s = plan.shards.find((x) => x.index === index);

@@ -75,7 +75,6 @@ export function fileOf(key: string): string {
   return at < 0 ? key : key.slice(0, at);
 }
 
-const stripExt = (p: string) => p.replace(/(\.[a-z0-9]+)+$/i, '');
 
 function median(xs: number[]): number {
   if (!xs.length) return NaN;
@@ -94,41 +93,66 @@ export function atGranularity(timings: ReadonlyMap<string, number>, granularity:
   return out;
 }
 
+/** `a/b.test.ts` → `a/b` (every trailing `.ext`), like `/(\.[a-z0-9]+)+$/i` without a regex per key. */
+export function stripExt(p: string): string {
+  let end = p.length;
+  for (;;) {
+    let j = end;
+    while (j > 0) {
+      const c = p.charCodeAt(j - 1) | 32; // lower-cases letters; digits stay digits
+      if ((c >= 97 && c <= 122) || (p.charCodeAt(j - 1) >= 48 && p.charCodeAt(j - 1) <= 57)) j--;
+      else break;
+    }
+    if (j < end && j > 0 && p.charCodeAt(j - 1) === 46 /* . */) end = j - 1;
+    else return p.slice(0, end);
+  }
+}
+
+/** The rename key (`stem`, path without extensions) and the move key (`base`, file name without extensions) of a key. */
+function renameKeys(k: string): { stem: string; base: string } {
+  const f = fileOf(k);
+  const rest = k.slice(f.length);
+  const s = stripExt(f);
+  return { stem: s + rest, base: path.basename(s) + rest };
+}
+
 export function estimate(tests: readonly string[], timings: ReadonlyMap<string, number>, opts: { granularity?: Granularity; defaultSeconds?: number } = {}): Estimate[] {
   const granularity = opts.granularity ?? 'file';
   const known = atGranularity(timings, granularity);
   const used = new Set<string>();
-  const wanted = new Set(tests.map(normalizeKey));
-  // Keys that no longer name a test are candidates for rename/move matching.
+  const keys = tests.map(normalizeKey);
+  const wanted = new Set(keys);
+  // Keys that no longer name a test are candidates for rename/move matching, indexed only by the
+  // stems and bases some unmatched test asks for (a store of 1M keys and 3 new tests costs one cheap pass).
   const byStem = new Map<string, string[]>();
   const byBase = new Map<string, string[]>();
-  for (const k of known.keys()) {
-    if (wanted.has(k)) continue;
-    const f = fileOf(k);
-    const rest = k.slice(f.length);
-    const stem = stripExt(f) + rest;
-    const base = path.basename(stripExt(f)) + rest;
-    (byStem.get(stem) ?? byStem.set(stem, []).get(stem)!).push(k);
-    (byBase.get(base) ?? byBase.set(base, []).get(base)!).push(k);
+  const unmatched = keys.filter((k) => !known.has(k)).map(renameKeys);
+  if (unmatched.length) {
+    const stems = new Set(unmatched.map((u) => u.stem));
+    const bases = new Set(unmatched.map((u) => u.base));
+    for (const k of known.keys()) {
+      if (wanted.has(k)) continue;
+      const { stem, base } = renameKeys(k);
+      if (stems.has(stem)) (byStem.get(stem) ?? byStem.set(stem, []).get(stem)!).push(k);
+      if (bases.has(base)) (byBase.get(base) ?? byBase.set(base, []).get(base)!).push(k);
+    }
   }
   const out: Estimate[] = [];
   const pending: number[] = [];
-  for (const raw of tests) {
-    const key = normalizeKey(raw);
+  for (const key of keys) {
     const exact = known.get(key);
     if (exact !== undefined) {
       out.push({ key, seconds: exact, source: 'exact' });
       continue;
     }
-    const f = fileOf(key);
-    const rest = key.slice(f.length);
-    const stemHits = (byStem.get(stripExt(f) + rest) ?? []).filter((k) => !used.has(k));
+    const { stem, base } = renameKeys(key);
+    const stemHits = (byStem.get(stem) ?? []).filter((k) => !used.has(k));
     if (stemHits.length === 1) {
       used.add(stemHits[0]!);
       out.push({ key, seconds: known.get(stemHits[0]!)!, source: 'renamed', from: stemHits[0]! });
       continue;
     }
-    const baseHits = (byBase.get(path.basename(stripExt(f)) + rest) ?? []).filter((k) => !used.has(k));
+    const baseHits = (byBase.get(base) ?? []).filter((k) => !used.has(k));
     if (baseHits.length === 1) {
       used.add(baseHits[0]!);
       out.push({ key, seconds: known.get(baseHits[0]!)!, source: 'moved', from: baseHits[0]! });

@@ -7,8 +7,8 @@
 import { ConfigError } from '@maestro/core/errors';
 import { parseJson } from '@maestro/core/config';
 import { JUNIT_FIX, parseXml, xmlList as asArray, type XmlNode } from '@maestro/core/xml';
-import { normalizeKey } from './plan.js';
-import { isStore, type TimingStore } from './store.js';
+import { fileOf, normalizeKey } from './plan.js';
+import { droppedNote, readStore, type TimingStore } from './store.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 
@@ -31,9 +31,21 @@ export interface TimingSource {
   warnings: string[];
 }
 
+/** A value named in an error without quoting it: numbers as they are, anything else by its type. */
+function describe(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return 'a string';
+  return Array.isArray(v) ? 'a list' : `a${typeof v === 'object' ? 'n object' : ` ${typeof v}`}`;
+}
+
+/** A test name in a message, cut to a readable length. */
+export function shortKey(k: string): string {
+  return k.length > 120 ? `${k.slice(0, 117)}…` : k;
+}
+
 function checkSeconds(v: unknown, file: string, key: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new ConfigError(`duration of '${key}' is ${JSON.stringify(v)}: durations must be finite, non-negative numbers of seconds`, { file, fix: 'regenerate the timing file, or remove that entry' });
+    throw new ConfigError(`duration of '${shortKey(key)}' is ${describe(v)}: durations must be finite, non-negative numbers of seconds`, { file, fix: 'regenerate the timing file, or remove that entry' });
   }
   return v;
 }
@@ -80,38 +92,148 @@ export function readJUnit(xml: string, file: string): TimingSource {
   return { file, kind: 'junit', results, warnings };
 }
 
-/** Keys that occur more than once in the top-level object of a JSON text (JSON.parse keeps the last silently). */
+const QUOTE = 34;
+const BACKSLASH = 92;
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
+
+/** End (index of the closing quote) of the JSON string opening at `i`, or -1; `escaped` tells whether it holds a backslash. */
+function stringEnd(text: string, i: number): { end: number; escaped: boolean } {
+  let escaped = false;
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === QUOTE) return { end: j, escaped };
+    if (c === BACKSLASH) {
+      escaped = true;
+      j++;
+    } else if (c < 32) return { end: -1, escaped };
+  }
+  return { end: -1, escaped };
+}
+
+/** Keys that occur more than once in the top-level object of a JSON text (JSON.parse keeps the last silently). One pass; only keys with escapes are decoded. */
 export function duplicateTopLevelKeys(text: string): string[] {
   const seen = new Set<string>();
   const dups = new Set<string>();
   let depth = 0;
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const { end, escaped } = stringEnd(text, i);
+      if (end < 0) break;
       if (depth === 1 && expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const key = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
         if (seen.has(key)) dups.add(key);
         seen.add(key);
         expectKey = false;
       }
-      i = j;
-    } else if (c === '{' || c === '[') {
+      i = end;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
       depth++;
-      expectKey = c === '{' && depth === 1;
-    } else if (c === '}' || c === ']') depth--;
-    else if (c === ',' && depth === 1) expectKey = true;
+      expectKey = c === 123 && depth === 1;
+    } else if (c === 125 || c === 93) depth--;
+    else if (c === 44 /* , */ && depth === 1) expectKey = true;
   }
   return [...dups];
 }
 
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * A flat JSON map `{"<test>": <number>, …}` read in one pass over the text,
+ * without building the object: entries in file order and the keys listed more
+ * than once. Undefined when the text is anything else (nested values, strings,
+ * invalid JSON): the general reader handles it and reports errors.
+ */
+export function readFlatMap(text: string): { entries: Array<[string, number]>; duplicates: string[] } | undefined {
+  const n = text.length;
+  let i = 0;
+  const ws = () => {
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+  };
+  ws();
+  if (text.charCodeAt(i) !== 123) return undefined;
+  i++;
+  const entries: Array<[string, number]> = [];
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  ws();
+  if (text.charCodeAt(i) === 125) {
+    i++;
+    ws();
+    return i === n ? { entries, duplicates: [] } : undefined;
+  }
+  for (;;) {
+    if (text.charCodeAt(i) !== QUOTE) return undefined;
+    const { end, escaped } = stringEnd(text, i);
+    if (end < 0) return undefined;
+    let key: string;
+    if (escaped) {
+      try {
+        key = JSON.parse(text.slice(i, end + 1)) as string;
+      } catch {
+        return undefined;
+      }
+    } else key = text.slice(i + 1, end);
+    i = end + 1;
+    ws();
+    if (text.charCodeAt(i) !== 58 /* : */) return undefined;
+    i++;
+    ws();
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
+    if (!m) return undefined;
+    i += m[0].length;
+    if (seen.has(key)) dups.add(key);
+    else seen.add(key);
+    entries.push([key, Number(m[0])]);
+    ws();
+    const c = text.charCodeAt(i);
+    i++;
+    if (c === 44) {
+      ws();
+      continue;
+    }
+    if (c !== 125) return undefined;
+    ws();
+    return i === n ? { entries, duplicates: [...dups] } : undefined;
+  }
+}
+
+function duplicatesError(dups: readonly string[], file: string): ConfigError {
+  return new ConfigError(`the timing file lists ${dups.slice(0, 3).map((d) => `'${shortKey(d)}'`).join(', ')} more than once`, { file, fix: 'keep one entry per test (merge shards with `mode: collect` instead of concatenating files)' });
+}
+
+function mapResults(entries: Iterable<[string, unknown]>, file: string): TestResult[] {
+  const results: TestResult[] = [];
+  for (const [k, v] of entries) {
+    const seconds = checkSeconds(v, file, k);
+    const key = normalizeKey(k);
+    results.push({ id: key, file: fileOf(key), seconds, status: 'passed', attempt: 1 });
+  }
+  return results;
+}
+
+/** A timing store given as a timing file: checked like a cached one (bad entries dropped, a newer format ignored). */
+function storeSource(data: unknown, file: string): TimingSource {
+  const check = readStore(data);
+  if (check.status === 'newer') return { file, kind: 'store', results: [], warnings: [`${file}: a timing store written by a newer allocate-shards (format ${check.version}); ignored`] };
+  if (check.status === 'invalid') throw new ConfigError(`not a valid timing store: ${check.reason}`, { file, fix: 'pass the store-path file written by allocate-shards collect mode, or remove it from `timings`' });
+  const note = droppedNote(check.dropped);
+  return { file, kind: 'store', results: [], store: check.store, warnings: note ? [`${file}: ${note} dropped from the timing store`] : [] };
+}
+
 export function readJsonTimings(text: string, file: string): TimingSource {
+  // The common large case (pytest-split, knapsack, ci/test-timings.json) in one pass, without JSON.parse.
+  const flat = readFlatMap(text);
+  if (flat) {
+    if (flat.duplicates.length) throw duplicatesError(flat.duplicates, file);
+    return { file, kind: 'json-map', results: mapResults(flat.entries, file), warnings: [] };
+  }
   const data = parseJson(text, file);
   const dups = duplicateTopLevelKeys(text);
-  if (dups.length) throw new ConfigError(`the timing file lists ${dups.slice(0, 3).map((d) => `'${d}'`).join(', ')} more than once`, { file, fix: 'keep one entry per test (merge shards with `mode: collect` instead of concatenating files)' });
-  if (isStore(data)) return { file, kind: 'store', results: [], store: data, warnings: [] };
+  if (dups.length) throw duplicatesError(dups, file);
+  if (data && typeof data === 'object' && (data as { kind?: unknown }).kind === 'maestro-timing-store') return storeSource(data, file);
   if (data && typeof data === 'object' && !Array.isArray(data) && Array.isArray((data as { testResults?: unknown }).testResults)) {
     // Jest --json: one entry per test file, perfStats in milliseconds.
     const results: TestResult[] = [];
@@ -127,13 +249,7 @@ export function readJsonTimings(text: string, file: string): TimingSource {
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError('a timing file must be a JSON object {"<test>": seconds}, Jest --json output, a Maestro timing store, or JUnit XML', { file, fix: 'point `timings` at one of those formats' });
   }
-  const results: TestResult[] = [];
-  for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
-    const seconds = checkSeconds(v, file, k);
-    const key = normalizeKey(k);
-    results.push({ id: key, file: key.split('::')[0]!, seconds, status: 'passed', attempt: 1 });
-  }
-  return { file, kind: 'json-map', results, warnings: [] };
+  return { file, kind: 'json-map', results: mapResults(Object.entries(data as Record<string, unknown>), file), warnings: [] };
 }
 
 /** Any supported timing file, by content. */
@@ -150,15 +266,17 @@ export function readTimings(text: string, file: string): TimingSource {
  * the same key (newest measurement wins).
  */
 export function durations(sources: readonly TimingSource[]): Map<string, number> {
-  const out = new Map<string, number>();
+  let out = new Map<string, number>();
   for (const s of sources) {
     if (s.store) for (const [k, e] of Object.entries(s.store.tests)) out.set(k, e.p85);
     const mine = new Map<string, number>();
     for (const r of s.results) {
       if (r.status === 'skipped' || r.attempt !== 1) continue;
-      mine.set(r.id, (mine.get(r.id) ?? 0) + r.seconds);
+      const prev = mine.get(r.id);
+      mine.set(r.id, prev === undefined ? r.seconds : prev + r.seconds);
     }
-    for (const [k, v] of mine) out.set(k, v);
+    if (out.size === 0) out = mine; // the first source: no copy
+    else for (const [k, v] of mine) out.set(k, v);
   }
   return out;
 }
