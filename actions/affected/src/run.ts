@@ -6,7 +6,8 @@ import {
   ConfigError,
   annotate,
   booleanInput,
-  cell,
+  mdCode,
+  mdText,
   getGitHubClient,
   integerInput,
   listInput,
@@ -75,24 +76,25 @@ async function* successfulRuns(token: string, workflow: string, branch: string):
   }
 }
 
+/** The job summary. Paths, reasons and root folders come from the pull request: escaped by context (mdText, mdCode). */
 function summary(r: Report, cacheHits: Record<string, boolean> | undefined): string {
   const lines: string[] = ['## Affected projects', ''];
   const baseLine = r.base ? `\`${r.base.slice(0, 12)}\` (${r.baseSource})` : '**none**';
   lines.push(`Base ${baseLine} → head \`${r.head.slice(0, 12)}\`; ${r.files.length} changed file(s); ${r.projects.length} of ${r.graph.length} projects, ${r.tasks.length} task(s).`, '');
-  if (r.baseNote) lines.push(`> ${r.base ? 'Note' : 'No base'}: ${r.baseNote}`, '');
-  if (r.all) lines.push(`**Everything is affected:** ${r.allReason}`, '');
+  if (r.baseNote) lines.push(`> ${r.base ? 'Note' : 'No base'}: ${mdText(r.baseNote)}`, '');
+  if (r.all) lines.push(`**Everything is affected:** ${mdText(r.allReason)}`, '');
   if (r.projects.length && !r.all) {
-    const rows = r.projects.map((p) => [`\`${p}\``, cell((r.reasons[p] ?? []).slice(0, 3).join('; ') + ((r.reasons[p]?.length ?? 0) > 3 ? ` (+${r.reasons[p]!.length - 3} more)` : '')), r.tasks.filter((t) => t.project === p).map((t) => t.target).join(', ') || '—']);
+    const rows = r.projects.map((p) => [mdCode(p), mdText((r.reasons[p] ?? []).slice(0, 3).join('; ') + ((r.reasons[p]?.length ?? 0) > 3 ? ` (+${r.reasons[p]!.length - 3} more)` : '')), r.tasks.filter((t) => t.project === p).map((t) => mdText(t.target)).join(', ') || '—']);
     lines.push(table(['Project', 'Why', 'Tasks'], rows), '');
   }
-  if (r.removed.length) lines.push(`**Removed:** ${r.removed.map((x) => `\`${x.name}\` (${x.root})`).join(', ')}`, '');
-  if (r.unowned.length) lines.push(`<details><summary>${r.unowned.length} changed file(s) outside any project (no effect)</summary>\n\n${r.unowned.map((f) => `- \`${f}\``).join('\n')}\n\n</details>`, '');
-  if (r.tests) lines.push(`**Selected tests:** ${r.tests.tests.length}${Object.keys(r.tests.wholeProjects).length ? ` (all tests of ${Object.keys(r.tests.wholeProjects).join(', ')})` : ''}`, '');
+  if (r.removed.length) lines.push(`**Removed:** ${r.removed.map((x) => `${mdCode(x.name)} (${mdText(x.root)})`).join(', ')}`, '');
+  if (r.unowned.length) lines.push(`<details><summary>${r.unowned.length} changed file(s) outside any project (no effect)</summary>\n\n${r.unowned.map((f) => `- ${mdCode(f)}`).join('\n')}\n\n</details>`, '');
+  if (r.tests) lines.push(`**Selected tests:** ${r.tests.tests.length}${Object.keys(r.tests.wholeProjects).length ? ` (all tests of ${Object.keys(r.tests.wholeProjects).map(mdCode).join(', ')})` : ''}`, '');
   if (cacheHits) {
     const hits = Object.values(cacheHits).filter(Boolean).length;
     lines.push(`**Cache:** ${hits} of ${Object.keys(cacheHits).length} target(s) restored from an exact key.`, '');
   }
-  for (const w of r.warnings) lines.push(`> ⚠️ ${w}`);
+  for (const w of r.warnings) lines.push(`> ⚠️ ${mdText(w)}`);
   return lines.join('\n') + '\n';
 }
 

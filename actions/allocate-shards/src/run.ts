@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   ConfigError,
   allowedRoots,
+  rootsFor,
   annotate,
   integerInput,
   isConfigError,
@@ -111,9 +112,11 @@ interface Found {
  */
 function expand(paths: readonly string[], input: string, what: string, fix: string): Found {
   const cwd = process.cwd();
-  const roots = allowedRoots(cwd);
+  const base = allowedRoots(cwd);
   const found: Found = { files: [], outside: [] };
   const visited = new Set<string>();
+  // Per named path: an absolute path outside the workspace is the workflow's own download location.
+  let roots = base;
   const inRoots = (real: string) => roots.some((r) => isInside(real, r));
   const walk = (p: string) => {
     let st = lstatSync(p);
@@ -139,6 +142,7 @@ function expand(paths: readonly string[], input: string, what: string, fix: stri
     } else if (st.isFile() && isReportName(p)) found.files.push(p);
   };
   for (const p of paths) {
+    roots = rootsFor(cwd, p, base);
     let dir = false;
     try {
       dir = statSync(path.resolve(cwd, p)).isDirectory();

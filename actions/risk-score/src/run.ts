@@ -6,6 +6,7 @@ import {
   ConfigError,
   annotate,
   outputPathInWorkspace,
+  mdText,
   booleanInput,
   integerInput,
   listInput,
@@ -69,12 +70,13 @@ function summary(a: Assessment, mode: string, reviewers: { users: string[]; team
   const lines = ['## Change risk', '', headline, ''];
   if (a.factors.length) lines.push('Top factors:', '', ...a.factors.map((f) => `- ${f.text}`), '');
   if (a.missing.length) lines.push(a.model.calibrated ? `Missing signals (not counted as 0): ${a.missing.join(', ')}.` : `Missing signals (the seed formula counts them as 0): ${a.missing.join(', ')}.`, '');
-  for (const n of a.notes) lines.push(`> ${n}`, '');
+  // Notes and signal details name files and projects of the change: escaped as text.
+  for (const n of a.notes) lines.push(`> ${mdText(n)}`, '');
   const s = a.signals;
   const rows = Object.entries(s).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v]);
   rows.push(['churn30d (lines changed in these files, last 30 days)', a.churn30d ?? 'missing (shallow history)']);
   lines.push('<details><summary>Signals</summary>', '', table(['signal', 'value'], rows), '', '</details>', '');
-  lines.push(a.model.calibrated ? 'Other signals (reported, not part of the score: no labelled data to weigh them yet):' : 'Other signals (weighed by the seed formula):', '', table(['signal', 'value', ''], extras.map((e) => [e.name, e.value === null ? '—' : e.value, e.detail])), '');
+  lines.push(a.model.calibrated ? 'Other signals (reported, not part of the score: no labelled data to weigh them yet):' : 'Other signals (weighed by the seed formula):', '', table(['signal', 'value', ''], extras.map((e) => [e.name, e.value === null ? '—' : e.value, mdText(e.detail)])), '');
   if (reviewers && (reviewers.users.length || reviewers.teams.length)) lines.push(`Reviewers requested from CODEOWNERS: ${[...reviewers.users.map((u) => `@${u}`), ...reviewers.teams.map((t) => `team ${t}`)].join(', ')}.`, '');
   lines.push(a.model.baseRate === undefined ? `Model: ${a.model.source}.` : `Model: ${a.model.source}; base rate ${(a.model.baseRate * 100).toFixed(1)} %.`);
   return lines.join('\n') + '\n';

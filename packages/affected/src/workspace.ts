@@ -117,6 +117,21 @@ function referencedName(key: string, spec: string): string {
   return alias ? alias[1]! : key;
 }
 
+/**
+ * Project names go into outputs that workflows put on command lines
+ * (`turbo-filter`, `nx-projects`, the job matrix), so a package named
+ * `c;$(curl …|sh);#` must never get that far. Names follow npm's rules
+ * (letters, digits, `-`, `.`, `_`, `~`, an optional `@scope/`, at most 214
+ * characters, not starting with `.` or `_`), with `/` allowed for Nx names
+ * that are paths. Anything else is a ConfigError at the manifest.
+ */
+export const SAFE_PROJECT_NAME = /^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*\/)?[A-Za-z0-9~-][A-Za-z0-9._~/-]*$/;
+
+export function assertSafeName(name: string, file: string): void {
+  if (name.length <= 214 && SAFE_PROJECT_NAME.test(name)) return;
+  throw new ConfigError(`project name ${JSON.stringify(name.slice(0, 100))} is not a valid package name (letters, digits, - . _ ~, an optional @scope/; no spaces, quotes or shell characters)`, { file, fix: 'rename the package in its manifest' });
+}
+
 export async function discover(tree: Tree): Promise<Workspace> {
   await tree.ready?.();
   const warnings: string[] = [];
@@ -155,6 +170,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
 
   const projects = new Map<string, Project>();
   const add = (p: Project) => {
+    assertSafeName(p.name, p.manifest);
     const prev = projects.get(p.name);
     if (prev && prev.root !== p.root) {
       throw new ConfigError(`two projects are named '${p.name}': ${prev.root} and ${p.root}`, { file: p.manifest, fix: 'give each project a unique name' });
@@ -208,6 +224,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
     const root = p.root.replace(/^\.\//, '').replace(/\/+$/, '');
     const targets = new Map<string, TargetConfig>();
     for (const [t, over] of Object.entries(p.targets ?? {})) targets.set(t, targetFor(t, over));
+    assertSafeName(p.name, CONFIG_FILE);
     const existing = projects.get(p.name);
     if (existing && existing.root !== root) throw new ConfigError(`project '${p.name}' is declared twice (${existing.root} and ${root})`, { file: CONFIG_FILE, fix: `rename projects[${i}] or remove the duplicate` });
     const project: Project = { name: p.name, root, source: 'maestro', manifest: CONFIG_FILE, deps: new Map(), targets: existing ? new Map([...existing.targets, ...targets]) : targets };

@@ -41,6 +41,19 @@ export function allowedRoots(cwd: string, extra?: readonly string[], env: Record
   return [...new Set(roots.map(realOrSelf))];
 }
 
+/**
+ * Where a path an input names may lead. A relative path (or an absolute one
+ * inside the workspace) is the checkout's, which the pull request controls:
+ * it must resolve inside the workspace or RUNNER_TEMP. An absolute path
+ * outside the workspace was written by the workflow itself (e.g. a download
+ * directory), so that location counts as allowed too.
+ */
+export function rootsFor(cwd: string, named: string, base: readonly string[]): string[] {
+  const abs = path.resolve(cwd, named);
+  if (!path.isAbsolute(named) || isInside(abs, path.resolve(cwd))) return [...base];
+  return [...base, realOrSelf(abs)];
+}
+
 export function isInside(child: string, root: string): boolean {
   const rel = path.relative(root, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -62,7 +75,7 @@ export function resolveInputFile(cwd: string, file: string, o: InputFileOptions)
     if (code === 'ELOOP') throw new ConfigError(`${o.what} '${file}' is a symlink loop`, where);
     throw new ConfigError(`${o.what} '${file}' cannot be opened (${code ?? 'error'})`, where);
   }
-  const roots = allowedRoots(cwd, o.roots);
+  const roots = rootsFor(cwd, file, allowedRoots(cwd, o.roots));
   if (!roots.some((r) => isInside(real, r))) {
     throw new ConfigError(`${o.what} '${file}' resolves outside the workspace (a symlink?); it is not read`, { ...where, fix: `${o.fix}; a file committed as a symlink is never followed out of the workspace` });
   }

@@ -73,6 +73,17 @@ describe('files an input names', () => {
     symlinkSync(path.join(ws, 'real.json'), path.join(ws, 'inside.json'));
     expect(readInputFile(ws, 'inside.json', { ...o, roots: [] })).toBe('{}');
   });
+  test('an absolute path outside the workspace is the workflow\'s own location (a download folder); inside the workspace the checkout rule holds', () => {
+    const ws = dir();
+    const downloads = dir();
+    writeFileSync(path.join(downloads, 'report.json'), '{"ok":true}');
+    expect(readInputFile(ws, path.join(downloads, 'report.json'), { ...o, roots: [] })).toBe('{"ok":true}');
+    const outside = dir();
+    writeFileSync(path.join(outside, 'key'), 'PRIVATE');
+    symlinkSync(path.join(outside, 'key'), path.join(ws, 'link.json'));
+    expect(() => readInputFile(ws, path.join(ws, 'link.json'), { ...o, roots: [] })).toThrow(/resolves outside the workspace/);
+  });
+
   test('missing, a directory, too large: one ConfigError line each', () => {
     const ws = dir();
     mkdirSync(path.join(ws, 'reports'));

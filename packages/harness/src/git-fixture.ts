@@ -5,7 +5,7 @@
  * actions/checkout makes them (shallow fetch of one SHA, detached HEAD).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -48,14 +48,20 @@ export class GitFixture {
 
   /**
    * Commit a set of file changes on the current branch: a string writes the
-   * file, `null` deletes it, `{renameFrom}` renames. Returns the new SHA.
+   * file, `null` deletes it, `{renameFrom}` renames, `{symlink}` commits a
+   * symbolic link to that target (as a pull request can). Returns the new SHA.
    */
-  commit(message: string, files: Record<string, string | null | { renameFrom: string; content?: string }>, opts: { author?: { name: string; email: string }; date?: string } = {}): string {
+  commit(message: string, files: Record<string, string | null | { renameFrom: string; content?: string } | { symlink: string }>, opts: { author?: { name: string; email: string }; date?: string } = {}): string {
     const toAdd: string[] = [];
     for (const [file, value] of Object.entries(files)) {
       const abs = path.join(this.work, file);
       if (value === null) {
         run(['rm', '-q', '--', file], this.work);
+      } else if (typeof value === 'object' && 'symlink' in value) {
+        mkdirSync(path.dirname(abs), { recursive: true });
+        rmSync(abs, { force: true });
+        symlinkSync(value.symlink, abs);
+        toAdd.push(file);
       } else if (typeof value === 'object') {
         mkdirSync(path.dirname(abs), { recursive: true });
         run(['mv', '--', value.renameFrom, file], this.work);

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { EVIDENCE_SCHEMA } from '@maestro/core/evidence';
 import { ConfigError } from '@maestro/core/errors';
 import { parseJson } from '@maestro/core/config';
-import { allowedRoots, isInside } from '@maestro/core/files';
+import { allowedRoots, isInside, rootsFor } from '@maestro/core/files';
 
 /** Largest evidence or bundle file read (bytes). */
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
@@ -144,8 +144,10 @@ export function readEvidenceFiles(targets: readonly string[], cwd: string, roots
   const files: Array<{ name: string; text: string }> = [];
   const missing: string[] = [];
   const skipped: EvidenceProblem[] = [];
-  const allowed = allowedRoots(cwd, roots);
-  for (const t of targets.map((x) => path.resolve(cwd, x))) {
+  const base = allowedRoots(cwd, roots);
+  for (const named of targets) {
+    const t = path.resolve(cwd, named);
+    const allowed = rootsFor(cwd, named, base);
     if (!existsSync(t)) {
       missing.push(t);
       continue;
