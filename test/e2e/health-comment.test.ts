@@ -296,5 +296,24 @@ describe('health-comment fails closed (security review #13)', () => {
     expect(String(comments[0]!['body'])).toContain('run=16823452000.1');
     gh.assertNoViolations();
   });
+  test('an evidence file that is a symlink out of the workspace is not read; nothing of it reaches the footer, the summary or the comment', async () => {
+    const { mkdtempSync, symlinkSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const pr = await prFixture(48219, 'evidence-link');
+    const token = gh.addToken('ghs_ev_link');
+    const outside = mkdtempSync(path.join(tmpdir(), 'outside-ev-'));
+    writeFileSync(path.join(outside, 'secret.json'), '{"token": "OUTSIDE-SECRET-VALUE"');
+    const workspace = fx.checkoutLike(pr.merge, { depth: 1 });
+    // Relative to the workspace: the checkout's content, which the pull request controls.
+    mkdirSync(path.join(workspace, 'evidence'));
+    writeFileSync(path.join(workspace, 'evidence/policy-gate.json'), envelope('policy-gate', pr.head, { outcome: 'pass', policy: 'p', actor: 'human', violations: [], overrides: [] }));
+    symlinkSync(path.join(outside, 'secret.json'), path.join(workspace, 'evidence/risk-score.json'));
+    const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 48219, ...pr }), token, apiUrl: gh.url, with: { evidence: 'evidence', required: 'policy-gate, risk-score' } });
+    assertContract(r);
+    expect(r.outputs['conclusion']).toBe('failure');
+    const body = String(gh.comments(FULL, 48219)[0]!['body']);
+    for (const text of [r.log, r.summary, body]) expect(text).not.toContain('OUTSIDE-SECRET-VALUE');
+    expect(r.summary).toContain('resolves outside the workspace and the runner temp directory (a symlink?); not read');
+    gh.assertNoViolations();
+  });
 });
-

@@ -162,4 +162,28 @@ describe('the PR pipeline, job by job, with one fake GitHub and one fake cache',
       expect(r.log).toMatch(message);
     }
   });
+  test('the publisher trusts only the triggering run: another fork\'s PR with the same head gets nothing; the marker and check run carry workflow_run.id, not the bundle\'s', async () => {
+    const head = 'a1'.repeat(20);
+    const base = fx.head('main');
+    gh.addPull(FULL, { number: 70, headSha: head, baseSha: base, headRef: 'patch-1', headOwner: 'outsider' });
+    gh.addPull(FULL, { number: 71, headSha: head, baseSha: base, headRef: 'patch-1', headOwner: 'mallory' });
+    const write = gh.addToken('ghs_publisher3');
+    const dir = fx.checkoutLike(base, { depth: 1 });
+    const bundle = { schema: 'maestro.health/1', repo: FULL, pr: 71, headSha: head, run: { id: 9_007_199_254_740_000, attempt: 9, number: 1 }, createdAt: '2026-11-25T00:00:00Z', required: [], evidence: {}, security: null, uncovered: null, problems: [] };
+    const file = path.join(dir, 'health.json');
+    (await import('node:fs')).writeFileSync(file, JSON.stringify(bundle));
+    const event = workflowRunEvent({ repo: REPO, headSha: head, headBranch: 'patch-1', defaultBranchSha: base, headOwner: 'mallory', runId: 16823459999 });
+    const r = await runAction({ actionDir: path.join(root, 'actions/health-comment'), with: { mode: 'publish', bundle: file }, event, workspace: dir, token: write, apiUrl: gh.url });
+    assertContract(r);
+    // The run came from mallory's fork: only PR 71 (mallory:patch-1) gets it, never outsider's PR 70.
+    expect(gh.comments(FULL, 70)).toEqual([]);
+    const c = gh.comments(FULL, 71);
+    expect(c).toHaveLength(1);
+    expect(String(c[0]!['body'])).toContain(`run=16823459999.`);
+    // The publisher's own `required` (the default: every gate of pr-pipeline.yml) applies, not the bundle's empty list.
+    expect(r.outputs['conclusion']).toBe('failure');
+    const check = gh.checkRuns(FULL).filter((x) => x['head_sha'] === head).at(-1)!;
+    expect(String(check['external_id'])).toMatch(/^maestro-health-16823459999\.\d+$/);
+    gh.assertNoViolations();
+  });
 });

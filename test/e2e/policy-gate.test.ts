@@ -445,6 +445,50 @@ secrets:
         expect(r.log).not.toMatch(/ENOENT|EISDIR|internal error/);
       }
     });
+
+    test('hostile text in the summary: a backtick and a CR in a denied path, HTML in a refused override; a broken lockfile holding a token is reported by position only', async () => {
+      const gh = await FakeGitHub.start();
+      try {
+        gh.addRepo('acme/shop');
+        const token = gh.addToken('ghs_ov_text');
+        gh.setPermission('acme/shop', 'drive-by', 'read');
+        const tick = 'infra/a`b<img src=x onerror=alert(1)>.tf';
+        const cr = 'infra/c\r| injected | row | <b>x</b> |.tf';
+        const p = pr(44, { [tick]: 'x\n', [cr]: 'y\n' });
+        gh.addPull('acme/shop', { number: 44, headSha: p.head, baseSha: p.base });
+        await sayAs(gh, 44)('drive-by', `/maestro override infra-frozen sha: ${p.head.slice(0, 7)} reason: <img src=x onerror=alert(1)> [click](http://evil.example) @everyone`);
+        const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 44, ...p }), token, apiUrl: gh.url });
+        assertContract(r);
+        expect(r.outputs['outcome']).toBe('block');
+        // What GitHub would render live: outside code spans, and with escaped brackets removed.
+        const live = r.summary.replace(/\\[\\`*_[\]~!|]/g, '').replace(/(`+)[\s\S]*?[^`]\1(?!`)/g, '');
+        expect(live).not.toMatch(/<img|<b>/);
+        expect(live).not.toMatch(/\]\(http/);
+        expect(live).toContain('&lt;img src=x');
+        expect(r.summary).toContain('@\u2060everyone');
+        // The table keeps one row per violation: the CR did not start a new row.
+        const rows = r.summary.split('\n').filter((l) => l.startsWith('| `infra-frozen`'));
+        expect(rows).toHaveLength(2);
+        expect(r.summary).not.toMatch(/^\| injected/m);
+      } finally {
+        await gh.stop();
+      }
+      const dx = GitFixture.create();
+      try {
+        const policy = 'version: 1\nlicenses:\n  - id: no-gpl\n    reason: GPL code cannot ship in our product\n    deny: [GPL-*]\n    mode: enforce\n';
+        dx.commit('base', { 'policy/rules.yaml': policy, 'package.json': '{"name":"app"}\n', 'package-lock.json': '{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app"}}}\n' });
+        dx.push('main');
+        dx.branch('broken');
+        const secret = ['ghp', 'wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx'].join('_');
+        dx.commit('broken lock', { 'package-lock.json': `{"name":"app","lockfileVersion":3,\n "token": ${secret},\n"packages":{}}\n` });
+        const q = dx.pullRequest(45, 'main', 'broken');
+        const r = await runAction({ actionDir, workspace: dx.checkoutLike(q.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 45, ...q }), with: { overrides: 'false' } });
+        expect(r.conclusion).toBe('failure');
+        expect(r.log).toMatch(/package-lock\.json:2:11: invalid JSON: unexpected character/);
+        expect([r.log, r.summary, ...r.annotations.map((a) => a.message)].join('\n')).not.toContain(secret);
+      } finally {
+        dx.dispose();
+      }
+    });
   });
 });
-

@@ -311,6 +311,14 @@ describe('risk-score bundle under runner-sim', () => {
       const all = [r.log, r.summary, ...Object.values(r.outputs)].join('\n');
       expect(all).not.toContain('SECRETKEYMATERIAL');
       expect(all).toMatch(/resolves outside the workspace/);
+      // An XML external entity in a report: the signal is missing with the reason, nothing is read, no internal error.
+      writeFileSync(path.join(workspace, 'xxe.xml'), `<?xml version="1.0"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM "file://${path.join(outside, 'id_rsa')}">]><testsuite><testcase name="&xxe;"/></testsuite>`);
+      const xxe = await runAction({ actionDir, workspace, event: prEvent(1, small), stages: ['main'], with: { junit: 'xxe.xml', mode: 'observe' } });
+      assertContract(xxe);
+      expect(xxe.conclusion).toBe('success');
+      expect(JSON.parse(xxe.outputs['signals']!).find((x: { name: string }) => x.name === 'testFailRate')).toMatchObject({ value: null, detail: expect.stringMatching(/declares an external entity/) });
+      expect([xxe.log, xxe.summary, ...Object.values(xxe.outputs)].join('\n')).not.toContain('SECRETKEYMATERIAL');
+      expect(xxe.log).not.toMatch(/internal error/);
       const cal = await runAction({ actionDir, workspace, event: prEvent(1, small), stages: ['main'], with: { mode: 'calibrate', model: '../x.json' } });
       expect(cal.conclusion).toBe('failure');
       expect(cal.log).toMatch(/'\.\.\/x\.json' is outside the workspace; the action writes only inside it/);
