@@ -12,6 +12,7 @@ import {
   listInput,
   log,
   mdCode,
+  mdText,
   parseInputs,
   parseJson,
   readInputFile,
@@ -471,7 +472,7 @@ async function collectMode(inputs: Inputs): Promise<void> {
   const flakes = flakeReport(store);
   const tests = Object.keys(store.tests);
   const skippedLines = [
-    ...skipped.map((s) => `- ${mdCode(s.file)} ${s.why}`),
+    ...skipped.map((s) => `- ${mdCode(s.file)} ${mdText(s.why)}`),
     ...found.outside.map((f) => `- ${mdCode(f)} is a symlink leading outside the workspace; not read`),
   ];
   writeSummary(
