@@ -510,4 +510,28 @@ describe('allocate-shards: files named by inputs', () => {
     truncateSync(path.join(workspace, 'huge/timings.json'), 51 * 1024 * 1024);
     one(await runAction({ actionDir, workspace, event: event(), with: { tests: 'a.test.js', timings: 'huge/timings.json', store: 'off' } }), /^input 'timings': timing file 'huge\/timings\.json' is 53477376 bytes, over the 52428800-byte limit Fix: .*at most 50 MiB/);
   });
+
+  test("the plan's ci/test-timings.json (file → seconds) as its allocator reads it: every file exactly once, a longest shard no longer than the plan's own allocator gives", async () => {
+    // The plan's scripts/allocate-tests.js, verbatim in its logic: sort by time, each file into the lightest bucket.
+    const seedAllocate = (t: Record<string, number>, total: number) => {
+      const files = Object.entries(t).sort((a, b) => b[1] - a[1]);
+      const buckets = Array.from({ length: total }, () => ({ t: 0, files: [] as string[] }));
+      for (const [f, sec] of files) {
+        buckets.sort((a, b) => a.t - b.t);
+        buckets[0]!.files.push(f);
+        buckets[0]!.t += sec || 1;
+      }
+      return buckets;
+    };
+    const timings = JSON.parse(readFileSync(path.join(workspace, 'ci/test-timings.json'), 'utf8')) as Record<string, number>;
+    const known = Object.keys(timings);
+    const r = await runAction({ actionDir, workspace, event: event(), with: { tests: JSON.stringify(known), timings: 'ci/test-timings.json', shards: '3', store: 'off' } });
+    assertContract(r);
+    const plan = JSON.parse(readFileSync(r.outputs['plan-path']!, 'utf8')) as { shards: Array<{ items: string[] }> };
+    expect(plan.shards.flatMap((x) => x.items).sort()).toEqual([...known].sort());
+    const longest = Math.max(...plan.shards.map((x) => x.items.reduce((a, f) => a + timings[f]!, 0)));
+    const seedLongest = Math.max(...seedAllocate(timings, 3).map((b) => b.t));
+    expect(longest).toBeLessThanOrEqual(seedLongest);
+  });
 });
+

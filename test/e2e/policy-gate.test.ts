@@ -491,4 +491,36 @@ secrets:
       }
     });
   });
+
+  test("the product plan's policy file, verbatim: infra/ blocks with its reason, server/ passes, a GPL dependency blocks; a notice points to migrate", async () => {
+    const dx = GitFixture.create();
+    try {
+      const plan = readFileSync('policy/examples/seed-rules.yaml', 'utf8');
+      const lock = (deps: Record<string, { version: string; license: string }>) => JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages: { '': { name: 'app', dependencies: Object.fromEntries(Object.keys(deps).map((d) => [d, '*'])) }, ...Object.fromEntries(Object.entries(deps).map(([n, v]) => [`node_modules/${n}`, { ...v, resolved: `https://registry.npmjs.org/${n}/-/${n}-${v.version}.tgz`, integrity: 'sha512-AAAA' }])) } }, null, 2);
+      dx.commit('base', { 'policy/rules.yaml': plan, 'package.json': '{"name":"app"}\n', 'package-lock.json': lock({ lodash: { version: '4.17.21', license: 'MIT' } }), 'server/app.ts': 'a\n', 'infra/main.tf': 'a\n' });
+      dx.push('main');
+      dx.branch('change');
+      dx.commit('touch infra, server and add a GPL dependency', {
+        'infra/main.tf': 'b\n',
+        'infra/new.tf': 'c\n',
+        'server/app.ts': 'b\n',
+        'package-lock.json': lock({ lodash: { version: '4.17.21', license: 'MIT' }, 'ffmpeg-static': { version: '5.2.0', license: 'GPL-3.0-or-later' }, 'node-forge': { version: '1.3.1', license: '(BSD-3-Clause OR GPL-2.0)' } }),
+      });
+      const p = dx.pullRequest(46, 'main', 'change');
+      const r = await runAction({ actionDir, workspace: dx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 46, ...p }), with: { overrides: 'false' } });
+      assertContract(r);
+      expect(r.conclusion).toBe('failure');
+      const v = json(r, 'decision').violations as Array<{ rule: string; subject: string; mode: string; reason: string }>;
+      expect(v.map((d) => [d.rule, d.subject, d.mode, d.reason])).toEqual([
+        ['deny-infra', 'infra/main.tf', 'enforce', 'Infra changes require human review.'],
+        ['deny-infra', 'infra/new.tf', 'enforce', 'Infra changes require human review.'],
+        ['deps-deny-gpl', 'ffmpeg-static@5.2.0', 'enforce', 'GPL-licensed deps violate distribution policy.'],
+      ]);
+      expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'notice', message: expect.stringMatching(/policy\/rules\.yaml is in the product plan's format .* `maestro policy migrate policy\/rules\.yaml` writes the native format/) }));
+      expect(r.log).toMatch(/policy: \/\.\*GPL\.\*\/i is applied to each licence id/);
+    } finally {
+      dx.dispose();
+    }
+  });
 });
+

@@ -219,6 +219,10 @@ export function run(): Promise<void> {
       notScanned = report.notScanned;
       decisions.push(...report.decisions);
     }
+    if (policy.format === 'plan') {
+      annotate('notice', { title: ACTION, message: `${inputs.policy} is in the product plan's format (allow/deny/deps/models): read as written (any matching deny blocks with its reason; \`write\` covers new, changed, deleted and renamed files; licence patterns apply per SPDX id and OR alternative). \`maestro policy migrate ${inputs.policy}\` writes the native format, which adds rule ids, modes, actors, dependency, security and secret rules.` });
+      for (const n of policy.notes ?? []) log.info(`policy: ${n}`);
+    }
     const findings = readFindings(inputs, cwd);
     decisions.push(...evaluateFindings(policy, findings, changes.map((c) => c.path), dependencies.map((d) => `${d.name}@${d.version}`)));
     let audit: AuditEntry[] = [];

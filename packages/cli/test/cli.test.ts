@@ -112,30 +112,36 @@ describe('maestro CLI (the built bundle)', () => {
     }
   });
 
-  test('policy: licences of a lockfile bump and a SARIF finding on a local diff; migrate the seed example and check with the result', () => {
+  test("policy: the plan's policy file as written and migrated make the same decisions on a lockfile bump", () => {
     const fx = GitFixture.create();
     const locks = path.resolve('packages/policy/test/fixtures/lockfiles');
     try {
-      const seed = readFileSync('policy/examples/seed-rules.yaml', 'utf8');
-      fx.commit('seed policy', { 'seed.yaml': seed, 'package-lock.json': readFileSync(path.join(locks, 'package-lock.base.json'), 'utf8') });
-      const m = maestro('policy', 'migrate', 'seed.yaml', '--cwd', fx.work, '--write', 'policy/rules.yaml');
-      expect(m.status).toBe(0);
-      expect(m.stdout).toMatch(/^wrote policy\/rules.yaml\n {2}- \/\.\*GPL\.\*\/i was a regex over the whole licence string/);
-      // The seed policy itself is refused with the way out.
-      const refused = maestro('policy', 'explain', 'x', '--cwd', fx.work, '--policy', 'seed.yaml');
-      expect(refused.status).not.toBe(0);
-      expect(refused.stderr).toMatch(/maestro policy migrate seed.yaml/);
-      fx.commit('migrated policy', { 'policy/rules.yaml': readFileSync(path.join(fx.work, 'policy/rules.yaml'), 'utf8') });
+      const plan = readFileSync('policy/examples/seed-rules.yaml', 'utf8');
+      fx.commit('plan policy', { 'policy/rules.yaml': plan, 'package-lock.json': readFileSync(path.join(locks, 'package-lock.base.json'), 'utf8') });
       fx.branch('deps');
-      fx.commit('add deps', { 'package-lock.json': readFileSync(path.join(locks, 'package-lock.head.json'), 'utf8') });
-      const c = maestro('policy', 'check', '--cwd', fx.work, '--base', 'main', '--json');
-      // observe mode: recorded, exit 0.
-      expect(c.status).toBe(0);
-      const out = JSON.parse(c.stdout);
-      expect(out.outcome).toBe('pass');
-      expect(out.dependencies).toHaveLength(22);
-      expect(out.violations.map((v: { subject: string }) => v.subject).sort()).toEqual(['@ffmpeg-installer/linux-x64@4.1.0', 'ffmpeg-static@5.2.0', 'parse-cache-control@1.0.1']);
-      expect(out.violations.every((v: { mode: string }) => v.mode === 'observe')).toBe(true);
+      fx.commit('add deps', { 'package-lock.json': readFileSync(path.join(locks, 'package-lock.head.json'), 'utf8'), 'infra/main.tf': 'x\n', 'server/app.ts': 'y\n' });
+      const direct = maestro('policy', 'check', '--cwd', fx.work, '--base', 'main', '--json');
+      expect(direct.status).toBe(1);
+      expect(direct.stderr).toMatch(/policy\/rules\.yaml is in the plan's format, read as written \(deny wins\)/);
+      const a = JSON.parse(direct.stdout);
+      expect(a.dependencies).toHaveLength(22);
+      expect(a.violations.map((v: { rule: string; subject: string }) => `${v.rule} ${v.subject}`).sort()).toEqual(['deny-infra infra/main.tf', 'deps-deny-gpl @ffmpeg-installer/linux-x64@4.1.0', 'deps-deny-gpl ffmpeg-static@5.2.0']);
+      const m = maestro('policy', 'migrate', 'policy/rules.yaml', '--cwd', fx.work, '--write', 'migrated.yaml');
+      expect(m.status).toBe(0);
+      expect(m.stdout).toMatch(/^wrote migrated.yaml\n {2}- \/\.\*GPL\.\*\/i is applied to each licence id/);
+      const migrated = readFileSync(path.join(fx.work, 'migrated.yaml'), 'utf8');
+      // The same change, on a base whose policy is the migrated file.
+      fx.git(['checkout', '-q', 'main']);
+      fx.branch('main2');
+      fx.commit('native policy', { 'policy/rules.yaml': migrated });
+      fx.branch('deps2');
+      fx.commit('add deps', { 'package-lock.json': readFileSync(path.join(locks, 'package-lock.head.json'), 'utf8'), 'infra/main.tf': 'x\n', 'server/app.ts': 'y\n' });
+      const again = maestro('policy', 'check', '--cwd', fx.work, '--base', 'main2', '--head', 'deps2', '--json');
+      expect(again.status).toBe(1);
+      expect(again.stderr).not.toMatch(/plan's format/);
+      const b = JSON.parse(again.stdout);
+      const key = (v: { rule: string; subject: string; mode: string; reason: string }) => `${v.rule} ${v.subject} ${v.mode} ${v.reason}`;
+      expect(b.violations.map(key).sort()).toEqual(a.violations.map(key).sort());
     } finally {
       fx.dispose();
     }

@@ -15,10 +15,10 @@ import type { Severity } from '@maestro/core/sarif';
 import { judgeLicence, starPattern } from './spdx.js';
 import type { DependencyChange } from './deps.js';
 
-export const ACTIONS = ['read', 'write', 'create', 'delete', 'rename'] as const;
-export const ACTORS = ['human', 'bot', 'agent'] as const;
-export type Action = (typeof ACTIONS)[number];
-export type Actor = (typeof ACTORS)[number];
+import { ACTIONS, ACTORS, type Action, type Actor } from './actions.js';
+import { convertPlan, isPlanFormat } from './plan-format.js';
+
+export { ACTIONS, ACTORS, type Action, type Actor };
 export type Mode = 'observe' | 'warn' | 'enforce';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
@@ -44,6 +44,8 @@ const licenceRule = z
     allow: z.array(z.string().min(1)).optional(),
     proprietary: z.enum(['allow', 'deny']).default('deny'),
     unknown: z.enum(['allow', 'deny']).default('deny'),
+    /** Regexes (`/…/flags`) over licence strings that are not valid SPDX (`GPLv3`): a match is denied. */
+    'deny-text': z.array(z.string().regex(/^\/.*\/[a-z]*$/, 'a regular expression written /…/flags')).optional(),
     mode: mode.optional(),
   })
   .strict()
@@ -110,6 +112,12 @@ export const policySchema = z
   .object({
     version: z.literal(1),
     mode: mode.default('warn'),
+    /**
+     * How path rules combine: `most-specific` (the longest literal glob wins; at a tie deny beats
+     * allow) or `deny-wins` (any matching deny blocks, the first one in file order gives the reason;
+     * the plan's format uses it).
+     */
+    precedence: z.enum(['most-specific', 'deny-wins']).default('most-specific'),
     overrides: overridesSection.default({ 'allow-self': false }),
     paths: z.array(pathRule).default([]),
     licenses: z.array(licenceRule).default([]),
@@ -133,13 +141,21 @@ export const policySchema = z
     }
   });
 
-export type Policy = z.output<typeof policySchema>;
+export type Policy = z.output<typeof policySchema> & {
+  /** Set when the file was written in the product plan's format (read as written; see plan-format.ts). */
+  format?: 'plan';
+  /** What converting the plan's format means for this file (regexes turned into licence ids, …). */
+  notes?: string[];
+};
 
 export function loadPolicy(source: string, file = 'policy/rules.yaml'): Policy {
   const raw = parseYaml(source, file) ?? {};
-  // The seed's example format (no version; `rules`, `deps`): say how to move, not "unknown key".
-  if (typeof raw === 'object' && !('version' in raw) && ('rules' in raw || 'deps' in raw)) {
-    throw new ConfigError('this policy is in the seed example format (`rules`, `deps`, no `version`)', { file, line: 1, fix: `run \`maestro policy migrate ${file}\` and commit its output (see actions/policy-gate/README.md#migrating-the-seed-example)` });
+  // The plan's own format (allow/deny/deps/models, no version): read as written, same evaluator.
+  if (isPlanFormat(raw)) {
+    const { doc, notes } = convertPlan(raw, source, file);
+    const r = policySchema.safeParse(doc);
+    if (!r.success) throw new Error(`policy-gate: the plan-format policy ${file} converted to an invalid native policy: ${r.error.issues[0]?.message}`);
+    return { ...r.data, format: 'plan', notes };
   }
   return validateConfig(policySchema, raw, source, file, 'see the policy reference in actions/policy-gate/README.md');
 }
@@ -177,16 +193,24 @@ function compile(p: Policy): Compiled[] {
 }
 
 /** The winning rule for one file, action and actor, with the glob that matched (for `explain`). */
-export function ruleFor(compiled: readonly Compiled[], file: string, action: Action, actor: Actor): { rule: Compiled['rule']; glob: string } | undefined {
+export function ruleFor(compiled: readonly Compiled[], file: string, action: Action, actor: Actor, precedence: Policy['precedence'] = 'most-specific'): { rule: Compiled['rule']; glob: string } | undefined {
   let best: { rule: Compiled['rule']; glob: string; spec: [number, number] } | undefined;
+  let firstAllow: { rule: Compiled['rule']; glob: string } | undefined;
   for (const c of compiled) {
     if (!c.rule.actions.includes(action) || !c.rule.actors.includes(actor)) continue;
     for (const g of c.globs) {
       if (!g.m.match(file)) continue;
+      if (precedence === 'deny-wins') {
+        // The first matching deny decides; an allow only answers when no deny matches.
+        if (c.rule.effect === 'deny') return { rule: c.rule, glob: g.glob };
+        firstAllow ??= { rule: c.rule, glob: g.glob };
+        continue;
+      }
       const better = !best || g.spec[0] > best.spec[0] || (g.spec[0] === best.spec[0] && (g.spec[1] > best.spec[1] || (g.spec[1] === best.spec[1] && c.rule.effect === 'deny' && best.rule.effect === 'allow')));
       if (better) best = { rule: c.rule, glob: g.glob, spec: g.spec };
     }
   }
+  if (precedence === 'deny-wins') return firstAllow;
   return best && { rule: best.rule, glob: best.glob };
 }
 
@@ -199,7 +223,7 @@ export function evaluatePaths(policy: Policy, changes: ReadonlyArray<Change & { 
   const compiled = compile(policy);
   const out: Decision[] = [];
   const judge = (file: string, action: Action) => {
-    const hit = ruleFor(compiled, file, action, actor);
+    const hit = ruleFor(compiled, file, action, actor, policy.precedence);
     if (hit && hit.rule.effect === 'deny') out.push({ rule: hit.rule.id, reason: hit.rule.reason, mode: hit.rule.mode ?? policy.mode, subject: file, detail: `${actor} may not ${action} ${file} (matched ${hit.glob})`, file });
   };
   for (const c of changes) {
@@ -267,7 +291,7 @@ export function explainPath(policy: Policy, file: string): Array<{ action: Actio
   const rows = [];
   for (const action of ACTIONS) {
     for (const actor of ACTORS) {
-      const hit = ruleFor(compiled, file, action, actor);
+      const hit = ruleFor(compiled, file, action, actor, policy.precedence);
       rows.push(hit ? { action, actor, effect: hit.rule.effect, rule: hit.rule.id, glob: hit.glob, reason: hit.rule.reason } : { action, actor, effect: 'default-allow' as const });
     }
   }

@@ -59,8 +59,13 @@ export function expandFamilies(patterns: readonly string[]): string[] {
 
 export type LicenceVerdict = { ok: true; why: string } | { ok: false; why: string; kind: 'denied' | 'not-allowed' | 'proprietary' | 'unknown' };
 
-export function judgeLicence(raw: string | undefined | null, rule: { deny?: readonly string[]; allow?: readonly string[]; proprietary?: 'allow' | 'deny'; unknown?: 'allow' | 'deny' }): LicenceVerdict {
+export function judgeLicence(raw: string | undefined | null, rule: { deny?: readonly string[]; allow?: readonly string[]; proprietary?: 'allow' | 'deny'; unknown?: 'allow' | 'deny'; 'deny-text'?: readonly string[] }): LicenceVerdict {
   const c = classify(raw);
+  // A licence string that is not SPDX (`GPLv3`) is text: a `deny-text` regex (the plan's `/.*GPL.*/i`) judges it as text.
+  if (c.kind === 'unknown' && c.raw !== '(none)') {
+    const hit = (rule['deny-text'] ?? []).find((p) => textRegex(p)?.test(c.raw));
+    if (hit) return { ok: false, kind: 'denied', why: `licence '${c.raw}' is not valid SPDX, and its text matches ${hit}` };
+  }
   if (c.kind === 'proprietary') return rule.proprietary === 'allow' ? { ok: true, why: 'UNLICENSED (proprietary) is allowed' } : { ok: false, kind: 'proprietary', why: 'UNLICENSED means proprietary, not "The Unlicense"' };
   if (c.kind === 'unknown') return rule.unknown === 'allow' ? { ok: true, why: `unknown licence '${c.raw}' is allowed by the rule` } : { ok: false, kind: 'unknown', why: `licence '${c.raw}' is not a valid SPDX expression` };
   const denied = matcher(expandFamilies(rule.deny ?? []));
@@ -70,4 +75,15 @@ export function judgeLicence(raw: string | undefined | null, rule: { deny?: read
   const offending = [...new Set(c.clauses.flatMap((clause) => clause.filter(denied)))];
   if (offending.length) return { ok: false, kind: 'denied', why: `every alternative includes a denied licence (${offending.join(', ')})` };
   return { ok: false, kind: 'not-allowed', why: `no alternative is made only of allowed licences (${c.clauses.map((x) => x.join(' AND ')).join(' | ')})` };
+}
+
+/** `/body/flags` → RegExp (the `g` flag dropped), else undefined. */
+export function textRegex(p: string): RegExp | undefined {
+  const m = /^\/(.*)\/([a-z]*)$/.exec(p.trim());
+  if (!m) return undefined;
+  try {
+    return new RegExp(m[1]!, m[2]!.replace(/g/g, ''));
+  } catch {
+    return undefined;
+  }
 }

@@ -57,6 +57,7 @@ export async function policyCommand(ctx: CommandContext): Promise<number> {
   const base = values.base ?? (await defaultBase(cwd, head, 'maestro policy')).base;
   // As in the action: the rules come from the base, not from the change.
   const policy = await loadPolicyAt(cwd, base, values.policy!);
+  if (policy.format === 'plan') ctx.stderr(`note: ${values.policy} is in the plan's format, read as written (deny wins); \`maestro policy migrate ${values.policy}\` writes the native format`);
   const sbom = values.sbom ? readSbom(read(values.sbom), values.sbom) : undefined;
   const report = await checkChange({ cwd, base, head, policy, actor, ...(sbom ? { sbom } : {}) });
   const findings = [...values.sarif!.flatMap((f) => readSarif(read(f), f)), ...values.grype!.flatMap((f) => readGrype(read(f), f))];
