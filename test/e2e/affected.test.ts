@@ -290,5 +290,27 @@ describe('affected bundle under runner-sim', () => {
       expect(Object.values(bad.outputs).join('\n')).not.toContain('curl');
     });
   });
+
+  test("pnpm 12's two-document lockfile: the full report (keys included) reads the project document; a lockfile bump selects only the bumped project", async () => {
+    const dir = path.resolve('packages/affected/test/fixtures/pnpm12');
+    const read = (f: string) => readFileSync(path.join(dir, f), 'utf8');
+    const wf = GitFixture.create();
+    try {
+      const b = (ms: string) => J({ name: '@ws/b', version: '1.0.0', scripts: { build: 'tsc', test: 'jest' }, dependencies: { '@ws/a': 'workspace:*', ms } });
+      wf.commit('workspace', { 'package.json': J({ name: 'ws', private: true }), 'pnpm-workspace.yaml': read('pnpm-workspace.yaml'), 'packages/a/package.json': J({ name: '@ws/a', version: '1.0.0', scripts: { build: 'tsc', test: 'jest' }, dependencies: { 'is-odd': '3.0.1' } }), 'packages/b/package.json': b('2.1.3'), 'pnpm-lock.yaml': read('pnpm-lock.base.yaml') });
+      wf.push('main');
+      wf.branch('bump');
+      wf.commit('ms 2.1.2', { 'packages/b/package.json': b('2.1.2'), 'pnpm-lock.yaml': read('pnpm-lock.head.yaml') });
+      const p = wf.pullRequest(71, 'main', 'bump');
+      const r = await runAction({ actionDir, workspace: wf.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 71, ...p }), token, apiUrl: gh.url, stages: ['main'] });
+      assertContract(r);
+      expect(r.conclusion).toBe('success');
+      expect(JSON.parse(r.outputs['projects']!)).toEqual(['@ws/b']);
+      expect(r.outputs['all']).toBe('false');
+      expect(Object.keys(JSON.parse(r.outputs['keys']!)).sort()).toEqual(['@ws/b:build', '@ws/b:test']);
+    } finally {
+      wf.dispose();
+    }
+  });
 });
 

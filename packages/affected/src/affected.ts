@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
 import type { FileChange } from '@maestro/core/git';
 import { byCodeUnit, ProjectGraph } from './graph.js';
-import { describeChanges, importersThatMayDiffer, parseLockfile, type LockfileIndex } from './lockfile.js';
+import { UnsupportedLockfile, describeChanges, importersThatMayDiffer, parseLockfile, type LockfileIndex } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
 import { compileGlob, discover, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
 
@@ -289,16 +289,24 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
     else if (!bl || bl.kind !== hl.kind) all = `the lockfile changed format (${bl?.path ?? 'none'} → ${hl.path})`;
     else {
       const texts = await readAll(opts.head, [hl.path]);
-      headLock = await parseLockfile(hl.kind, texts.get(hl.path) ?? '', hl.path);
       let baseLock: LockfileIndex | undefined;
       try {
-        const bt = await readAll(opts.base, [bl.path]);
-        baseLock = await parseLockfile(bl.kind, bt.get(bl.path) ?? '', bl.path);
+        headLock = await parseLockfile(hl.kind, texts.get(hl.path) ?? '', hl.path);
       } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        all = `the lockfile at the base commit is unreadable (${e.message})`;
+        // A lockfile format this version cannot attribute is not the user's error: everything is affected, with the reason.
+        if (!(e instanceof UnsupportedLockfile)) throw e;
+        all = `${e.why} in ${hl.path}; everything is affected`;
       }
-      if (baseLock) {
+      try {
+        if (headLock) {
+          const bt = await readAll(opts.base, [bl.path]);
+          baseLock = await parseLockfile(bl.kind, bt.get(bl.path) ?? '', bl.path);
+        }
+      } catch (e) {
+        if (!(e instanceof ConfigError) && !(e instanceof UnsupportedLockfile)) throw e;
+        all = `the lockfile at the base commit cannot be read (${e instanceof UnsupportedLockfile ? e.why : e.message}); everything is affected`;
+      }
+      if (baseLock && headLock) {
         // pnpm: only importers whose closure can differ are compared (a one-package bump stays cheap in a big monorepo).
         const candidates = importersThatMayDiffer(baseLock, headLock);
         const rootA = !candidates || candidates.has('.') ? baseLock.get('.') : undefined;

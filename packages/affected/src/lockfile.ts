@@ -8,7 +8,8 @@
  * Formats: pnpm v9 (`importers` + `snapshots`), pnpm v6 (`packages` carry the
  * dependencies), npm v2/v3 (`packages` keyed by node_modules path).
  */
-import { parseJson, parseYaml } from '@maestro/core/config';
+import { lastYamlDocumentText, parseJson, pnpmLockDocuments } from '@maestro/core/config';
+import { ConfigError } from '@maestro/core/errors';
 import { readPnpmLockFast } from './pnpm-lock-reader.js';
 import { isNpmLock, isPnpmLock, type NpmLock, type PnpmLock } from './guards.js';
 import { explain } from './workspace.js';
@@ -102,8 +103,38 @@ function pnpmName(key: string): string {
   return at < 0 ? k : k.slice(0, at);
 }
 
+/**
+ * A lockfile this version of affected cannot attribute (an unknown
+ * `lockfileVersion`, or a file that does not parse). Not the user's error to
+ * fix: the caller treats everything as affected and says why.
+ */
+export class UnsupportedLockfile extends Error {
+  constructor(
+    readonly file: string,
+    readonly why: string,
+  ) {
+    super(`${file}: ${why}`);
+    this.name = 'UnsupportedLockfile';
+  }
+}
+
+/** The pnpm lockfile formats per-package attribution reads: v5.x, v6.x and v9.x (pnpm 7 to 11+). */
+const PNPM_LOCK_VERSIONS = /^(5\.[0-9]+|6\.[0-9]+|9\.[0-9]+)$/;
+
 export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Promise<LockfileIndex> {
-  const data = readPnpmLockFast(source) ?? parseYaml(source, file);
+  // pnpm 11+ may write an "env" document first; the project's graph is the last document.
+  const last = lastYamlDocumentText(source);
+  let data: unknown = readPnpmLockFast(last.text);
+  if (data === undefined) {
+    try {
+      data = pnpmLockDocuments(source, file).project;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UnsupportedLockfile(file, `it does not parse as YAML (${e.line ? `line ${e.line}: ` : ''}${e.message})`);
+      throw e as Error;
+    }
+  }
+  const version = data && typeof data === 'object' ? String((data as { lockfileVersion?: unknown }).lockfileVersion ?? '') : '';
+  if (!PNPM_LOCK_VERSIONS.test(version)) throw new UnsupportedLockfile(file, `unsupported lockfile format ${version ? `'lockfileVersion: ${version}'` : '(no lockfileVersion)'}`);
   const lock = isPnpmLock(data) ? data : await explain<PnpmLock>('pnpmSchema', data, source, file, 'regenerate it with `pnpm install`');
   const snapshots = (lock.snapshots ?? lock.packages ?? {}) as Record<string, Record<string, unknown> | null>;
   const packages = (lock.packages ?? {}) as Record<string, Record<string, unknown> | null>;
@@ -204,7 +235,16 @@ export function importersThatMayDiffer(base: LockfileIndex, head: LockfileIndex)
 }
 
 export async function parseNpmLock(source: string, file = 'package-lock.json'): Promise<LockfileIndex> {
-  const data = parseJson(source, file);
+  let data: unknown;
+  try {
+    data = parseJson(source, file);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UnsupportedLockfile(file, `it does not parse as JSON (${e.line ? `line ${e.line}: ` : ''}${e.message})`);
+    throw e;
+  }
+  // lockfileVersion 1 (npm 6) has no `packages` map to attribute from.
+  const v = data && typeof data === 'object' ? (data as { lockfileVersion?: unknown; packages?: unknown }) : {};
+  if (![2, 3].includes(Number(v.lockfileVersion)) || !v.packages) throw new UnsupportedLockfile(file, `unsupported lockfile format 'lockfileVersion: ${String(v.lockfileVersion ?? '?')}'`);
   const lock = isNpmLock(data) ? data : await explain<NpmLock>('npmSchema', data, source, file, 'regenerate it with `npm install`');
   const pkgs = lock.packages ?? {};
   const index: LockfileIndex = new Map();

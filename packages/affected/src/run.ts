@@ -8,7 +8,7 @@ import { resolveBase, type BaseContext, type BaseResolution } from './base.js';
 import { selectTests, type TestSelection } from './imports.js';
 import { computeKeys, type TargetKey } from './keys.js';
 import { buildMatrix, nxProjects, reasonsMap, turboFilter, type MatrixEntry } from './outputs.js';
-import { parseLockfile } from './lockfile.js';
+import { UnsupportedLockfile, parseLockfile } from './lockfile.js';
 import { gitTree, readAll } from './tree.js';
 
 export interface AnalyzeOptions extends BaseContext {
@@ -87,7 +87,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
     let lockIndex = result.lockfile?.head;
     const lf = result.workspace.lockfile;
     if (!lockIndex && lf && (lf.kind === 'pnpm' || lf.kind === 'npm') && result.tasks.length) {
-      lockIndex = await parseLockfile(lf.kind, (await readAll(head, [lf.path])).get(lf.path) ?? '', lf.path);
+      try {
+        lockIndex = await parseLockfile(lf.kind, (await readAll(head, [lf.path])).get(lf.path) ?? '', lf.path);
+      } catch (e) {
+        // Keys then hash the whole lockfile (every task's key changes with it): slower caching, never a crash.
+        if (!(e instanceof UnsupportedLockfile)) throw e;
+        result.warnings.push(`${e.why} in ${lf.path}: content keys hash the whole lockfile`);
+      }
     }
     lap('lockfile');
     keys = computeKeys(head, result.workspace, result.graph, {

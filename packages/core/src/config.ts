@@ -3,7 +3,7 @@
  * pointing at the file, line and column of the offending value. Pure.
  */
 import { readFileSync } from 'node:fs';
-import { EVENT_ID, getScalarValue, load, parseEvents, YAMLException, type Event } from 'js-yaml';
+import { EVENT_ID, getScalarValue, load, loadAll, parseEvents, YAMLException, type Event } from 'js-yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -105,17 +105,51 @@ export function parseYaml(source: string, file: string): unknown {
   try {
     return load(source, { filename: file });
   } catch (e) {
-    if (e instanceof YAMLException) {
-      const mark = e.mark;
-      throw new ConfigError(`invalid YAML: ${e.reason}`, {
-        file,
-        ...(mark ? { line: mark.line + 1, column: mark.column + 1 } : {}),
-        fix: 'fix the YAML syntax at that position (indentation, quotes, a missing colon)',
-        cause: e,
-      });
-    }
-    throw e;
+    throw yamlError(e, file);
   }
+}
+
+/** Every document of a YAML stream (`---`-separated), with the same error reporting as parseYaml. */
+export function parseYamlAll(source: string, file: string): unknown[] {
+  try {
+    return loadAll(source, null, { filename: file });
+  } catch (e) {
+    throw yamlError(e, file);
+  }
+}
+
+/**
+ * `pnpm-lock.yaml` as pnpm writes it today. pnpm 11+ may write two documents:
+ * an "env" document first (`packageManagerDependencies`, `configDependencies`)
+ * and the project's lockfile last (pnpm/pnpm#10964; pnpm.io "Reading
+ * pnpm-lock.yaml": read every document, the project graph is the last one).
+ * Returns the project document and, when there is one, the env document.
+ */
+export function pnpmLockDocuments(source: string, file: string): { project: unknown; env?: unknown; documents: number } {
+  const docs = /^---[ \t]*$/m.test(source) ? parseYamlAll(source, file).filter((d) => d !== null && d !== undefined) : [parseYaml(source, file)];
+  const project = docs[docs.length - 1];
+  return docs.length > 1 ? { project, env: docs[0], documents: docs.length } : { project, documents: docs.length };
+}
+
+/** The text of the last document of a YAML stream (after the last `---` line), for line-oriented readers. */
+export function lastYamlDocumentText(source: string): { text: string; lineOffset: number } {
+  const re = /^---[ \t]*$/gm;
+  let last = -1;
+  for (let m = re.exec(source); m; m = re.exec(source)) last = m.index + m[0].length;
+  if (last < 0) return { text: source, lineOffset: 0 };
+  const before = source.slice(0, last);
+  return { text: source.slice(last).replace(/^\r?\n/, ''), lineOffset: (before.match(/\n/g) ?? []).length + 1 };
+}
+
+function yamlError(e: unknown, file: string): unknown {
+  if (!(e instanceof YAMLException)) return e;
+  const mark = e.mark;
+  return new ConfigError(`invalid YAML: ${e.reason}`, {
+    file,
+    ...(mark ? { line: mark.line + 1, column: mark.column + 1 } : {}),
+    fix: 'fix the YAML syntax at that position (indentation, quotes, a missing colon)',
+    cause: e,
+  });
 }
 
 function describePath(path: readonly PropertyKey[]): string {

@@ -1,7 +1,7 @@
 /**
  * Dependency changes from lockfile diffs, with their licences.
  *
- * Lockfiles: pnpm v9 (and v6 keys), npm v2/v3 `package-lock.json`, yarn v1
+ * Lockfiles: pnpm v9 (and v6 keys; pnpm 11's env + project documents), npm v2/v3 `package-lock.json`, yarn v1
  * (and berry) `yarn.lock`. A package is *added* when its name@version is in
  * the head lockfile and not in the base one, and *new* when no version of it
  * was in the base. Workspace packages are not dependencies and are skipped.
@@ -17,7 +17,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
 import { ConfigError } from '@maestro/core/errors';
-import { isRecord, parseJson, parseYaml } from '@maestro/core/config';
+import { isRecord, parseJson, pnpmLockDocuments } from '@maestro/core/config';
 
 export type LockKind = 'pnpm' | 'npm' | 'yarn';
 
@@ -75,13 +75,17 @@ export function readLockPackages(kind: LockKind, source: string, file: string): 
     if (!out.has(key(p.name, p.version))) out.set(key(p.name, p.version), p);
   };
   if (kind === 'pnpm') {
-    const doc = parseYaml(source, file);
-    if (!isRecord(doc)) throw new ConfigError('not a pnpm lockfile', { file, fix: 'regenerate it with `pnpm install`' });
-    const packages = isRecord(doc['packages']) ? doc['packages'] : {};
-    for (const k of Object.keys(packages)) {
-      const nv = splitPnpmKey(k);
-      // `link:` / `file:` entries are workspace or local packages, not dependencies.
-      if (nv && !/^(link|file|workspace):/.test(nv[1])) add({ name: nv[0], version: nv[1] });
+    // pnpm 11+ may write an "env" document (configDependencies, the package manager itself) before the
+    // project's: both install real packages, so both count.
+    const { project, env } = pnpmLockDocuments(source, file);
+    if (!isRecord(project)) throw new ConfigError('not a pnpm lockfile', { file, fix: 'regenerate it with `pnpm install`' });
+    for (const doc of [project, env]) {
+      const packages = isRecord(doc) && isRecord(doc['packages']) ? doc['packages'] : {};
+      for (const k of Object.keys(packages)) {
+        const nv = splitPnpmKey(k);
+        // `link:` / `file:` entries are workspace or local packages, not dependencies.
+        if (nv && !/^(link|file|workspace):/.test(nv[1])) add({ name: nv[0], version: nv[1] });
+      }
     }
     return out;
   }

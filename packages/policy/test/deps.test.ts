@@ -242,3 +242,14 @@ describe('secrets in a real repository', () => {
     }
   });
 });
+
+describe("pnpm 12's two-document lockfile", () => {
+  test('packages of both documents count (config dependencies are installed too); a bump is one added package', async () => {
+    const { readLockPackages, diffLockPackages } = await import('../src/deps.js');
+    const dir = path.resolve('packages/affected/test/fixtures/pnpm12');
+    const base = readLockPackages('pnpm', readFileSync(path.join(dir, 'pnpm-lock.base.yaml'), 'utf8'), 'pnpm-lock.yaml');
+    expect([...base.keys()].sort()).toEqual(['is-even@1.0.0', 'is-number@6.0.0', 'is-odd@3.0.1', 'ms@2.1.3']);
+    const head = readLockPackages('pnpm', readFileSync(path.join(dir, 'pnpm-lock.head.yaml'), 'utf8'), 'pnpm-lock.yaml');
+    expect(diffLockPackages(base, head).map((p) => `${p.name}@${p.version} new=${p.new}`)).toEqual(['ms@2.1.2 new=false']);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * Every pnpm lockfile shape pnpm writes today, and what happens with one it
+ * does not: pnpm 11+'s two documents (an "env" document, then the project's),
+ * and an unknown `lockfileVersion`, which makes everything affected with the
+ * reason instead of blaming a valid file.
+ */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GitFixture } from '@maestro/harness';
+import { diffFiles } from '@maestro/core';
+import { UnsupportedLockfile, computeAffected, gitTree, parsePnpmLock, reasonsMap } from '../src/index.js';
+
+const FX = path.resolve('packages/affected/test/fixtures/pnpm12');
+const read = (f: string) => readFileSync(path.join(FX, f), 'utf8');
+const fixtures: GitFixture[] = [];
+afterEach(() => {
+  for (const f of fixtures.splice(0)) f.dispose();
+});
+
+function workspace(lock: string): GitFixture {
+  const fx = GitFixture.create();
+  fixtures.push(fx);
+  fx.commit('workspace', {
+    'package.json': '{"name":"ws","private":true}\n',
+    'pnpm-workspace.yaml': read('pnpm-workspace.yaml'),
+    'packages/a/package.json': JSON.stringify({ name: '@ws/a', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { 'is-odd': '3.0.1' } }),
+    'packages/b/package.json': JSON.stringify({ name: '@ws/b', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { '@ws/a': 'workspace:*', ms: '2.1.3' } }),
+    'pnpm-lock.yaml': lock,
+  });
+  return fx;
+}
+
+async function between(fx: GitFixture, base: string) {
+  const g = { cwd: fx.work };
+  const [b, h] = await Promise.all([gitTree(base, g), gitTree('HEAD', g)]);
+  return computeAffected({ base: b, head: h, changes: await diffFiles(base, 'HEAD', g) });
+}
+
+describe('pnpm lockfile formats', () => {
+  test("pnpm 12's two-document lockfile (written by pnpm 12.23.0): the project document is read, the env document does not make everything affected", async () => {
+    const index = await parsePnpmLock(read('pnpm-lock.base.yaml'));
+    expect([...index.keys()].sort()).toEqual(['.', 'packages/a', 'packages/b']);
+    expect([...index.get('packages/b')!.packages.get('ms')!]).toEqual(['2.1.3']);
+    const fx = workspace(read('pnpm-lock.base.yaml'));
+    const base = fx.head();
+    fx.commit('ms 2.1.2', { 'packages/b/package.json': JSON.stringify({ name: '@ws/b', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { '@ws/a': 'workspace:*', ms: '2.1.2' } }), 'pnpm-lock.yaml': read('pnpm-lock.head.yaml') });
+    const r = await between(fx, base);
+    expect(r.all).toBe(false);
+    expect(r.projects.map((p) => p.name)).toEqual(['@ws/b']);
+    expect(reasonsMap(r)['@ws/b']!.join(' ')).toMatch(/ms 2\.1\.3 → 2\.1\.2/);
+  });
+
+  test('an unknown lockfileVersion, or a lockfile that does not parse: everything is affected with the reason, no ConfigError blaming the file', async () => {
+    await expect(parsePnpmLock("lockfileVersion: '42.0'\nimporters: {}\n")).rejects.toBeInstanceOf(UnsupportedLockfile);
+    const fx = workspace(read('pnpm-lock.base.yaml'));
+    const base = fx.head();
+    fx.commit('future pnpm', { 'pnpm-lock.yaml': "lockfileVersion: '42.0'\n\nimporters:\n  .: {}\n" });
+    const r = await between(fx, base);
+    expect(r.all).toBe(true);
+    expect(r.allReason).toMatch(/unsupported lockfile format 'lockfileVersion: 42\.0' in pnpm-lock\.yaml; everything is affected/);
+    fx.commit('broken', { 'pnpm-lock.yaml': "lockfileVersion: '9.0'\nimporters:\n  .: {\n" });
+    const broken = await between(fx, base);
+    expect(broken.all).toBe(true);
+    expect(broken.allReason).toMatch(/does not parse as YAML .*; everything is affected/);
+  });
+});
