@@ -312,5 +312,18 @@ describe('affected bundle under runner-sim', () => {
       wf.dispose();
     }
   });
+
+  test('a README-only change: the project is listed as touched, with no task, and turbo-filter / nx-projects stay empty', async () => {
+    fx.checkout('main');
+    fx.branch('docs-only');
+    fx.commit('docs', { 'packages/web/README.md': '# web\n' });
+    const p = fx.pullRequest(72, 'main', 'docs-only');
+    const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 72, ...p }), token, apiUrl: gh.url, stages: ['main'] });
+    assertContract(r);
+    expect(JSON.parse(r.outputs['projects']!)).toEqual(['@shop/web']);
+    expect(r.outputs['any']).toBe('false');
+    expect(r.outputs['turbo-filter']).toBe('');
+    expect(r.outputs['nx-projects']).toBe('');
+  });
 });
 

@@ -93,6 +93,31 @@ export function isStructural(changes: readonly FileChange[]): boolean {
 
 const ROOT_MANIFEST_IGNORED = new Set(['scripts', 'description', 'keywords', 'author', 'license', 'repository', 'homepage', 'bugs', 'version', 'funding', 'contributors', 'private', 'name', 'prettier', 'eslintConfig', 'lint-staged', 'commitlint', 'release']);
 
+/**
+ * pnpm-workspace.yaml settings by what a change to them can do to the committed tree:
+ * - `packages` changes which folders are projects: the graph says what that affects (new projects,
+ *   removed ones, moved files), not "everything";
+ * - resolution settings show up in the lockfile when they change anything, and the lockfile is
+ *   attributed per package (a change that leaves the lockfile as it was changed nothing);
+ * - settings about future installs, publishing or the CLI affect nothing already committed;
+ * - everything else (node_modules layout, hoisting, which dependencies may run build scripts, the
+ *   Node version, and any key not listed here) can change how every package installs or runs: all.
+ */
+export const WORKSPACE_SETTINGS = {
+  graph: ['packages'],
+  lockfile: ['catalog', 'catalogs', 'overrides', 'patchedDependencies', 'packageExtensions', 'peerDependencyRules', 'allowedDeprecatedVersions', 'supportedArchitectures', 'ignoredOptionalDependencies', 'dedupePeerDependents', 'resolutionMode', 'autoInstallPeers', 'excludeLinksFromLockfile', 'injectWorkspacePackages', 'linkWorkspacePackages', 'configDependencies', 'dedupeDirectDeps', 'resolvePeersFromWorkspaceRoot', 'registrySupportsTimeField'],
+  none: ['minimumReleaseAge', 'minimumReleaseAgeExclude', 'trustPolicy', 'trustPolicyExclude', 'trustPolicyIgnoreAfter', 'catalogMode', 'cleanupUnusedCatalogs', 'catalogPrune', 'savePrefix', 'saveExact', 'saveWorkspaceProtocol', 'updateNotifier', 'auditConfig', 'updateConfig', 'publishBranch', 'gitChecks', 'verifyDepsBeforeRun', 'blockExoticSubdeps', 'preferOffline', 'fetchRetries', 'fetchTimeout', 'networkConcurrency', 'childConcurrency', 'workspaceConcurrency', 'color', 'loglevel', 'reporter'],
+} as const;
+
+/** Which changed top-level keys of pnpm-workspace.yaml make everything affected (see WORKSPACE_SETTINGS). */
+export function workspaceSettingsChanged(before: unknown, after: unknown): { global: string[]; handled: string[] } {
+  const a = before && typeof before === 'object' ? (before as Record<string, unknown>) : {};
+  const b = after && typeof after === 'object' ? (after as Record<string, unknown>) : {};
+  const changed = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !isDeepStrictEqual(a[k], b[k])).sort();
+  const handled = new Set<string>([...WORKSPACE_SETTINGS.graph, ...WORKSPACE_SETTINGS.lockfile, ...WORKSPACE_SETTINGS.none]);
+  return { global: changed.filter((k) => !handled.has(k)), handled: changed.filter((k) => handled.has(k)) };
+}
+
 function tryJson(s: string | undefined): unknown {
   if (s === undefined) return undefined;
   try {
@@ -255,9 +280,8 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
       continue;
     }
     if (file === 'pnpm-workspace.yaml') {
-      // Catalog edits reach packages through the lockfile; anything else is global.
-      const strip = (src: string | undefined) => omit(tryYaml(src), new Set(['catalog', 'catalogs']));
-      if (!isDeepStrictEqual(strip(semanticBase.get(file)), strip(semantic.get(file)))) all ??= 'pnpm-workspace.yaml changed beyond catalogs';
+      const keys = workspaceSettingsChanged(tryYaml(semanticBase.get(file)), tryYaml(semantic.get(file)));
+      if (keys.global.length) all ??= `pnpm-workspace.yaml changed ${keys.global.map((k) => `\`${k}\``).join(', ')}, which can change how every package installs or runs`;
       continue;
     }
     if (globalMatchers.some((m) => m.test(file))) {

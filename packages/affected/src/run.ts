@@ -109,6 +109,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
   }
   const keyOf = new Map(keys.map((k) => [`${k.project}\0${k.target}`, k.key]));
   const projects = result.projects.map((p) => p.name);
+  const withTasks = projects.filter((p) => result.tasks.some((t) => t.project === p));
   const report: Report = {
     base: resolution.base ?? null,
     head: resolution.head,
@@ -124,8 +125,10 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
       return key ? { ...t, key } : t;
     }),
     matrix: buildMatrix(result.tasks, opts.maxJobs),
-    turboFilter: turboFilter(projects),
-    nxProjects: nxProjects(projects),
+    // Filters for turbo/nx name the projects that have work to do (a README-only change lists a
+    // project as touched but selects no task: running its pipeline would do nothing).
+    turboFilter: turboFilter(withTasks),
+    nxProjects: nxProjects(withTasks),
     files,
     unowned: result.unowned,
     keys,
@@ -148,6 +151,7 @@ export function formatReport(r: Report): string {
   const lines: string[] = [];
   lines.push(`base ${r.base ? r.base.slice(0, 12) : '(none)'} (${r.baseSource ?? r.baseNote ?? 'unknown'}) → head ${r.head.slice(0, 12)}; ${r.files.length} changed file(s)`);
   if (r.baseNote && r.base) lines.push(`  note: ${r.baseNote}`);
+  if (r.fetched.length) lines.push(`  fetched ${r.fetched.length} missing commit(s) into the shallow clone: ${r.fetched.map((x) => x.slice(0, 12)).join(', ')}`);
   if (r.all) lines.push(`ALL ${r.projects.length} projects affected: ${r.allReason}`);
   else lines.push(`${r.projects.length} of ${r.graph.length} projects affected`);
   for (const p of r.projects) lines.push(`  ${p}: ${(r.reasons[p] ?? [])[0] ?? ''}${(r.reasons[p]?.length ?? 0) > 1 ? ` (+${r.reasons[p]!.length - 1} more)` : ''}`);

@@ -136,7 +136,7 @@ describe('project discovery and closure', () => {
     expect((await affectedBetween(f, mid)).allReason).toBe('turbo.json is a global input');
   });
 
-  test('pnpm-workspace.yaml: a catalog edit is left to the lockfile; a glob edit is global', async () => {
+  test('pnpm-workspace.yaml: a catalog edit is left to the lockfile; a glob edit changes the graph (the newly included project), not everything', async () => {
     const f = shop();
     const base = f.head();
     f.commit('catalog', { 'pnpm-workspace.yaml': 'packages:\n  - packages/*\n  - apps/*\n  - "!packages/ignored"\ncatalog:\n  ms: ^2.1.3\n' });
@@ -144,7 +144,9 @@ describe('project discovery and closure', () => {
     const mid = f.head();
     f.commit('globs', { 'pnpm-workspace.yaml': 'packages:\n  - packages/*\n  - apps/*\n' });
     const r = await affectedBetween(f, mid);
-    expect(r.all).toBe(true);
+    expect(r.all).toBe(false);
+    expect(names(r)).toEqual(['ignored']);
+    expect(reasonsMap(r)['ignored']![0]).toMatch(/new project/);
   });
 
   test('dependency cycles are reported, and the closure terminates', async () => {

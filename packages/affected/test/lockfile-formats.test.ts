@@ -65,3 +65,35 @@ describe('pnpm lockfile formats', () => {
     expect(broken.allReason).toMatch(/does not parse as YAML .*; everything is affected/);
   });
 });
+
+describe('pnpm-workspace.yaml settings, compared by meaning', () => {
+  const ws = (extra: string) => `${read('pnpm-workspace.yaml')}${extra}`;
+  test('release-age and trust settings affect nothing; a catalog edit that leaves the lockfile as it was affects nothing', async () => {
+    const fx = workspace(read('pnpm-lock.base.yaml'));
+    const base = fx.head();
+    fx.commit('supply-chain settings', { 'pnpm-workspace.yaml': ws("minimumReleaseAge: 1440\nminimumReleaseAgeExclude: ['@ws/*']\ntrustPolicy: no-downgrade\ncatalog:\n  react: ^19.0.0\n") });
+    const r = await between(fx, base);
+    expect(r.all).toBe(false);
+    expect(r.projects).toEqual([]);
+  });
+
+  test('a node_modules layout or build-script setting makes everything affected, naming the key', async () => {
+    const fx = workspace(read('pnpm-lock.base.yaml'));
+    const base = fx.head();
+    fx.commit('hoisted', { 'pnpm-workspace.yaml': ws('nodeLinker: hoisted\nonlyBuiltDependencies: [esbuild]\n') });
+    const r = await between(fx, base);
+    expect(r.all).toBe(true);
+    expect(r.allReason).toBe('pnpm-workspace.yaml changed `nodeLinker`, `onlyBuiltDependencies`, which can change how every package installs or runs');
+  });
+
+  test('moving projects to another folder glob: the moved projects (and their dependents) are affected, not everything', async () => {
+    const fx = workspace(read('pnpm-lock.base.yaml'));
+    fx.commit('a third project', { 'packages/c/package.json': JSON.stringify({ name: '@ws/c', version: '1.0.0', scripts: { build: 'tsc' } }) });
+    const base = fx.head();
+    fx.git(['mv', 'packages/a', 'core-a']);
+    fx.commit('move a', { 'pnpm-workspace.yaml': read('pnpm-workspace.yaml').replace('  - packages/*\n', '  - packages/*\n  - core-*\n') });
+    const r = await between(fx, base);
+    expect(r.all).toBe(false);
+    expect(r.projects.map((p) => p.name)).toEqual(['@ws/a', '@ws/b']);
+  });
+});

@@ -182,7 +182,7 @@ describe('maestro CLI (the built bundle)', () => {
       fx.commit('edit', { 'packages/a/src/x.ts': 'export const x = 2;\n' });
       const t = maestro('affected', '--cwd', fx.work);
       expect(t.status).toBe(0);
-      expect(t.stdout).toContain('(merge-base of HEAD with main)');
+      expect(t.stdout).toMatch(/^base [0-9a-f]{12} \(default-branch-merge-base\) → head [0-9a-f]{12}; 1 changed file\(s\)\n  note: merge-base of HEAD with main\n/);
       expect(t.stdout).toContain('  b: depends on a (b → a): packages/a/src/x.ts changed');
       expect(t.stdout).toContain('3 task(s): a:build b:build b:test');
       const j = maestro('affected', '--cwd', fx.work, '--base', 'main', '--json', '--targets', 'build');

@@ -38,7 +38,9 @@ export async function affectedCommand(ctx: CommandContext): Promise<number> {
     // The text report does not show keys, so only JSON computes them.
     keys: values.json! && !values['no-keys'],
   });
+  // No --base: the base is the fork point from the default branch, not an input.
+  if (!values.base) Object.assign(report, { baseSource: 'default-branch-merge-base', baseNote: note });
   if (values.json) ctx.stdout(JSON.stringify(report, null, 2));
-  else ctx.stdout((note ? `(${note})\n` : '') + formatReport(report));
+  else ctx.stdout(formatReport(report));
   return 0;
 }
