@@ -6,7 +6,8 @@
  */
 import path from 'node:path/posix';
 import { ConfigError } from '@maestro/core/errors';
-import { parseJson, parseYaml, validateConfig } from '@maestro/core/config';
+import { lastYamlDocumentText, parseJson, parseYaml, pnpmLockDocuments, validateConfig } from '@maestro/core/config';
+import { readPnpmLockFast } from './pnpm-lock-reader.js';
 import { isManifest, isNxProject, isPnpmWorkspace, type Manifest, type PnpmWorkspace, type SchemaName } from './guards.js';
 import { readAll, type Tree } from './tree.js';
 
@@ -112,6 +113,37 @@ function mergeTarget(base: TargetConfig, over?: TargetOverride): TargetConfig {
 }
 
 /** Name referenced by a dependency entry: `workspace:` and `npm:` aliases point elsewhere. */
+/**
+ * importer root → dependency name → resolved version as pnpm's lockfile has it (`link:../x` for
+ * a workspace link), from the project document. Undefined when there is no pnpm lockfile or it
+ * cannot be read (edges then follow the manifests alone).
+ */
+function pnpmLinks(source: string | undefined): Map<string, Map<string, string>> | undefined {
+  if (source === undefined) return undefined;
+  let lock: unknown = readPnpmLockFast(lastYamlDocumentText(source).text);
+  if (lock === undefined) {
+    try {
+      lock = pnpmLockDocuments(source, 'pnpm-lock.yaml').project;
+    } catch {
+      return undefined;
+    }
+  }
+  const importers = (lock as { importers?: Record<string, Record<string, Record<string, unknown> | undefined> | null> } | null)?.importers;
+  if (!importers || typeof importers !== 'object') return undefined;
+  const out = new Map<string, Map<string, string>>();
+  for (const [root, imp] of Object.entries(importers)) {
+    const m = new Map<string, string>();
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+      for (const [name, v] of Object.entries(imp?.[field] ?? {})) {
+        const version = typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { version?: unknown }).version === 'string' ? (v as { version: string }).version : undefined;
+        if (version !== undefined) m.set(name, version);
+      }
+    }
+    out.set(root, m);
+  }
+  return out;
+}
+
 function referencedName(key: string, spec: string): string {
   const alias = /^(?:workspace|npm):((?:@[^/@]+\/)?[^@]+)@/.exec(spec);
   return alias ? alias[1]! : key;
@@ -235,12 +267,21 @@ export async function discover(tree: Tree): Promise<Workspace> {
   }
 
   // --- dependency edges ---
+  // A `workspace:` (or `link:`/`file:`) spec always links the workspace package. Any other spec
+  // (`catalog:`, a version range) may resolve from the registry instead: pnpm's lockfile says which.
+  const linked = pnpmLinks(lockfiles[0] === 'pnpm-lock.yaml' ? contents.get('pnpm-lock.yaml') : undefined);
   for (const [name, m] of jsManifests) {
     const project = projects.get(name)!;
     for (const field of DEP_FIELDS) {
       for (const [key, spec] of Object.entries(m[field] ?? {})) {
         const target = referencedName(key, spec);
-        if (target !== name && projects.has(target) && !project.deps.has(target)) project.deps.set(target, `${project.manifest} ${field}`);
+        if (target === name || !projects.has(target) || project.deps.has(target)) continue;
+        if (!/^(workspace|link|file):/.test(spec) && linked) {
+          const how = linked.get(project.root)?.get(key);
+          // Resolved from the registry (e.g. `catalog:` pinned to a published version): not an edge.
+          if (how !== undefined && !how.startsWith('link:')) continue;
+        }
+        project.deps.set(target, `${project.manifest} ${field}`);
       }
     }
   }

@@ -97,3 +97,70 @@ describe('pnpm-workspace.yaml settings, compared by meaning', () => {
     expect(r.projects.map((p) => p.name)).toEqual(['@ws/a', '@ws/b']);
   });
 });
+
+describe('edges follow what pnpm links', () => {
+  test('a dependency on a workspace package name that the lockfile resolves from the registry (catalog:) is not an edge; a link: is', async () => {
+    const lock = (bVersion: string) => `lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+catalogs:
+  default:
+    '@ws/a':
+      specifier: 1.0.0
+      version: 1.0.0
+
+importers:
+
+  .: {}
+
+  packages/a: {}
+
+  packages/b:
+    dependencies:
+      '@ws/a':
+        specifier: 'catalog:'
+        version: ${bVersion}
+
+packages:
+
+  '@ws/a@1.0.0':
+    resolution: {integrity: sha512-AAAA}
+
+snapshots:
+
+  '@ws/a@1.0.0': {}
+`;
+    const fx = GitFixture.create();
+    fixtures.push(fx);
+    fx.commit('workspace', {
+      'package.json': '{"name":"ws","private":true}\n',
+      'pnpm-workspace.yaml': "packages:\n  - packages/*\ncatalog:\n  '@ws/a': 1.0.0\n",
+      'packages/a/package.json': JSON.stringify({ name: '@ws/a', version: '2.0.0', scripts: { build: 'tsc' } }),
+      'packages/a/src/index.ts': 'export const a = 1;\n',
+      'packages/b/package.json': JSON.stringify({ name: '@ws/b', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { '@ws/a': 'catalog:' } }),
+      'pnpm-lock.yaml': lock('1.0.0'),
+    });
+    const base = fx.head();
+    fx.commit('edit a', { 'packages/a/src/index.ts': 'export const a = 2;\n' });
+    const r = await between(fx, base);
+    // b uses the published @ws/a 1.0.0, not the workspace's: editing a does not affect b.
+    expect(r.projects.map((p) => p.name)).toEqual(['@ws/a']);
+    // The same manifest with the lockfile saying link: is an edge.
+    const fx2 = GitFixture.create();
+    fixtures.push(fx2);
+    fx2.commit('workspace', {
+      'package.json': '{"name":"ws","private":true}\n',
+      'pnpm-workspace.yaml': 'packages:\n  - packages/*\n',
+      'packages/a/package.json': JSON.stringify({ name: '@ws/a', version: '1.0.0', scripts: { build: 'tsc' } }),
+      'packages/a/src/index.ts': 'export const a = 1;\n',
+      'packages/b/package.json': JSON.stringify({ name: '@ws/b', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { '@ws/a': '^1.0.0' } }),
+      'pnpm-lock.yaml': lock('link:../a'),
+    });
+    const base2 = fx2.head();
+    fx2.commit('edit a', { 'packages/a/src/index.ts': 'export const a = 2;\n' });
+    expect((await between(fx2, base2)).projects.map((p) => p.name)).toEqual(['@ws/a', '@ws/b']);
+  });
+});
