@@ -28,7 +28,7 @@ export interface CalibrateOptions extends GitOptions {
 }
 
 export interface CalibrationReport {
-  mode: 'fitted' | 'cold-start';
+  mode: 'fitted' | 'cold-start' | 'default-kept';
   reason: string;
   commits: number;
   matured: number;
@@ -90,7 +90,31 @@ export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model;
     },
   };
   const model = withPercentiles(fitted, rows);
+  // The written model is its own fit: check it, not only the hold-out fit, before anyone scores with it.
+  const broken = checkWrittenModel(model, test, holdout.auc);
+  if (broken) {
+    const rate = positives / rows.length;
+    const kept = withPercentiles(withBaseRate(DEFAULT_MODEL, rate), rows);
+    const reason = `the fitted model failed its check (${broken}); keeping the default model shifted to this repository's rate ${(rate * 100).toFixed(1)} %`;
+    return { model: { ...kept, provenance: { ...kept.provenance, source: 'default, kept after a failed fit', generated, repository: { ...base }, holdout } }, report: { mode: 'default-kept', reason, ...base, holdout, choice }, labels };
+  }
   return { model, report: { mode: 'fitted', reason: `fitted on ${rows.length} commits (${positives} defect-inducing); last ${choice.windowDays} days, lines-added weight ${choice.laWeight}`, ...base, holdout, choice }, labels };
+}
+
+/**
+ * Why a model must not be written, or undefined when it is sound: every weight finite and bounded,
+ * probabilities not all pinned to 0 or 1, and on the hold-out part no more than 0.05 below the AUC
+ * the hold-out fit reached.
+ */
+export function checkWrittenModel(m: Model, test: readonly Row[], holdoutAuc: number): string | undefined {
+  const params = [...m.weights, m.intercept];
+  if (params.some((w) => !Number.isFinite(w) || Math.abs(w) > 100)) return `a weight is ${params.find((w) => !Number.isFinite(w) || Math.abs(w) > 100)}`;
+  if (!test.length) return undefined;
+  const p = test.map((r) => score(m, r.x, 0).probability);
+  if (p.every((x) => x < 1e-9 || x > 1 - 1e-9)) return 'every probability is 0 or 1';
+  const a = auc(p, test.map((r) => r.y));
+  if (Number.isFinite(holdoutAuc) && a < holdoutAuc - 0.05) return `its AUC on the hold-out part is ${a.toFixed(3)}, below the hold-out fit's ${holdoutAuc.toFixed(3)}`;
+  return undefined;
 }
 
 /** Days since a model was generated (undefined for models without a date). */

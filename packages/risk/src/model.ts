@@ -291,12 +291,33 @@ export function recallAtBudget(scores: readonly number[], labels: readonly numbe
   return pos ? order.slice(0, k).reduce((a, r) => a + r[1], 0) / pos : NaN;
 }
 
-/** Platt recalibration: one-feature logistic fit of y on the model's logit, folded into the model. */
+/** Platt slope and intercept are kept in these bounds: a slope ≤ 0 would flip the ranking, a huge one means separable data, not calibration. */
+export const PLATT_BOUNDS = { a: [0.01, 20], b: [-30, 30] } as const;
+
+/**
+ * Platt recalibration: one-feature logistic fit of y on the model's logit,
+ * folded into the model. Newton steps with a backtracking line search on the
+ * log-loss, inside PLATT_BOUNDS: on separable data plain Newton runs the slope
+ * to infinity (a weight of 3 became −3.9e12 and every probability exactly 0
+ * or 1); this stops at the bound instead, and never takes a step that makes
+ * the loss worse.
+ */
 export function recalibrate(m: Model, rows: readonly Row[]): Model {
   const z = rows.map((r) => score(m, r.x, 0).logit);
+  const clamp = (v: number, [lo, hi]: readonly [number, number]) => Math.min(hi, Math.max(lo, v));
+  const loss = (a: number, b: number) => {
+    let l = 0;
+    rows.forEach((r, i) => {
+      const t = a * z[i]! + b;
+      // log(1 + e^t) − y·t, computed without overflow
+      l += (t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t))) - r.y * t;
+    });
+    return l;
+  };
   let a = 1;
   let b = 0;
-  for (let it = 0; it < 50; it++) {
+  let current = loss(a, b);
+  for (let it = 0; it < 100; it++) {
     let g0 = 0, g1 = 0, h00 = 0, h01 = 0, h11 = 0;
     rows.forEach((r, i) => {
       const p = sigmoid(a * z[i]! + b);
@@ -313,9 +334,23 @@ export function recalibrate(m: Model, rows: readonly Row[]): Model {
     const det = h00 * h11 - h01 * h01;
     const da = (h11 * g0 - h01 * g1) / det;
     const db = (h00 * g1 - h01 * g0) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
+    if (!Number.isFinite(da) || !Number.isFinite(db)) break;
+    // Backtrack until the (bounded) step lowers the loss.
+    let step = 1;
+    let moved = false;
+    for (let k = 0; k < 30; k++, step /= 2) {
+      const na = clamp(a - step * da, PLATT_BOUNDS.a);
+      const nb = clamp(b - step * db, PLATT_BOUNDS.b);
+      const l = loss(na, nb);
+      if (l <= current) {
+        moved = Math.abs(na - a) + Math.abs(nb - b) > 1e-12;
+        a = na;
+        b = nb;
+        current = l;
+        break;
+      }
+    }
+    if (!moved || step * (Math.abs(da) + Math.abs(db)) < 1e-10) break;
   }
   const base = rows.reduce((s, r) => s + r.y, 0) / rows.length;
   return { ...m, weights: m.weights.map((w) => r6(w * a)), intercept: r6(m.intercept * a + b), baseRate: r6(base) };
