@@ -88,6 +88,13 @@ describe('maestro CLI (the built bundle)', () => {
       expect(out.stdout).toContain('cold-start: ');
       const scored = JSON.parse(maestro('risk', '--cwd', fx.work, '--base', 'HEAD~1', '--model', path.join(fx.work, 'policy/risk-model.json'), '--json').stdout);
       expect(scored.model.baseRate).toBeCloseTo(0.5, 5);
+      // Without --model, the CLI uses policy/risk-model.json as the action does (#23 bug 6): the workspace copy
+      // while it is untracked, the base commit's once committed.
+      expect(JSON.parse(maestro('risk', '--cwd', fx.work, '--base', 'HEAD~1', '--json').stdout).model.source).toBe('policy/risk-model.json');
+      fx.commit('commit the model', { 'policy/risk-model.json': readFileSync(path.join(fx.work, 'policy/risk-model.json'), 'utf8') });
+      fx.commit('change', { 'src/calc.ts': 'export const round = (x) => Math.round(x) + 0;\n' });
+      const committed = JSON.parse(maestro('risk', '--cwd', fx.work, '--base', 'HEAD~1', '--json').stdout);
+      expect(committed.model).toMatchObject({ source: 'policy/risk-model.json', baseRate: expect.closeTo(0.5, 5) });
       expect(maestro('risk', 'calibrate', '--cwd', fx.work, '--maturity-days', 'soon').stderr).toMatch(/--maturity-days must be a whole number/);
     } finally {
       fx.dispose();
