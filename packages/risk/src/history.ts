@@ -11,7 +11,7 @@ import path from 'node:path/posix';
 import { git, type GitOptions } from '@maestro/core/git';
 import type { Signals } from './model.js';
 // One definition of `fix`, subsystems and days for scoring and calibration: no training/serving skew.
-import { DAY, excluder, FIX_RE, numstatRecord, subsystem } from './signals.js';
+import { DAY, excluder, fixRule, numstatRecord, subsystem } from './signals.js';
 
 export interface HistoryCommit {
   sha: string;
@@ -30,6 +30,8 @@ export interface Label {
   source: LabelSource;
   /** The fixing (or reverting) commit. */
   fixedBy: string;
+  /** For SZZ labels: which rule made the fixing commit a fix (see `fixRule`), for a label audit. */
+  rule?: NonNullable<ReturnType<typeof fixRule>>;
 }
 
 const SOURCE_RE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|java|kt|scala|rb|rs|c|cc|cpp|h|hpp|cs|php|swift|m|mm|sh|sql)$/i;
@@ -82,7 +84,7 @@ export async function readHistory(opts: GitOptions & { rev?: string; maxCommits?
       la,
       ld,
       lt: c.files.reduce((a, f) => a + (lines.get(f.path) ?? 0), 0),
-      fix: FIX_RE.test(c.message) ? 1 : 0,
+      fix: fixRule(c.message) ? 1 : 0,
       ndev: ds.size,
       age: ages.length ? ages.reduce((a, b) => a + b, 0) / ages.length : 0,
       nuc,
@@ -123,7 +125,7 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
     return undefined;
   };
   const labels = new Map<string, Label>();
-  const add = (sha: string | undefined, source: LabelSource, fixedBy: string) => {
+  const add = (sha: string | undefined, source: LabelSource, fixedBy: string, rule?: Label['rule']) => {
     if (!sha || sha === fixedBy) return;
     const c = known.get(sha)!;
     const fix = known.get(fixedBy)!;
@@ -131,7 +133,7 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
     if (c.files.length > (opts.maxCandidateFiles ?? 100)) return;
     const prev = labels.get(sha);
     const rank: Record<LabelSource, number> = { trailer: 0, revert: 1, szz: 2 };
-    if (!prev || rank[source] < rank[prev.source]) labels.set(sha, { sha, source, fixedBy });
+    if (!prev || rank[source] < rank[prev.source]) labels.set(sha, { sha, source, fixedBy, ...(rule ? { rule } : {}) });
   };
   for (const c of history) {
     for (const m of c.message.matchAll(/^(?:Fixes|Fixes-commit|Introduced-by):\s*([0-9a-f]{7,40})\b/gim)) add(byPrefix(m[1]!), 'trailer', c.sha);
@@ -167,7 +169,7 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
           current = hm[1]!;
           continue;
         }
-        if (line.startsWith('\t') && current && !looksCosmetic(line.slice(1))) add(known.has(current) ? current : undefined, 'szz', fix.sha);
+        if (line.startsWith('\t') && current && !looksCosmetic(line.slice(1))) add(known.has(current) ? current : undefined, 'szz', fix.sha, fixRule(fix.message));
       }
     }
   }

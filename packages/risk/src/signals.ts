@@ -44,8 +44,31 @@ export function excluder(globs: readonly string[] = DEFAULT_EXCLUDE): (file: str
   return (file) => ms.some((m) => m.match(file));
 }
 
-/** A fix: fix wording, an issue reference or an issue key (the `fix` metric, and the fixes SZZ starts from). */
-export const FIX_RE = /\b(fix(e[sd])?|bug(fix)?|defect|hotfix|regression|resolve[sd]?)\b|(^|\s)#\d+\b|\b[A-Z][A-Z0-9]+-\d+\b/i;
+/**
+ * Whether a commit message says it fixes a bug (the `fix` metric, and the fixes SZZ starts from),
+ * and by which rule. Narrow on purpose: a broad matcher ("resolve" in prose, any `#123`, tokens
+ * like `node-20`) labelled half of a real repository's commits as fixes, `feat:` commits included.
+ * - `conventional`: a Conventional Commits subject typed `fix` (also `bugfix`, `hotfix`); any other
+ *   type (`feat:`, `chore:`, `docs:`, …) is not a fix, whatever the words;
+ * - `trailer`: a `Fixes: <sha>` trailer (kernel style) or `Bug:`/`Fixes-bug:` trailer;
+ * - `closing`: a fix keyword followed by an issue reference (`fixes #123`, `fixed JIRA-42`);
+ * - `subject`: fix wording as a whole word in the subject line (fix, fixes, fixed, bug, bugfix,
+ *   hotfix, defect, regression, crash); words in the body are prose and do not count.
+ */
+export function fixRule(message: string): 'conventional' | 'trailer' | 'closing' | 'subject' | undefined {
+  const subject = message.split('\n', 1)[0]!.trim();
+  const type = /^([A-Za-z]+)(\([^)]*\))?!?:\s/.exec(subject)?.[1]?.toLowerCase();
+  if (type) return ['fix', 'bugfix', 'hotfix'].includes(type) ? 'conventional' : undefined;
+  if (/^(Fixes|Fixes-bug|Bug):\s*\S+/m.test(message)) return 'trailer';
+  if (/\b(fix|fixes|fixed|fixing)\s+(#\d+|[A-Z][A-Z0-9]+-\d+\b|https?:\/\/\S+\/issues\/\d+)/i.test(message)) return 'closing';
+  if (/\b(fix|fixes|fixed|fixing|bug|bugs|bugfix|hotfix|defect|regression|crash|crashes)\b/i.test(subject)) return 'subject';
+  return undefined;
+}
+
+/** True when any of the messages is a fix by `fixRule` (a PR body counts only through the closing and trailer rules). */
+export function isFix(messages: readonly string[], prose: readonly string[] = []): boolean {
+  return messages.some((m) => fixRule(m) !== undefined) || prose.some((p) => { const r = fixRule(`\n${p}`); return r === 'closing' || r === 'trailer'; });
+}
 export const DAY = 86400;
 
 /** Kamei's subsystem: the first path component, `root` for top-level files. */
@@ -155,8 +178,10 @@ export async function changeSignals(opts: SignalOptions): Promise<ChangeSignals>
   signals.lt = lt;
 
   // fix: an issue key or fix wording in the change's messages.
-  const messages = await git(['log', '--format=%B%x00', `${opts.base}..${opts.head}`], g).catch(() => '');
-  signals.fix = FIX_RE.test(`${messages}\n${opts.extraMessage ?? ''}`) ? 1 : 0;
+  const messages = (await git(['log', '--format=%B%x00', `${opts.base}..${opts.head}`], g).catch(() => '')).split('\0').map((m) => m.trim()).filter(Boolean);
+  // The PR title is a subject; its body is prose (only "fixes #12" style references and trailers count).
+  const [title = '', ...body] = (opts.extraMessage ?? '').split('\n');
+  signals.fix = isFix(title.trim() ? [...messages, title] : messages, body.length ? [body.join('\n')] : []) ? 1 : 0;
 
   const authorLine = (await git(['log', '-1', '--format=%ae%x00%at', opts.head], g)).trim();
   const [author, headTime] = authorLine.split('\0') as [string, string];

@@ -155,3 +155,30 @@ describe('JUnit and Cobertura reports', () => {
     expect(readCoverage('<coverage><packages><package><classes><class filename="a.ts"><lines><line number="1" hits="0"/></lines></class><class filename="a.ts"><lines><line number="2" hits="3"/></lines></class></classes></package></packages></coverage>', 'c.xml').get('a.ts')).toEqual({ covered: 1, total: 2 });
   });
 });
+
+describe('fix detection (#23 bug 2)', () => {
+  test('narrow rules, each named: conventional type, trailer, fix keyword + issue reference, fix wording in the subject', async () => {
+    const { fixRule, isFix } = await import('../src/index.js');
+    const cases: Array<[string, string | undefined]> = [
+      ['fix(core): null check on empty lockfile', 'conventional'],
+      ['hotfix!: roll back the cache key', 'conventional'],
+      ['feat: add opus-4 and node-20 support; resolves conflicts', undefined],
+      ['feat: fix-like wording does not make a feature a fix', undefined],
+      ['chore(deps): bump resolve to 1.22.8', undefined],
+      ['docs: describe the bug report template', undefined],
+      ['Merge pull request #12345 from acme/feature', undefined],
+      ['Update README\n\nThis resolves the confusion about #12.', undefined],
+      ['Use node-20 and opus-4 in CI', undefined],
+      ['Handle empty input\n\nFixes #123', 'closing'],
+      ['Handle empty input\n\nfixed JIRA-42 by checking length', 'closing'],
+      ['Handle empty input\n\nFixes: 1a2b3c4d5e6f', 'trailer'],
+      ['Fix typo in error message', 'subject'],
+      ['Prevent crash when the config is missing', 'subject'],
+      ['Refactor prefix and suffix handling', undefined],
+    ];
+    for (const [message, rule] of cases) expect([message, fixRule(message)]).toEqual([message, rule]);
+    // A PR body is prose: only references and trailers count there.
+    expect(isFix(['Add a setting'], ['This fixes a bug we saw.'])).toBe(false);
+    expect(isFix(['Add a setting'], ['Fixes #77'])).toBe(true);
+  });
+});
