@@ -107,6 +107,7 @@ export function run(): Promise<void> {
           h ? table(['hold-out (newest 30 %)', 'model', 'lines added'], [['AUC', h.auc, h.laAuc], ['recall at a 20 % review budget', h.recallAt20, h.laRecallAt20], ['ECE', h.ece, '—']]) : '',
         ].join('\n') + '\n',
       );
+      for (const w of report.warnings) annotate('warning', { title: `${ACTION}: labels`, message: w });
       if (report.mode !== 'fitted') annotate(report.mode === 'default-kept' ? 'warning' : 'notice', { title: ACTION, message: report.reason });
       setOutputs({ calibration: report, 'model-path': out });
       return;

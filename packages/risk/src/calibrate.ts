@@ -37,6 +37,8 @@ export interface CalibrationReport {
   holdout?: { rows: number; positives: number; auc: number; laAuc: number; ece: number; recallAt20: number; laRecallAt20: number };
   /** What the fit chose on its validation slice: the window and how far it leans on lines added. */
   choice?: AnchoredChoice;
+  /** Doubts about the labels (a positive rate outside the plausible band). */
+  warnings: string[];
 }
 
 export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model; report: CalibrationReport; labels: Label[] }> {
@@ -50,9 +52,13 @@ export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model;
     .filter((c) => c.time <= latest - maturity && c.time >= windowStart && c.files.length > 0)
     .map((c) => ({ x: c.signals, y: bad.has(c.sha) ? 1 : 0, date: c.time }));
   const positives = rows.reduce((a, r) => a + r.y, 0);
+  // Published JIT data sets run 10-40 % defect-inducing; far outside that, the labels are suspect.
+  const warnings: string[] = [];
+  const share = rows.length ? positives / rows.length : 0;
+  if (rows.length >= 50 && (share > 0.5 || share < 0.02)) warnings.push(`${(share * 100).toFixed(1)} % of the matured commits are labelled defect-inducing; published data sets run 10-40 %, so check the labels (fix wording in this repository's commit messages, mass edits) before trusting the fit`);
   const counts = { trailer: 0, revert: 0, szz: 0 } as Record<Label['source'], number>;
   for (const l of labels) counts[l.source]++;
-  const base: Omit<CalibrationReport, 'mode' | 'reason'> = { commits: history.length, matured: rows.length, positives, labels: counts };
+  const base: Omit<CalibrationReport, 'mode' | 'reason'> = { commits: history.length, matured: rows.length, positives, labels: counts, warnings };
   const generated = (opts.now ?? new Date()).toISOString();
   const minCommits = opts.minCommits ?? 200;
   const minPositives = opts.minPositives ?? 30;

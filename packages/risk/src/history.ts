@@ -8,7 +8,8 @@
  *   candidates filtered out. Each label keeps its source.
  */
 import path from 'node:path/posix';
-import { git, type GitOptions } from '@maestro/core/git';
+import { GitError, git, type GitOptions } from '@maestro/core/git';
+import { ConfigError } from '@maestro/core/errors';
 import type { Signals } from './model.js';
 // One definition of `fix`, subsystems and days for scoring and calibration: no training/serving skew.
 import { DAY, excluder, fixRule, numstatRecord, subsystem } from './signals.js';
@@ -39,7 +40,15 @@ const SOURCE_RE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|java|kt|scala|rb|rs|c|cc|cpp|h
 /** Every non-merge commit reachable from `rev` (oldest first), with its Kamei metrics at that time. */
 export async function readHistory(opts: GitOptions & { rev?: string; maxCommits?: number; exclude?: readonly string[] }): Promise<HistoryCommit[]> {
   const excluded = excluder(opts.exclude);
-  const out = await git(['-c', 'core.quotePath=false', 'log', '--reverse', '--no-merges', '--no-renames', `--max-count=${opts.maxCommits ?? 20000}`, '--numstat', '-z', '--format=%x01%H%x00%P%x00%ae%x00%at%x00%B%x02', opts.rev ?? 'HEAD'], opts);
+  let out: string;
+  try {
+    out = await git(['-c', 'core.quotePath=false', 'log', '--reverse', '--no-merges', '--no-renames', `--max-count=${opts.maxCommits ?? 20000}`, '--numstat', '-z', '--format=%x01%H%x00%P%x00%ae%x00%at%x00%B%x02', opts.rev ?? 'HEAD'], opts);
+  } catch (e) {
+    // A partial clone or a mirror with missing objects: say which object and how to get it, not "internal error".
+    if (!(e instanceof GitError)) throw e;
+    const missing = /(?:missing|unable to read|bad object|could not read)\s+(?:blob|tree|object)?\s*([0-9a-f]{7,40})/i.exec(e.stderr)?.[1];
+    throw new ConfigError(`the history cannot be read: git log --numstat failed (exit ${e.exitCode})${missing ? ` on the missing object ${missing}` : ''}`, { file: 'git checkout', fix: 'calibrate on a full clone: actions/checkout with fetch-depth: 0 and no partial-clone filter (or `git fetch --refetch` locally)' });
+  }
   const commits: HistoryCommit[] = [];
   for (const rec of out.split('\x01')) {
     if (!rec) continue;
@@ -113,7 +122,14 @@ function looksCosmetic(line: string): boolean {
 export interface LabelOptions extends GitOptions {
   /** Candidates touching more files than this are not blamed on (mass edits, imports). */
   maxCandidateFiles?: number;
+  /** Fix commits touching more source files than this are not used for SZZ (mass moves, reformatting); default 50. */
+  maxFixFiles?: number;
+  /** At most this many commits are blamed for one fix (those owning the most blamed lines); default 10. */
+  maxBlamedPerFix?: number;
 }
+
+/** Test code: a fix's changed test lines say nothing about which change introduced the bug. */
+const TEST_RE = /(^|\/)(__tests__|tests?|spec|fixtures?)\/|\.(test|spec)\.[^/]+$|(^|\/)test_[^/]+\.py$|_test\.(go|py|rb)$/;
 
 /** Defect-inducing labels for the commits in `history`. */
 export async function labelHistory(history: readonly HistoryCommit[], opts: LabelOptions): Promise<Label[]> {
@@ -140,11 +156,16 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
     for (const m of c.message.matchAll(/introduced (?:in|by) (?:commit )?([0-9a-f]{7,40})\b/gi)) add(byPrefix(m[1]!), 'trailer', c.sha);
     for (const m of c.message.matchAll(/This reverts commit ([0-9a-f]{7,40})/g)) add(byPrefix(m[1]!), 'revert', c.sha);
   }
-  // B-SZZ over fix commits.
+  // B-SZZ over fix commits, with the standard filters: a fix that touches too many source files is a
+  // mass edit, not a fix; renames are followed (a moved file is not "changed"); test files and
+  // cosmetic lines are not blamed; one fix blames at most a few commits.
+  const maxFixFiles = opts.maxFixFiles ?? 50;
+  const maxBlamed = opts.maxBlamedPerFix ?? 10;
   for (const fix of history) {
     if (!fix.signals.fix || fix.parents.length !== 1) continue;
+    if (fix.files.filter((f) => SOURCE_RE.test(f.path) && !TEST_RE.test(f.path)).length > maxFixFiles) continue;
     const parent = fix.parents[0]!;
-    const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '--no-renames', '--no-ext-diff', parent, fix.sha, '--'], opts).catch(() => '');
+    const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '-M', '--no-ext-diff', parent, fix.sha, '--'], opts).catch(() => '');
     let file = '';
     const ranges = new Map<string, Array<[number, number]>>();
     for (const line of diff.split('\n')) {
@@ -153,14 +174,15 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
         continue;
       }
       const h = /^@@ -(\d+)(?:,(\d+))? \+/.exec(line);
-      if (h && file && SOURCE_RE.test(file)) {
+      if (h && file && SOURCE_RE.test(file) && !TEST_RE.test(file)) {
         const start = Number(h[1]);
         const count = h[2] === undefined ? 1 : Number(h[2]);
         if (count > 0) (ranges.get(file) ?? ranges.set(file, []).get(file)!).push([start, start + count - 1]);
       }
     }
+    const blamed = new Map<string, number>();
     for (const [f, rs] of ranges) {
-      const args = ['blame', '--porcelain', '-w', ...rs.flatMap(([a, b]) => ['-L', `${a},${b}`]), parent, '--', f];
+      const args = ['blame', '--porcelain', '-w', '-M', ...rs.flatMap(([a, b]) => ['-L', `${a},${b}`]), parent, '--', f];
       const blame = await git(args, opts).catch(() => '');
       let current = '';
       for (const line of blame.split('\n')) {
@@ -169,9 +191,11 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
           current = hm[1]!;
           continue;
         }
-        if (line.startsWith('\t') && current && !looksCosmetic(line.slice(1))) add(known.has(current) ? current : undefined, 'szz', fix.sha, fixRule(fix.message));
+        if (line.startsWith('\t') && current && known.has(current) && !looksCosmetic(line.slice(1))) blamed.set(current, (blamed.get(current) ?? 0) + 1);
       }
     }
+    const rule = fixRule(fix.message);
+    for (const [sha] of [...blamed].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, maxBlamed)) add(sha, 'szz', fix.sha, rule);
   }
   return [...labels.values()];
 }

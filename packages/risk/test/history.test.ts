@@ -95,4 +95,48 @@ describe('calibration', () => {
       big.dispose();
     }
   });
+
+  test('SZZ filters: a mass move labelled "fix" blames nothing, a fix of many files is skipped, test lines are not blamed, one fix blames at most the cap', async () => {
+    const fx = GitFixture.create();
+    try {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 12; i++) files[`src/f${i}.ts`] = Array.from({ length: 5 }, (_, j) => `export const v${i}_${j} = ${j};`).join('\n') + '\n';
+      // Twelve commits each write one file; a thirteenth writes a test.
+      const authors: string[] = [];
+      for (const [f, text] of Object.entries(files)) authors.push(fx.commit(`add ${f}`, { [f]: text }, { author: A, date: day(authors.length) }));
+      const testCommit = fx.commit('add test', { 'src/f0.test.ts': 'expect(1).toBe(1);\n' }, { author: A, date: day(13) });
+      // A "fix" that only moves every file: nothing changed, nothing to blame.
+      const moved = Object.fromEntries(Object.keys(files).map((f) => [f.replace('src/', 'lib/'), { renameFrom: f }]));
+      fx.commit('fix: move sources to lib/', moved, { author: B, date: day(14) });
+      // A fix that edits every one of the twelve files (and the test): blames at most 3 commits with the cap below.
+      const edits = Object.fromEntries(Object.keys(files).map((f, i) => [f.replace('src/', 'lib/'), `export const v${i}_0 = 99;\n`]));
+      fx.commit('fix: off-by-one everywhere', { ...edits, 'src/f0.test.ts': 'expect(2).toBe(2);\n' }, { author: B, date: day(15) });
+      const history = await readHistory({ cwd: fx.work });
+      const labels = await labelHistory(history, { cwd: fx.work, maxBlamedPerFix: 3 });
+      expect(labels.filter((l) => l.source === 'szz')).toHaveLength(3);
+      expect(labels.every((l) => l.rule === 'conventional')).toBe(true);
+      expect(labels.map((l) => l.sha)).not.toContain(testCommit);
+      // With a fix-size cap below twelve source files, the big fix is not used at all.
+      expect(await labelHistory(history, { cwd: fx.work, maxFixFiles: 10 })).toEqual([]);
+    } finally {
+      fx.dispose();
+    }
+  });
+
+  test('a history with a missing object (partial mirror): a ConfigError naming the object and the fix, not an internal error', async () => {
+    const fx = GitFixture.create();
+    try {
+      fx.commit('one', { 'src/a.ts': 'export const a = 1;\n' }, { author: A, date: day(1) });
+      fx.commit('two', { 'src/a.ts': 'export const a = 2;\n' }, { author: A, date: day(2) });
+      const blob = fx.git(['rev-parse', 'HEAD~1:src/a.ts']).trim();
+      const { rmSync } = await import('node:fs');
+      rmSync(`${fx.work}/.git/objects/${blob.slice(0, 2)}/${blob.slice(2)}`);
+      const err = await readHistory({ cwd: fx.work }).catch((e: unknown) => e);
+      expect((err as Error).name).toBe('ConfigError');
+      expect((err as Error).message).toMatch(new RegExp(`the history cannot be read: git log --numstat failed \\(exit \\d+\\) on the missing object ${blob.slice(0, 7)}`));
+    } finally {
+      fx.dispose();
+    }
+  });
 });
+

@@ -39,6 +39,7 @@ async function calibrateCommand(ctx: CommandContext): Promise<number> {
     [
       `${report.commits} commits read; ${report.matured} matured in the window; ${report.positives} defect-inducing (labels: ${report.labels.trailer} trailer, ${report.labels.revert} revert, ${report.labels.szz} SZZ)`,
       `${report.mode}: ${report.reason}`,
+      ...report.warnings.map((w) => `warning: ${w}`),
       ...(h ? [`hold-out (newest 30 %, ${h.rows} commits): AUC ${h.auc} (lines added ${h.laAuc}), ECE ${h.ece}, recall at a 20 % review budget ${h.recallAt20} (lines added ${h.laRecallAt20})`] : []),
       `wrote ${values.out}`,
     ].join('\n'),
