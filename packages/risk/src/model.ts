@@ -163,10 +163,28 @@ function r6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
 
+/**
+ * Correlated metrics are explained together: a reviewer can act on "the change is large" or "the
+ * author is new to these files", not on two halves of a cancelling pair ("experience is high
+ * (+0.48)" next to "experience is high (−0.47)"). A group's contribution is the sum of its members'.
+ */
+export const FACTOR_GROUPS = {
+  size: ['la', 'ld'],
+  spread: ['ns', 'nd', 'nf', 'entrophy'],
+  history: ['lt', 'ndev', 'age', 'nuc'],
+  experience: ['exp', 'rexp', 'sexp'],
+  purpose: ['fix'],
+} as const satisfies Record<string, readonly Metric[]>;
+export type FactorGroup = keyof typeof FACTOR_GROUPS;
+
 export interface Factor {
-  feature: Metric;
-  /** Contribution to the log-odds (weight × standardised value). */
+  /** The group of correlated metrics the factor explains (`size`, `spread`, `history`, `experience`, `purpose`). */
+  feature: FactorGroup;
+  /** The metrics behind it, as measured. */
+  features: Metric[];
+  /** Contribution to the log-odds: the sum over the group (weight × standardised value). */
   contribution: number;
+  /** The group's leading metric's value. */
   value: number | null;
   text: string;
 }
@@ -212,27 +230,51 @@ export function budgetThreshold(m: Model, budget: number): number | undefined {
 
 export function score(m: Model, x: Signals, top = 3): Score {
   let z = m.intercept;
-  const contribs: Factor[] = [];
+  const contrib = new Map<Metric, number>();
   const missing: Metric[] = [];
   m.features.forEach((f, j) => {
     const v = x[f];
-    const t = v === undefined || v === null || Number.isNaN(v) ? m.median[j]! : tf(v);
-    if (v === undefined || v === null || Number.isNaN(v)) missing.push(f);
+    const absent = v === undefined || v === null || Number.isNaN(v);
+    const t = absent ? m.median[j]! : tf(v);
+    if (absent) missing.push(f);
     const c = m.weights[j]! * ((t - m.mean[j]!) / m.std[j]!);
     z += c;
-    contribs.push({ feature: f, contribution: c, value: v ?? null, text: '' });
+    if (!absent) contrib.set(f, c);
   });
-  const factors = contribs
-    .filter((c) => !missing.includes(c.feature))
-    .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
+  const groups = (Object.entries(FACTOR_GROUPS) as Array<[FactorGroup, readonly Metric[]]>)
+    .map(([group, members]) => {
+      const present = members.filter((f) => contrib.has(f));
+      const sum = present.reduce((a, f) => a + contrib.get(f)!, 0);
+      return { group, present, sum };
+    })
+    .filter((g) => g.present.length && Math.abs(g.sum) >= 0.05);
+  const factors = groups
+    .sort((a, b) => Math.abs(b.sum) - Math.abs(a.sum))
     .slice(0, top)
-    .map((c) => {
-      const j = m.features.indexOf(c.feature);
-      const high = tf(c.value ?? 0) >= m.mean[j]!;
-      const what = c.feature === 'fix' ? `${DESCRIBE.fix}: ${c.value ? 'yes' : 'no'}` : `${DESCRIBE[c.feature]} is ${high ? 'high' : 'low'} (${fmt(c.value)})`;
-      return { ...c, contribution: r6(c.contribution), text: `${c.contribution >= 0 ? 'raises' : 'lowers'} risk: ${what}` };
+    .map((g): Factor => {
+      // The member pushing the same way as the group the most leads the wording.
+      const lead = [...g.present].sort((a, b) => Math.sign(g.sum) * (contrib.get(b)! - contrib.get(a)!))[0]!;
+      return { feature: g.group, features: g.present, contribution: r6(g.sum), value: x[lead] ?? null, text: `${g.sum >= 0 ? 'raises' : 'lowers'} risk: ${describeGroup(g.group, x)}` };
     });
   return { probability: r6(sigmoid(z)), logit: r6(z), factors, missing };
+}
+
+/** A group in plain words, with the values a reviewer can check. */
+function describeGroup(group: FactorGroup, x: Signals): string {
+  const n = (v: number | undefined) => (v === undefined ? '?' : fmt(v));
+  const has = (k: Metric) => x[k] !== undefined && x[k] !== null;
+  switch (group) {
+    case 'size':
+      return `size of the change: ${n(x.la)} line(s) added${has('ld') ? `, ${n(x.ld)} deleted` : ''}`;
+    case 'spread':
+      return `spread: ${[has('nf') ? `${n(x.nf)} file(s)` : '', has('nd') ? `${n(x.nd)} directory(ies)` : '', has('ns') ? `${n(x.ns)} subsystem(s)` : ''].filter(Boolean).join(', ') || 'across files'}`;
+    case 'history':
+      return `the touched files' history: ${[has('lt') ? `${n(x.lt)} line(s) before the change` : '', has('ndev') ? `${n(x.ndev)} developer(s)` : '', has('nuc') ? `${n(x.nuc)} earlier change(s)` : '', has('age') ? `last changed ${n(x.age)} day(s) before` : ''].filter(Boolean).join(', ')}`;
+    case 'experience':
+      return `the author's experience: ${[has('exp') ? `${n(x.exp)} earlier file change(s)` : '', has('sexp') ? `${n(x.sexp)} in these subsystems` : '', has('rexp') ? `recent ${n(x.rexp)}` : ''].filter(Boolean).join(', ')}`;
+    case 'purpose':
+      return `${DESCRIBE.fix}: ${x.fix ? 'yes' : 'no'}`;
+  }
 }
 
 function fmt(v: number | null): string {

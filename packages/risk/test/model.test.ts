@@ -62,7 +62,7 @@ describe("calibrate's fit: the model anchored to lines added", () => {
     const x = { ns: 1, nd: 2, nf: 3, entrophy: 1, la: 120, ld: 4, lt: 300, fix: 0, ndev: 3, age: 10, nuc: 5, exp: 40, rexp: 2, sexp: 10 };
     const zla = (Math.log1p(120) - m.mean[j]!) / m.std[j]!;
     expect(score(b, x, 0).logit).toBeCloseTo(score(m, x, 0).logit / sd + 0.5 * zla, 4);
-    expect(score(b, x).factors.map((f) => f.feature)).toContain('la');
+    expect(score(b, x).factors.map((f) => f.feature)).toContain('size');
   });
 });
 
@@ -78,7 +78,27 @@ describe('scores', () => {
     const partial = score(m, { la: 1200, ld: 40, nf: 25 });
     expect(partial.missing).toEqual(['ns', 'nd', 'entrophy', 'lt', 'fix', 'ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp']);
     expect(partial.factors.length).toBeGreaterThan(0);
-    for (const f of partial.factors) expect(['la', 'ld', 'nf']).toContain(f.feature);
+    for (const f of partial.factors) expect(['size', 'spread']).toContain(f.feature);
+    expect(partial.factors.find((f) => f.feature === 'size')!.text).toMatch(/risk: size of the change: 1200 line\(s\) added, 40 deleted$/);
+  });
+
+  test('correlated metrics are explained as one group: a cancelling pair (+0.48 / −0.47) never shows as two opposite reasons (#23 bug 7)', () => {
+    const [train] = split(rows('qt'));
+    const m = fit(train);
+    const je = m.features.indexOf('exp');
+    const js = m.features.indexOf('sexp');
+    // Make exp and sexp cancel exactly for this change, the way correlated weights do.
+    const x = { ns: 1, nd: 1, nf: 1, entrophy: 0, la: 3, ld: 1, lt: 100, fix: 0, ndev: 2, age: 20, nuc: 3, exp: 400, rexp: 5, sexp: 400 };
+    const ze = (Math.log1p(400) - m.mean[je]!) / m.std[je]!;
+    const zs = (Math.log1p(400) - m.mean[js]!) / m.std[js]!;
+    const weights = [...m.weights];
+    weights[je] = 0.48 / ze;
+    weights[js] = -0.47 / zs;
+    weights[m.features.indexOf('rexp')] = 0;
+    const s = score({ ...m, weights }, x);
+    expect(s.factors.map((f) => f.feature)).not.toContain('experience');
+    expect(new Set(s.factors.map((f) => f.feature)).size).toBe(s.factors.length);
+    for (const f of s.factors) expect(f.text).not.toMatch(/experience/);
   });
 });
 
