@@ -43,11 +43,12 @@ export interface CalibrationReport {
 
 export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model; report: CalibrationReport; labels: Label[] }> {
   const history = await readHistory({ cwd: opts.cwd, ...(opts.rev ? { rev: opts.rev } : {}), ...(opts.maxCommits ? { maxCommits: opts.maxCommits } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}) });
-  const labels = await labelHistory(history, { cwd: opts.cwd });
-  const bad = new Set(labels.map((l) => l.sha));
   const latest = history.length ? history[history.length - 1]!.time : 0;
   const maturity = (opts.maturityDays ?? 30) * DAY;
   const windowStart = latest - maturity - (opts.windowDays ?? 365) * DAY;
+  // Only fixes from the window on can blame a commit in it: older ones are not traced (most of the SZZ work on a long history).
+  const labels = await labelHistory(history, { cwd: opts.cwd, fixesSince: windowStart });
+  const bad = new Set(labels.map((l) => l.sha));
   const rows: Row[] = history
     .filter((c) => c.time <= latest - maturity && c.time >= windowStart && c.files.length > 0)
     .map((c) => ({ x: c.signals, y: bad.has(c.sha) ? 1 : 0, date: c.time }));

@@ -126,6 +126,11 @@ export interface LabelOptions extends GitOptions {
   maxFixFiles?: number;
   /** At most this many commits are blamed for one fix (those owning the most blamed lines); default 10. */
   maxBlamedPerFix?: number;
+  /**
+   * Only fixes at or after this Unix time are traced back (SZZ): a fix older than the calibration
+   * window can only blame commits older still, which the fit never reads.
+   */
+  fixesSince?: number;
 }
 
 /** Test code: a fix's changed test lines say nothing about which change introduced the bug. */
@@ -163,6 +168,7 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
   const maxBlamed = opts.maxBlamedPerFix ?? 10;
   for (const fix of history) {
     if (!fix.signals.fix || fix.parents.length !== 1) continue;
+    if (opts.fixesSince !== undefined && fix.time < opts.fixesSince) continue;
     if (fix.files.filter((f) => SOURCE_RE.test(f.path) && !TEST_RE.test(f.path)).length > maxFixFiles) continue;
     const parent = fix.parents[0]!;
     const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '-M', '--no-ext-diff', parent, fix.sha, '--'], opts).catch(() => '');

@@ -118,6 +118,8 @@ describe('calibration', () => {
       expect(labels.map((l) => l.sha)).not.toContain(testCommit);
       // With a fix-size cap below twelve source files, the big fix is not used at all.
       expect(await labelHistory(history, { cwd: fx.work, maxFixFiles: 10 })).toEqual([]);
+      // A fix older than the calibration window is not traced back (calibrate passes the window start).
+      expect(await labelHistory(history, { cwd: fx.work, maxBlamedPerFix: 3, fixesSince: Date.parse(day(16)) / 1000 })).toEqual([]);
     } finally {
       fx.dispose();
     }
