@@ -350,6 +350,12 @@ secrets:
           expect(r.summary).toContain('**Overrides unavailable, so every block stands:**');
           expect(gh.clearFaults()).toBe(0);
         }
+        // An exhausted secondary rate limit is said as such, not as "read-only token".
+        gh.rateLimit('issues/list-comments', { secondary: true, retryAfter: 1, times: 5 });
+        const limited = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 40, ...p }), token, apiUrl: gh.url, env: FAST_RETRY });
+        expect(limited.outputs['outcome']).toBe('block');
+        expect(json(limited, 'decision').overridesUnavailable).toMatch(/rate-limited reading the pull request's comments and labels after the client's retries \(HTTP 403\)/);
+        gh.clearFaults();
       } finally {
         await gh.stop();
       }

@@ -98,9 +98,13 @@ async function readOverrides(token: string, event: PullEvent, days: number, head
     }
   } catch (e) {
     const status = httpStatus(e);
-    const why = isReadOnlyTokenError(e) || status === 403 || status === 404
-      ? `the token cannot read the pull request's comments and labels (HTTP ${status ?? '?'}); a fork's pull request gets a read-only token, so run the gate from a workflow with \`pull-requests: read\``
-      : `reading the pull request's comments and labels failed (HTTP ${status ?? 'error'}: ${String((e as Error).message ?? e).split('\n')[0]!.slice(0, 200)})`;
+    const message = String((e as Error).message ?? e).split('\n')[0]!.slice(0, 200);
+    // A 403 is a permission problem only when GitHub says so; a secondary rate limit is a 403 too.
+    const why = (status === 403 || status === 429) && /rate limit/i.test(message)
+      ? `GitHub rate-limited reading the pull request's comments and labels after the client's retries (HTTP ${status})`
+      : isReadOnlyTokenError(e) || status === 403 || status === 404
+        ? `the token cannot read the pull request's comments and labels (HTTP ${status ?? '?'}); a fork's pull request gets a read-only token, so run the gate from a workflow with \`pull-requests: read\``
+        : `reading the pull request's comments and labels failed (HTTP ${status ?? 'error'}: ${message})`;
     return { requests: [], canOverride: new Map(), unavailable: why };
   }
   return info;
