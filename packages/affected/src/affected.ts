@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
 import type { FileChange } from '@maestro/core/git';
 import { byCodeUnit, ProjectGraph } from './graph.js';
-import { UnsupportedLockfile, describeChanges, importersThatMayDiffer, parseLockfile, type LockfileIndex } from './lockfile.js';
+import { UnsupportedLockfile, describeChanges, importersThatMayDiffer, parseLockfile, rootDependencyChanges, type LockfileIndex, type RootDependencyChange } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
 import { compileGlob, discover, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
 
@@ -17,7 +17,9 @@ export type Reason =
   | { kind: 'lockfile'; file: string; changes: string[] }
   | { kind: 'new'; manifest: string }
   | { kind: 'all'; why: string }
-  | { kind: 'needed-by'; via: string[] };
+  | { kind: 'needed-by'; via: string[] }
+  /** A root dependency with executables changed, and these targets' scripts call it. */
+  | { kind: 'tool'; tool: string; change: string; file: string; targets: string[] };
 
 export interface AffectedProject {
   name: string;
@@ -81,7 +83,44 @@ export function describeReason(r: Reason): string {
       return `everything is affected: ${r.why}`;
     case 'needed-by':
       return `needed to build ${r.via[r.via.length - 1]} (${r.via.join(' ← ')})`;
+    case 'tool':
+      return `root tool ${r.tool} changed in ${r.file} (${r.change}), and ${r.targets.join(', ')} call${r.targets.length === 1 ? 's' : ''} it`;
   }
+}
+
+/** Executables a tool installs, where the name does not say (the rest: the unscoped name, and without `-cli`). */
+const KNOWN_BINS: Record<string, string[]> = {
+  typescript: ['tsc', 'tsserver'],
+  '@biomejs/biome': ['biome'],
+  '@playwright/test': ['playwright'],
+  '@swc/cli': ['swc', 'swcx'],
+  'webpack-cli': ['webpack', 'webpack-cli'],
+  '@angular/cli': ['ng'],
+  '@nestjs/cli': ['nest'],
+  '@changesets/cli': ['changeset'],
+  'npm-run-all': ['run-p', 'run-s', 'npm-run-all'],
+  'npm-run-all2': ['run-p', 'run-s', 'npm-run-all'],
+  '@microsoft/api-extractor': ['api-extractor'],
+  'ts-node': ['ts-node', 'ts-node-esm', 'ts-node-cwd'],
+  '@babel/cli': ['babel'],
+  'jest-cli': ['jest'],
+  '@vitest/browser': ['vitest'],
+  '@vue/cli-service': ['vue-cli-service'],
+  'stylelint': ['stylelint'],
+  'eslint_d': ['eslint_d'],
+};
+
+/** Command names a root dependency may be called by in a script. */
+export function binNames(pkg: string): string[] {
+  const bare = pkg.replace(/^@[^/]+\//, '');
+  return [...new Set([...(KNOWN_BINS[pkg] ?? []), bare, bare.replace(/-cli$/, '')])].filter(Boolean);
+}
+
+/** The targets of a project whose script calls one of `bins` (a whole word, e.g. `eslint .`, `npx tsc -b`). */
+function targetsCalling(scripts: Record<string, string> | undefined, bins: readonly string[]): string[] {
+  if (!scripts) return [];
+  const res = bins.map((b) => new RegExp(`(^|[\\s;&|(\"'/=])${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[\\s;&|)\"'])`));
+  return Object.entries(scripts).filter(([, cmd]) => res.some((r) => r.test(cmd))).map(([t]) => t).sort();
 }
 
 const STRUCTURAL = /(^|\/)(package\.json|project\.json)$|^(pnpm-workspace\.yaml|maestro\.projects\.yaml|pnpm-lock\.yaml|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|bun\.lockb?)$/;
@@ -186,6 +225,8 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
         } else {
           const lockReason = ap.reasons.find((r) => r.kind === 'lockfile');
           if (lockReason) why = describeReason(lockReason);
+          const toolReason = ap.reasons.find((r) => r.kind === 'tool' && r.targets.includes(target));
+          if (!why && toolReason) why = describeReason(toolReason);
           if (!why) {
             const m = matcherFor(cfg.inputs);
             const hit = (ownFiles.get(p.name) ?? []).find((f) => m.matches(f, p.root));
@@ -335,7 +376,28 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
         const candidates = importersThatMayDiffer(baseLock, headLock);
         const rootA = !candidates || candidates.has('.') ? baseLock.get('.') : undefined;
         const rootB = !candidates || candidates.has('.') ? headLock.get('.') : undefined;
-        if (rootA?.fingerprint !== rootB?.fingerprint) all = `root dependencies changed in ${hl.path}: ${describeChanges(rootA, rootB, 3).join(', ')}`;
+        if (rootA?.fingerprint !== rootB?.fingerprint) {
+          // The root's dependencies: a library any package may import means everything; a tool (it has
+          // executables) affects the tasks whose scripts call it, and says which tool did.
+          const root = rootDependencyChanges(baseLock, headLock);
+          const libraries = root?.filter((d) => !d.hasBin) ?? [];
+          const version = (d: RootDependencyChange) => (d.before && d.after ? `${d.before} → ${d.after}` : d.after ? `+ ${d.after}` : `- ${d.before}`);
+          if (!root) all = `root dependencies changed in ${hl.path}: ${describeChanges(rootA, rootB, 3).join(', ')}`;
+          else if (libraries.length) all = `root dependencies changed in ${hl.path}: ${libraries.slice(0, 3).map((d) => `${d.name} ${version(d)}`).join(', ')} (a library any package may import)`;
+          else {
+            for (const tool of root) {
+              const bins = binNames(tool.name);
+              let used = false;
+              for (const p of ws.projects.values()) {
+                const targets = targetsCalling(p.scripts, bins).filter((t) => p.targets.has(t));
+                if (!targets.length) continue;
+                used = true;
+                addReason(p.name, { kind: 'tool', tool: tool.name, change: version(tool), file: hl.path, targets });
+              }
+              if (!used) warnings.push(`root tool ${tool.name} changed in ${hl.path} (${version(tool)}); no project's script calls ${bins.join(' or ')}, so it selects nothing`);
+            }
+          }
+        }
         for (const p of ws.projects.values()) {
           if (candidates && !candidates.has(p.root)) continue;
           const a = baseLock.get(p.root);

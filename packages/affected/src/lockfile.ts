@@ -35,6 +35,8 @@ interface PnpmGraph {
   depKeys(key: string): string[];
   /** What identifies a snapshot's content: its dependencies and integrity. */
   fingerprint(key: string): string;
+  /** The package declares executables (`hasBin` in pnpm's lockfile): a tool rather than only a library. */
+  hasBin(key: string): boolean;
 }
 
 /** A LockfileIndex whose entries are computed on first `get`. */
@@ -196,8 +198,54 @@ export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Pr
     directKeys: (importer) => resolved(importers[importer === '.' && !(importer in importers) ? '' : importer] as Record<string, unknown> | undefined, IMPORTER_KEYS),
     depKeys: (key) => resolved(snapshots[key], DEP_KEYS),
     fingerprint: (key) => `${JSON.stringify(snapshots[key]?.['dependencies'] ?? null)}|${JSON.stringify(snapshots[key]?.['optionalDependencies'] ?? null)}|${integrity(key)}`,
+    hasBin: (key) => (packages[v6 ? key : key.replace(/\(.*$/, '')] ?? packages[key])?.['hasBin'] === true,
   };
   return index;
+}
+
+export interface RootDependencyChange {
+  name: string;
+  /** Versions on each side (undefined: absent there). */
+  before?: string;
+  after?: string;
+  /** Declares executables (a tool a task may call) rather than only a library. */
+  hasBin: boolean;
+}
+
+/**
+ * The root importer's direct dependencies whose own closure changed between two pnpm lockfiles
+ * (a version bump, or any package under it). Undefined when either index is not pnpm's.
+ */
+export function rootDependencyChanges(base: LockfileIndex, head: LockfileIndex): RootDependencyChange[] | undefined {
+  const a = (base as LazyIndex).graph;
+  const b = (head as LazyIndex).graph;
+  if (!a || !b) return undefined;
+  const side = (g: PnpmGraph) => {
+    const out = new Map<string, { version: string; fingerprint: string; hasBin: boolean }>();
+    for (const key of g.directKeys('.')) {
+      const seen = new Set<string>([key]);
+      const stack = [key];
+      const parts: string[] = [];
+      while (stack.length) {
+        const k = stack.pop()!;
+        parts.push(`${k}\0${g.fingerprint(k)}`);
+        for (const d of g.depKeys(k)) if (!seen.has(d)) (seen.add(d), stack.push(d));
+      }
+      const name = pnpmName(key);
+      out.set(name, { version: key.replace(/^\/?(@[^/]+\/)?[^@]+@/, '').replace(/\(.*$/, ''), fingerprint: sha256(parts.sort().join('\n')), hasBin: g.hasBin(key) });
+    }
+    return out;
+  };
+  const before = side(a);
+  const after = side(b);
+  const changes: RootDependencyChange[] = [];
+  for (const name of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const x = before.get(name);
+    const y = after.get(name);
+    if (x && y && x.fingerprint === y.fingerprint) continue;
+    changes.push({ name, ...(x ? { before: x.version } : {}), ...(y ? { after: y.version } : {}), hasBin: (y ?? x)!.hasBin });
+  }
+  return changes;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * A fast reader for the sections of a pnpm v9 lockfile that attribution
- * needs (`lockfileVersion`, `importers`, `packages[*].resolution`,
+ * needs (`lockfileVersion`, `importers`, `packages[*].resolution` and `hasBin`,
  * `snapshots`). pnpm writes these in a fixed shape, which this reads line by
  * line about ten times faster than a general YAML parser. Any line outside
  * that shape makes it return `undefined`, and the caller falls back to
@@ -129,11 +129,14 @@ export function readPnpmLockFast(source: string): PnpmLock | undefined {
     if (indent === 4) {
       l6 = undefined;
       if (section === 'packages') {
-        // Only `resolution` matters; other fields may be any shape on one line or nested below.
+        // Only `resolution` and `hasBin` matter; other fields may be any shape on one line or nested below.
         if (key === 'resolution') {
           const m = flowMap(value);
           if (!m) return undefined;
           l2['resolution'] = m;
+        } else if (key === 'hasBin') {
+          if (value !== 'true' && value !== 'false') return undefined;
+          l2['hasBin'] = value === 'true';
         }
         l4 = undefined;
         continue;

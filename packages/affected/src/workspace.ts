@@ -36,6 +36,8 @@ export interface Project {
   /** File ownership globs (relative to root); default: everything under root. */
   inputs?: string[];
   targets: Map<string, TargetConfig>;
+  /** package.json scripts, as written (which tools a task calls). */
+  scripts?: Record<string, string>;
 }
 
 export interface Workspace {
@@ -226,7 +228,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
       jsManifests.set(m.name, m);
       const targets = new Map<string, TargetConfig>();
       for (const script of Object.keys(m.scripts ?? {})) targets.set(script, targetFor(script));
-      add({ name: m.name, root: dir, source, manifest: file, deps: new Map(), targets });
+      add({ name: m.name, root: dir, source, manifest: file, deps: new Map(), targets, ...(m.scripts ? { scripts: m.scripts } : {}) });
     }
   }
 
@@ -240,7 +242,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
     const targets = existing?.targets ?? new Map<string, TargetConfig>();
     for (const t of Object.keys(nx.targets ?? {})) if (!targets.has(t)) targets.set(t, targetFor(t));
     if (existing && existing.name !== name) projects.delete(existing.name);
-    add({ name, root, source: existing?.source ?? 'nx', manifest: existing?.manifest ?? file, deps: existing?.deps ?? new Map(), targets });
+    add({ name, root, source: existing?.source ?? 'nx', manifest: existing?.manifest ?? file, deps: existing?.deps ?? new Map(), targets, ...(existing?.scripts ? { scripts: existing.scripts } : {}) });
     if (existing && existing.name !== name) {
       const m = jsManifests.get(existing.name);
       if (m) {

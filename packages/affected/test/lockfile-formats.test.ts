@@ -164,3 +164,49 @@ snapshots:
     expect((await between(fx2, base2)).projects.map((p) => p.name)).toEqual(['@ws/a', '@ws/b']);
   });
 });
+
+describe('root toolchain changes (#14 item 4)', () => {
+  const RT = path.resolve('packages/affected/test/fixtures/root-tools');
+  const lockOf = (f: string) => readFileSync(path.join(RT, f), 'utf8');
+  function tools(): GitFixture {
+    const fx = GitFixture.create();
+    fixtures.push(fx);
+    fx.commit('workspace', {
+      'package.json': '{"name":"tools","private":true}\n',
+      'pnpm-workspace.yaml': 'packages:\n  - packages/*\n',
+      'packages/a/package.json': JSON.stringify({ name: '@t/a', version: '1.0.0', scripts: { build: 'mkdirp dist && node build.js', test: 'node --test' } }),
+      'packages/b/package.json': JSON.stringify({ name: '@t/b', version: '1.0.0', scripts: { lint: 'semver 1.2.3', test: 'node --test' }, dependencies: { '@t/a': 'workspace:*' } }),
+      'pnpm-lock.yaml': lockOf('pnpm-lock.base.yaml'),
+    });
+    return fx;
+  }
+
+  test('a root tool bump selects only the tasks whose scripts call it, and says which tool', async () => {
+    const fx = tools();
+    const base = fx.head();
+    fx.commit('semver 7.6.3', { 'pnpm-lock.yaml': lockOf('pnpm-lock.semver.yaml') });
+    const r = await between(fx, base);
+    expect(r.all).toBe(false);
+    expect(r.tasks.map((t) => `${t.project}:${t.target}`)).toEqual(['@t/b:lint']);
+    expect(r.tasks[0]!.reason).toBe('root tool semver changed in pnpm-lock.yaml (7.6.0 → 7.6.3), and lint calls it');
+  });
+
+  test('a root library (no executables) may be imported by any package: everything, naming it', async () => {
+    const fx = tools();
+    const base = fx.head();
+    fx.commit('ms 2.1.3', { 'pnpm-lock.yaml': lockOf('pnpm-lock.ms.yaml') });
+    const r = await between(fx, base);
+    expect(r.all).toBe(true);
+    expect(r.allReason).toBe('root dependencies changed in pnpm-lock.yaml: ms 2.1.2 → 2.1.3 (a library any package may import)');
+  });
+
+  test('a removed tool selects the tasks that called it; an added tool nobody calls selects nothing, with a warning', async () => {
+    const fx = tools();
+    const base = fx.head();
+    fx.commit('mkdirp out, uuid in', { 'pnpm-lock.yaml': lockOf('pnpm-lock.uuid.yaml') });
+    const r = await between(fx, base);
+    expect(r.all).toBe(false);
+    expect(r.tasks.map((t) => `${t.project}:${t.target}`)).toEqual(['@t/a:build']);
+    expect(r.warnings.join('\n')).toMatch(/root tool uuid changed in pnpm-lock\.yaml \(\+ 9\.0\.1\); no project's script calls uuid, so it selects nothing/);
+  });
+});
