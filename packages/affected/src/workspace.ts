@@ -271,15 +271,17 @@ export async function discover(tree: Tree): Promise<Workspace> {
   // --- dependency edges ---
   // A `workspace:` (or `link:`/`file:`) spec always links the workspace package. Any other spec
   // (`catalog:`, a version range) may resolve from the registry instead: pnpm's lockfile says which.
-  const linked = pnpmLinks(lockfiles[0] === 'pnpm-lock.yaml' ? contents.get('pnpm-lock.yaml') : undefined);
+  // Read only when some spec needs it: most workspaces use `workspace:` and never pay for the parse.
+  let linkedCache: Map<string, Map<string, string>> | undefined | null = null;
+  const links = () => (linkedCache === null ? (linkedCache = pnpmLinks(lockfiles[0] === 'pnpm-lock.yaml' ? contents.get('pnpm-lock.yaml') : undefined)) : linkedCache);
   for (const [name, m] of jsManifests) {
     const project = projects.get(name)!;
     for (const field of DEP_FIELDS) {
       for (const [key, spec] of Object.entries(m[field] ?? {})) {
         const target = referencedName(key, spec);
         if (target === name || !projects.has(target) || project.deps.has(target)) continue;
-        if (!/^(workspace|link|file):/.test(spec) && linked) {
-          const how = linked.get(project.root)?.get(key);
+        if (!/^(workspace|link|file):/.test(spec) && links()) {
+          const how = links()!.get(project.root)?.get(key);
           // Resolved from the registry (e.g. `catalog:` pinned to a published version): not an edge.
           if (how !== undefined && !how.startsWith('link:')) continue;
         }
