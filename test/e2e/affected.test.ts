@@ -267,7 +267,7 @@ describe('affected bundle under runner-sim', () => {
     test('a CR and a workflow command in a changed file name are logged as text, never run; a package named as shell code is refused at its manifest', async () => {
       fx.checkout('main');
       fx.branch('cr-name');
-      const crName = 'packages/web/src/x\r::add-mask::hunter2\r::error title=pwned::injected.ts';
+      const crName = 'packages/web/src/x\r::add-mask::hunter2\r::error title=pwned::injected ##[add-mask]legacy.ts';
       fx.commit('odd name', { [crName]: 'export const x = 1;\n' });
       const p = fx.pullRequest(61, 'main', 'cr-name');
       const r = await runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 61, ...p }), token, apiUrl: gh.url, stages: ['main'] });
@@ -275,7 +275,7 @@ describe('affected bundle under runner-sim', () => {
       expect(r.conclusion).toBe('success');
       expect(JSON.parse(r.outputs['projects']!)).toEqual(['@shop/web']);
       // The reason naming the file reached the log (as text)…
-      expect(r.log).toMatch(/@shop\/web: packages\/web\/src\/x\n\u200b::add-mask::hunter2\n\u200b::error title=pwned::injected\.ts changed/);
+      expect(r.log).toMatch(/@shop\/web: packages\/web\/src\/x\n\u200b::add-mask::hunter2\n\u200b::error title=pwned::injected ##\u200b\[add-mask\]legacy\.ts changed/);
       // …and nothing in it ran: no mask, no annotation from the file name.
       expect(r.masks).toEqual([]);
       expect(r.annotations.filter((a) => a.title === 'pwned' || /injected/.test(a.message))).toEqual([]);

@@ -277,6 +277,14 @@ describe('health-comment fails closed (security review #13)', () => {
     gh.clearFaults();
   }, 60_000);
 
+  test("`required: ','` (a list that parses to nothing) is refused, not read as \"nothing required\"", async () => {
+    const pr = await prFixture(48220, 'empty-required');
+    const workspace = fx.checkoutLike(pr.merge, { depth: 1 });
+    const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 48220, ...pr }), with: { evidence: evidence(workspace, {}), required: ',' } });
+    expect(r.conclusion).toBe('failure');
+    expect(r.log).toMatch(/input 'required' lists no evidence; write the steps your workflow runs, or `none`/);
+  });
+
   test('two health runs on one PR at the same time: no crash, one comment, the newer run\'s result', async () => {
     const pr = await prFixture(48218, 'concurrent');
     const token = gh.addToken('ghs_concurrent');

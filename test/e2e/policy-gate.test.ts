@@ -373,7 +373,7 @@ secrets:
         const first = pr(41, { 'infra/main.tf': 'benign\n' });
         gh.addPull('acme/shop', { number: 41, headSha: first.head, baseSha: first.base, author: 'mallory', headRef: 'pr-41' });
         const say = sayAs(gh, 41);
-        const run = (p: typeof first) => runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 41, ...p, author: 'mallory' }), token, apiUrl: gh.url });
+        const run = (p: typeof first) => runAction({ actionDir, workspace: fx.checkoutLike(p.merge, { depth: 1 }), event: pullRequestEvent({ repo: REPO, number: 41, ...p, author: 'mallory', headRef: 'pr-41' }), token, apiUrl: gh.url });
         await say('mallory', `/maestro override infra-frozen sha: ${first.head.slice(0, 7)} reason: my own change is fine`);
         const self = await run(first);
         assertContract(self);
@@ -410,6 +410,18 @@ secrets:
         gh.labelPull('acme/shop', 41, 'maestro-override:infra-frozen', 'lead');
         const labelNew = await run(third);
         expect(labelNew.outputs['outcome']).toBe('pass');
+        // A commit first pushed to another branch (its check suite there is older than the label) does not
+        // inherit the label when it lands on the PR: only suites of the PR's branch count.
+        fx.checkout('pr-41');
+        const sideHead = fx.commit('prepared elsewhere', { 'infra/main.tf': 'malicious 3\n' });
+        gh.addPull('acme/shop', { number: 991, headSha: sideHead, baseSha: first.base, headRef: 'side-branch', state: 'closed' });
+        gh.labelPull('acme/shop', 41, 'maestro-override:infra-frozen', 'lead', { remove: true });
+        gh.labelPull('acme/shop', 41, 'maestro-override:infra-frozen', 'lead');
+        const fourth = fx.pullRequest(41, 'main', 'pr-41');
+        gh.pushPull('acme/shop', 41, fourth.head);
+        const carried = await run(fourth);
+        expect(carried.outputs['outcome']).toBe('block');
+        expect(json(carried, 'audit').find((a: { via: string }) => a.via === 'label')).toMatchObject({ status: 'refused', note: expect.stringMatching(/cannot tell whether the label came after the head was pushed|the label was added before the head/) });
         gh.assertNoViolations();
       } finally {
         await gh.stop();

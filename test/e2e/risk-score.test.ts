@@ -277,6 +277,21 @@ describe('risk-score bundle under runner-sim', () => {
       expect(r.annotations.some((a) => a.level === 'warning' && /policy\/risk-model\.json is added by the change under review and is not used/.test(a.message))).toBe(true);
     });
 
+    test('a model reached through a symlink the PR commits (policy -> docs) is not used', async () => {
+      const { DEFAULT_MODEL } = await import('@maestro/risk');
+      const zero = JSON.stringify({ ...DEFAULT_MODEL, intercept: -40, weights: DEFAULT_MODEL.weights.map(() => 0), provenance: { source: 'mine' } });
+      fx.checkout('rewrite');
+      fx.branch('self-grade-link');
+      fx.commit('rewrite + linked model', { 'docs/risk-model.json': zero, policy: { symlink: 'docs' } }, { author: { name: 'Mona', email: 'mona@example.com' } });
+      const pr = fx.pullRequest(34, 'main', 'self-grade-link');
+      const workspace = fx.checkoutLike(pr.merge, { depth: 0 });
+      const r = await runAction({ actionDir, workspace, event: prEvent(34, pr), stages: ['main'], with: { mode: 'observe' } });
+      assertContract(r);
+      expect(json(r, 'model').source).toBe('default (four public JIT data sets)');
+      expect(r.outputs['level']).toBe('high');
+      expect(r.annotations.some((a) => /reached through a symlink in the checkout and is not used/.test(a.message))).toBe(true);
+    });
+
     test("reviewers come from the base branch's CODEOWNERS, not the PR's own; a high score with token: '' still writes every output", async () => {
       fx.checkout('rewrite');
       fx.branch('owners');

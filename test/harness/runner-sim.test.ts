@@ -72,5 +72,11 @@ describe('runner-sim reports contract breaches', () => {
     const r = await runAction({ actionDir: dir, event, stages: ['main'] });
     expect(r.annotations.map((a) => [a.level, a.message])).toEqual([['error', 'injected'], ['warning', 'nel'], ['notice', 'crlf']]);
   });
+
+  test('the legacy ##[command] form runs wherever it appears in a line, as the runner\'s ActionCommand.TryParse finds it', async () => {
+    const dir = scriptAction({ main: `console.log('changed: src/##[add-mask]hunter2 and src/##[error file=a.ts]forged');` });
+    const r = await runAction({ actionDir: dir, event, stages: ['main'] });
+    expect(r.masks).toEqual(['hunter2 and src/##[error file=a.ts]forged']);
+  });
 });
 

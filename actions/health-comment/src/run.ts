@@ -28,7 +28,15 @@ export const inputSchema = z.object({
   'comment-author': z.string().default(''),
   'on-worse': z.enum(['edit', 'repost']).default('edit'),
   required: listInput()
-    .transform((a) => (a.length === 1 && a[0] === 'none' ? [] : a))
+    .transform((a, ctx) => {
+      if (a.length === 1 && a[0] === 'none') return [];
+      // A list that parses to nothing (`,`, a comment) must not switch every requirement off by accident.
+      if (!a.length) {
+        ctx.addIssue({ code: 'custom', message: 'lists no evidence; write the steps your workflow runs, or `none`' });
+        return z.NEVER;
+      }
+      return a;
+    })
     .pipe(z.array(z.enum(EVIDENCE_NAMES, { message: `each item must be one of ${EVIDENCE_NAMES.join(', ')}` })))
     .default(['affected', 'allocate-shards', 'risk-score', 'policy-gate']),
 });

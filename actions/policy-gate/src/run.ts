@@ -34,7 +34,7 @@ export const inputSchema = z.object({
 type Inputs = z.output<typeof inputSchema>;
 
 interface PullEvent {
-  pull_request?: { number: number; base?: { sha: string }; head?: { sha: string }; user?: { login?: string }; labels?: Array<{ name: string; description?: string | null }> };
+  pull_request?: { number: number; base?: { sha: string }; head?: { sha: string; ref?: string }; user?: { login?: string }; labels?: Array<{ name: string; description?: string | null }> };
   repository?: { name: string; owner: { login: string } };
 }
 
@@ -80,7 +80,10 @@ async function readOverrides(token: string, event: PullEvent, days: number, head
     if (labels.length) {
       try {
         const suites = await gh.paginate(gh.rest.checks.listSuitesForRef, { ...params, ref: head, per_page: 100 });
-        const first = suites.map((x) => x.created_at).filter((x): x is string => !!x).sort()[0];
+        // Only suites of this pull request's branch: a commit first pushed elsewhere (a side branch) has
+        // older suites there, which would let a label from before the push count for it.
+        const headRef = pr.head?.ref;
+        const first = suites.filter((x) => !headRef || x.head_branch === headRef).map((x) => x.created_at).filter((x): x is string => !!x).sort()[0];
         if (first) info.headPushedAt = first;
         else info.headPushedUnknown = 'the head commit has no check suite yet';
       } catch (e) {

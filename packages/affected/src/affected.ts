@@ -88,6 +88,20 @@ export function describeReason(r: Reason): string {
   }
 }
 
+/**
+ * Root dependencies treated as command-line tools: run by scripts, not imported by package code. A
+ * root dependency not on this list is a library any package may import, and its change affects
+ * everything: a tool missing here errs on the safe side.
+ */
+export const ROOT_TOOLS: ReadonlySet<string> = new Set([
+  'eslint', 'prettier', '@biomejs/biome', 'oxlint', 'stylelint', 'markdownlint-cli', 'markdownlint-cli2', 'cspell',
+  'jest', 'vitest', 'mocha', 'ava', 'c8', 'nyc', '@playwright/test', 'playwright', 'cypress',
+  'typescript', 'tsup', 'tsx', 'ts-node', '@swc/cli', '@babel/cli', 'webpack-cli', 'rollup', 'vite', 'esbuild',
+  'turbo', 'nx', 'lerna', 'husky', 'lint-staged', '@changesets/cli', '@commitlint/cli', 'knip', 'syncpack', 'publint', '@arethetypeswrong/cli', 'size-limit', 'madge', 'depcheck',
+  'rimraf', 'del-cli', 'cross-env', 'npm-run-all', 'npm-run-all2', 'concurrently', 'wait-on', 'shx', 'cpy-cli', 'copyfiles', 'nodemon', 'zx',
+  '@microsoft/api-extractor', 'typedoc', 'jsdoc', '@vue/cli-service', '@angular/cli', '@nestjs/cli',
+]);
+
 /** Executables a tool installs, where the name does not say (the rest: the unscoped name, and without `-cli`). */
 const KNOWN_BINS: Record<string, string[]> = {
   typescript: ['tsc', 'tsserver'],
@@ -144,7 +158,9 @@ const ROOT_MANIFEST_IGNORED = new Set(['scripts', 'description', 'keywords', 'au
  */
 export const WORKSPACE_SETTINGS = {
   graph: ['packages'],
-  lockfile: ['catalog', 'catalogs', 'overrides', 'patchedDependencies', 'packageExtensions', 'peerDependencyRules', 'allowedDeprecatedVersions', 'supportedArchitectures', 'ignoredOptionalDependencies', 'dedupePeerDependents', 'resolutionMode', 'autoInstallPeers', 'excludeLinksFromLockfile', 'injectWorkspacePackages', 'linkWorkspacePackages', 'configDependencies', 'dedupeDirectDeps', 'resolvePeersFromWorkspaceRoot', 'registrySupportsTimeField'],
+  // (`configDependencies` is not here: pnpm records it in the lockfile's env document, which attribution
+  // does not compare, and its packages are plugins that can change any install: it counts as global.)
+  lockfile: ['catalog', 'catalogs', 'overrides', 'patchedDependencies', 'packageExtensions', 'peerDependencyRules', 'allowedDeprecatedVersions', 'supportedArchitectures', 'ignoredOptionalDependencies', 'dedupePeerDependents', 'resolutionMode', 'autoInstallPeers', 'excludeLinksFromLockfile', 'injectWorkspacePackages', 'linkWorkspacePackages', 'dedupeDirectDeps', 'resolvePeersFromWorkspaceRoot', 'registrySupportsTimeField'],
   none: ['minimumReleaseAge', 'minimumReleaseAgeExclude', 'trustPolicy', 'trustPolicyExclude', 'trustPolicyIgnoreAfter', 'catalogMode', 'cleanupUnusedCatalogs', 'catalogPrune', 'savePrefix', 'saveExact', 'saveWorkspaceProtocol', 'updateNotifier', 'auditConfig', 'updateConfig', 'publishBranch', 'gitChecks', 'verifyDepsBeforeRun', 'blockExoticSubdeps', 'preferOffline', 'fetchRetries', 'fetchTimeout', 'networkConcurrency', 'childConcurrency', 'workspaceConcurrency', 'color', 'loglevel', 'reporter'],
 } as const;
 
@@ -377,10 +393,11 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
         const rootA = !candidates || candidates.has('.') ? baseLock.get('.') : undefined;
         const rootB = !candidates || candidates.has('.') ? headLock.get('.') : undefined;
         if (rootA?.fingerprint !== rootB?.fingerprint) {
-          // The root's dependencies: a library any package may import means everything; a tool (it has
-          // executables) affects the tasks whose scripts call it, and says which tool did.
+          // The root's dependencies: a library any package may import means everything; a known command-line
+          // tool affects the tasks whose scripts call it, and says which tool did. (Not the lockfile's
+          // `hasBin`: libraries ship commands too — semver, typescript — and the pull request writes the lockfile.)
           const root = rootDependencyChanges(baseLock, headLock);
-          const libraries = root?.filter((d) => !d.hasBin) ?? [];
+          const libraries = root?.filter((d) => !ROOT_TOOLS.has(d.name)) ?? [];
           const version = (d: RootDependencyChange) => (d.before && d.after ? `${d.before} → ${d.after}` : d.after ? `+ ${d.after}` : `- ${d.before}`);
           if (!root) all = `root dependencies changed in ${hl.path}: ${describeChanges(rootA, rootB, 3).join(', ')}`;
           else if (libraries.length) all = `root dependencies changed in ${hl.path}: ${libraries.slice(0, 3).map((d) => `${d.name} ${version(d)}`).join(', ')} (a library any package may import)`;

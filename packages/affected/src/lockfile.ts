@@ -35,8 +35,6 @@ interface PnpmGraph {
   depKeys(key: string): string[];
   /** What identifies a snapshot's content: its dependencies and integrity. */
   fingerprint(key: string): string;
-  /** The package declares executables (`hasBin` in pnpm's lockfile): a tool rather than only a library. */
-  hasBin(key: string): boolean;
 }
 
 /** A LockfileIndex whose entries are computed on first `get`. */
@@ -198,7 +196,6 @@ export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Pr
     directKeys: (importer) => resolved(importers[importer === '.' && !(importer in importers) ? '' : importer] as Record<string, unknown> | undefined, IMPORTER_KEYS),
     depKeys: (key) => resolved(snapshots[key], DEP_KEYS),
     fingerprint: (key) => `${JSON.stringify(snapshots[key]?.['dependencies'] ?? null)}|${JSON.stringify(snapshots[key]?.['optionalDependencies'] ?? null)}|${integrity(key)}`,
-    hasBin: (key) => (packages[v6 ? key : key.replace(/\(.*$/, '')] ?? packages[key])?.['hasBin'] === true,
   };
   return index;
 }
@@ -208,8 +205,6 @@ export interface RootDependencyChange {
   /** Versions on each side (undefined: absent there). */
   before?: string;
   after?: string;
-  /** Declares executables (a tool a task may call) rather than only a library. */
-  hasBin: boolean;
 }
 
 /**
@@ -221,7 +216,7 @@ export function rootDependencyChanges(base: LockfileIndex, head: LockfileIndex):
   const b = (head as LazyIndex).graph;
   if (!a || !b) return undefined;
   const side = (g: PnpmGraph) => {
-    const out = new Map<string, { version: string; fingerprint: string; hasBin: boolean }>();
+    const out = new Map<string, { version: string; fingerprint: string }>();
     for (const key of g.directKeys('.')) {
       const seen = new Set<string>([key]);
       const stack = [key];
@@ -232,7 +227,7 @@ export function rootDependencyChanges(base: LockfileIndex, head: LockfileIndex):
         for (const d of g.depKeys(k)) if (!seen.has(d)) (seen.add(d), stack.push(d));
       }
       const name = pnpmName(key);
-      out.set(name, { version: key.replace(/^\/?(@[^/]+\/)?[^@]+@/, '').replace(/\(.*$/, ''), fingerprint: sha256(parts.sort().join('\n')), hasBin: g.hasBin(key) });
+      out.set(name, { version: key.replace(/^\/?(@[^/]+\/)?[^@]+@/, '').replace(/\(.*$/, ''), fingerprint: sha256(parts.sort().join('\n')) });
     }
     return out;
   };
@@ -243,7 +238,7 @@ export function rootDependencyChanges(base: LockfileIndex, head: LockfileIndex):
     const x = before.get(name);
     const y = after.get(name);
     if (x && y && x.fingerprint === y.fingerprint) continue;
-    changes.push({ name, ...(x ? { before: x.version } : {}), ...(y ? { after: y.version } : {}), hasBin: (y ?? x)!.hasBin });
+    changes.push({ name, ...(x ? { before: x.version } : {}), ...(y ? { after: y.version } : {}) });
   }
   return changes;
 }

@@ -174,8 +174,8 @@ describe('root toolchain changes (#14 item 4)', () => {
     fx.commit('workspace', {
       'package.json': '{"name":"tools","private":true}\n',
       'pnpm-workspace.yaml': 'packages:\n  - packages/*\n',
-      'packages/a/package.json': JSON.stringify({ name: '@t/a', version: '1.0.0', scripts: { build: 'mkdirp dist && node build.js', test: 'node --test' } }),
-      'packages/b/package.json': JSON.stringify({ name: '@t/b', version: '1.0.0', scripts: { lint: 'semver 1.2.3', test: 'node --test' }, dependencies: { '@t/a': 'workspace:*' } }),
+      'packages/a/package.json': JSON.stringify({ name: '@t/a', version: '1.0.0', scripts: { build: 'rimraf dist && node build.js', test: 'node --test' } }),
+      'packages/b/package.json': JSON.stringify({ name: '@t/b', version: '1.0.0', scripts: { lint: 'cross-env NODE_ENV=ci node lint.js', test: 'node --test' }, dependencies: { '@t/a': 'workspace:*' } }),
       'pnpm-lock.yaml': lockOf('pnpm-lock.base.yaml'),
     });
     return fx;
@@ -184,29 +184,29 @@ describe('root toolchain changes (#14 item 4)', () => {
   test('a root tool bump selects only the tasks whose scripts call it, and says which tool', async () => {
     const fx = tools();
     const base = fx.head();
-    fx.commit('semver 7.6.3', { 'pnpm-lock.yaml': lockOf('pnpm-lock.semver.yaml') });
+    fx.commit('cross-env 7.0.3', { 'pnpm-lock.yaml': lockOf('pnpm-lock.cross-env.yaml') });
     const r = await between(fx, base);
     expect(r.all).toBe(false);
     expect(r.tasks.map((t) => `${t.project}:${t.target}`)).toEqual(['@t/b:lint']);
-    expect(r.tasks[0]!.reason).toBe('root tool semver changed in pnpm-lock.yaml (7.6.0 → 7.6.3), and lint calls it');
+    expect(r.tasks[0]!.reason).toBe('root tool cross-env changed in pnpm-lock.yaml (7.0.2 → 7.0.3), and lint calls it');
   });
 
-  test('a root library (no executables) may be imported by any package: everything, naming it', async () => {
+  test('a root library may be imported by any package — also one that ships a command (semver), whatever hasBin says: everything, naming it', async () => {
     const fx = tools();
     const base = fx.head();
-    fx.commit('ms 2.1.3', { 'pnpm-lock.yaml': lockOf('pnpm-lock.ms.yaml') });
+    fx.commit('semver 7.6.3', { 'pnpm-lock.yaml': lockOf('pnpm-lock.semver.yaml') });
     const r = await between(fx, base);
     expect(r.all).toBe(true);
-    expect(r.allReason).toBe('root dependencies changed in pnpm-lock.yaml: ms 2.1.2 → 2.1.3 (a library any package may import)');
+    expect(r.allReason).toBe('root dependencies changed in pnpm-lock.yaml: semver 7.6.0 → 7.6.3 (a library any package may import)');
   });
 
   test('a removed tool selects the tasks that called it; an added tool nobody calls selects nothing, with a warning', async () => {
     const fx = tools();
     const base = fx.head();
-    fx.commit('mkdirp out, uuid in', { 'pnpm-lock.yaml': lockOf('pnpm-lock.uuid.yaml') });
+    fx.commit('rimraf out, concurrently in', { 'pnpm-lock.yaml': lockOf('pnpm-lock.swap.yaml') });
     const r = await between(fx, base);
     expect(r.all).toBe(false);
     expect(r.tasks.map((t) => `${t.project}:${t.target}`)).toEqual(['@t/a:build']);
-    expect(r.warnings.join('\n')).toMatch(/root tool uuid changed in pnpm-lock\.yaml \(\+ 9\.0\.1\); no project's script calls uuid, so it selects nothing/);
+    expect(r.warnings.join('\n')).toMatch(/root tool concurrently changed in pnpm-lock\.yaml \(\+ 8\.2\.2\); no project's script calls concurrently, so it selects nothing/);
   });
 });

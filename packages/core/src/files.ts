@@ -7,7 +7,7 @@
  * downloaded). Every failure is a ConfigError naming the input, never an
  * ENOENT/EISDIR stack, and no message quotes the file's content.
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 
@@ -56,7 +56,8 @@ export function rootsFor(cwd: string, named: string, base: readonly string[]): s
 
 export function isInside(child: string, root: string): boolean {
   const rel = path.relative(root, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // `..cache/x` is inside; only `..` itself or a `../` prefix leaves the root.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 /**
@@ -116,6 +117,12 @@ export function readInputBuffer(cwd: string, file: string, o: InputFileOptions):
  */
 export function outputPathInWorkspace(cwd: string, file: string, input: string): string {
   const abs = path.resolve(cwd, file);
+  // The file itself may be a (dangling) symlink the checkout holds: writing would follow it out.
+  try {
+    if (lstatSync(abs).isSymbolicLink()) throw new ConfigError(`'${file}' is a symlink; the action does not write through it`, { file: `input '${input}'`, fix: 'remove the link or write to another path inside the workspace' });
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+  }
   // The nearest existing ancestor's real path decides: a symlinked folder pointing out is refused too.
   let existing = abs;
   for (;;) {

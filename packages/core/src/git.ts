@@ -175,7 +175,8 @@ export async function diffBlobs(base: string, head: string, opts: GitOptions): P
     const newOid = fields[3] ?? '';
     if (status.startsWith('R') || status.startsWith('C')) i++; // old path
     const p = parts[i++];
-    if (p !== undefined) blobs.set(p, newOid);
+    // A submodule (mode 160000) points at a commit, not a blob: there is no content here to read.
+    if (p !== undefined && fields[1] !== '160000') blobs.set(p, newOid);
   }
   return blobs;
 }
@@ -200,7 +201,9 @@ export function touchedPaths(changes: readonly FileChange[]): string[] {
 
 /** Read blobs by object id or `<rev>:<path>` in one `git cat-file --batch` process; keyed by the request. */
 export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Map<string, Buffer>> {
-  const unique = [...new Set(oids)];
+  // One request per line: a spec holding a line break (a path named "a\nHEAD~1:x") would shift every
+  // answer after it. Such specs are never sent and come back absent.
+  const unique = [...new Set(oids)].filter((o) => !/[\r\n]/.test(o));
   if (!unique.length) return Promise.resolve(new Map());
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['cat-file', '--batch', '--buffer'], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -263,9 +266,10 @@ export function unquoteGitPath(p: string): string {
  * (`@@ -a,b +c,d @@`), so an added line whose text is `++ b/other` (shown as
  * `+++ b/other`) is content, not a file header, and cannot hide what follows.
  */
-export function walkUnifiedDiff(unifiedDiff: string, on: (file: string | undefined, kind: '+' | '-', line: number) => void, onFile?: (file: string) => void): void {
+export function walkUnifiedDiff(unifiedDiff: string, on: (file: string | undefined, kind: '+' | '-', line: number, old: { path: string | undefined; line: number }) => void, onFile?: (file: string) => void): void {
   let file: string | undefined;
   let line = 0;
+  let oldLine = 0;
   let oldLeft = 0;
   let newLeft = 0;
   let oldPath: string | undefined;
@@ -274,14 +278,16 @@ export function walkUnifiedDiff(unifiedDiff: string, on: (file: string | undefin
       // Inside a hunk: every line is content (or git's "\ No newline" note).
       if (l.startsWith('\\')) continue;
       if (l.startsWith('+')) {
-        on(file, '+', line);
+        on(file, '+', line, { path: oldPath, line: oldLine });
         line++;
         newLeft--;
       } else if (l.startsWith('-')) {
-        on(file ?? oldPath, '-', 0);
+        on(file ?? oldPath, '-', 0, { path: oldPath, line: oldLine });
+        oldLine++;
         oldLeft--;
       } else {
         line++;
+        oldLine++;
         oldLeft--;
         newLeft--;
       }
@@ -297,11 +303,12 @@ export function walkUnifiedDiff(unifiedDiff: string, on: (file: string | undefin
       file = p === '/dev/null' ? undefined : p.replace(/^b\//, '');
       if (file) onFile?.(file);
     } else if (l.startsWith('@@')) {
-      const m = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(l);
+      const m = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(l);
       if (!m) continue;
-      oldLeft = m[1] === undefined ? 1 : Number(m[1]);
-      line = Number(m[2]);
-      newLeft = m[3] === undefined ? 1 : Number(m[3]);
+      oldLine = Number(m[1]);
+      oldLeft = m[2] === undefined ? 1 : Number(m[2]);
+      line = Number(m[3]);
+      newLeft = m[4] === undefined ? 1 : Number(m[4]);
     }
   }
 }
@@ -336,7 +343,7 @@ export function diffLineCounts(unifiedDiff: string): Map<string, { added: number
 
 /** Sizes of blobs by object id (absent ones left out), from one `git cat-file --batch-check`. Ids, not `<rev>:<path>`: a path may hold a newline. */
 export async function blobSizes(specs: readonly string[], opts: GitOptions): Promise<Map<string, number>> {
-  const unique = [...new Set(specs)];
+  const unique = [...new Set(specs)].filter((o) => !/[\r\n]/.test(o));
   const out = new Map<string, number>();
   if (!unique.length) return out;
   const text = await new Promise<string>((resolve, reject) => {

@@ -75,7 +75,7 @@ export function truncateMarkdown(md: string, max: number, measure: Measure = 'by
  * of these before it reaches a comment, a check run or a job summary:
  *
  * - `mdText`: plain text anywhere (a table cell, a list item, a sentence):
- *   no HTML, no @mentions or #references, no links or emphasis, and no line
+ *   no HTML, no @mentions or #references, no links (autolinks included) or emphasis, and no line
  *   break of any kind (CR alone ends a table row in GitHub's renderer).
  * - `mdCode`: an identifier shown as inline code, safe whatever backticks it
  *   holds, and safe inside a table cell.
@@ -91,6 +91,9 @@ export function mdText(s: unknown): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/([@#])(?=[\w-])/g, '$1\u2060')
+    // GitHub autolinks bare URLs and www. names: a word joiner keeps them text.
+    .replace(/\b(https?|ftp)(?=:\/\/)/gi, '$1\u2060')
+    .replace(/\b(www)(?=\.)/gi, '$1\u2060')
     .replace(/\\/g, '\\\\')
     .replace(/\|/g, '\\|')
     .replace(/[*_`[\]~!]/g, '\\$&');

@@ -87,14 +87,19 @@ export function annotate(level: 'error' | 'warning' | 'notice', a: Annotation): 
  * package name holding a raw CR followed by `::add-mask::` or `::error::`
  * would otherwise be executed. Every line break becomes LF, and a line that
  * would parse as a command gets a zero-width space in front (the runner's
- * Trim() keeps it, so the line is shown, not run).
+ * Trim() keeps it, so the line is shown, not run). The legacy `##[command]`
+ * form, which the runner finds anywhere in a line, is broken the same way.
  */
 export function neutralizeCommands(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .map((line) => (/^[\s\u0085\u180e]*::/.test(line) ? `\u200b${line}` : line))
-    .join('\n');
+  return (
+    text
+      .replace(/\r\n?/g, '\n')
+      // The runner's legacy parser (ActionCommand.TryParse) runs `##[command]` found anywhere in a line.
+      .replace(/##\[/g, '##\u200b[')
+      .split('\n')
+      .map((line) => (/^[\s\u0085\u180e]*::/.test(line) ? `\u200b${line}` : line))
+      .join('\n')
+  );
 }
 
 export const log = {

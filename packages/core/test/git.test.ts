@@ -76,3 +76,14 @@ describe('unquoteGitPath', () => {
     expect(unquoteGitPath('b/plain path.ts')).toBe('b/plain path.ts');
   });
 });
+
+describe('walkUnifiedDiff', () => {
+  test('old-side line numbers and paths; a removed line "-- a/x" is content, not a header', async () => {
+    const { walkUnifiedDiff } = await import('../src/git.js');
+    const diff = ['diff --git a/src/x.ts b/src/x.ts', '--- a/src/x.ts', '+++ b/src/x.ts', '@@ -3,2 +3,1 @@', '--- a/other.ts', '-const b = 2;', '+const c = 3;', ''].join('\n');
+    const seen: string[] = [];
+    walkUnifiedDiff(diff, (file, kind, line, old) => seen.push(`${kind} ${file} ${line} ${old.path}:${old.line}`));
+    expect(seen).toEqual(['- src/x.ts 0 src/x.ts:3', '- src/x.ts 0 src/x.ts:4', '+ src/x.ts 3 src/x.ts:5']);
+  });
+});
+

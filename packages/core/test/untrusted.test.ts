@@ -25,6 +25,8 @@ describe('log text cannot issue workflow commands', () => {
     expect(lines).toEqual(['path a', '\u200b::add-mask::x', '\u200b  ::error::y', '\u200b\u0085::warning::z', 'ok :: fine']);
     // What the runner would do with each line: trim .NET white space, then look for "::".
     for (const l of lines) expect(/^[\s\u0085]*::/.test(l)).toBe(false);
+    // The legacy form runs anywhere in a line.
+    expect(neutralizeCommands('src/##[add-mask]x changed')).toBe('src/##\u200b[add-mask]x changed');
   });
 });
 
@@ -39,6 +41,8 @@ describe('markdown escaping by context', () => {
     expect(t).toContain('\\[link\\]');
     expect(t).toContain('\\|');
     expect(t).toContain('\\!');
+    // Bare URLs and www. names would be autolinked.
+    expect(mdText('see https://evil.example and www.evil.example')).toBe('see https\u2060://evil.example and www\u2060.evil.example');
   });
   test('mdCode: backticks cannot close the span, a pipe cannot split a table cell, CR cannot end the row', () => {
     expect(mdCode('a`b')).toBe('`` a`b ``');
@@ -108,6 +112,12 @@ describe('files an input names', () => {
     const outside = dir();
     symlinkSync(outside, path.join(ws, 'linked'));
     expect(() => outputPathInWorkspace(ws, 'linked/x.json', 'model')).toThrow(/outside the workspace/);
+    // A dangling link in the checkout is not written through.
+    mkdirSync(path.join(ws, 'policy'));
+    symlinkSync('/tmp/nowhere-at-all/.npmrc', path.join(ws, 'policy/risk-model.json'));
+    expect(() => outputPathInWorkspace(ws, 'policy/risk-model.json', 'model')).toThrow(/is a symlink; the action does not write through it/);
+    // A name that merely starts with two dots is inside.
+    expect(outputPathInWorkspace(ws, '..cache/x.json', 'model')).toBe(path.join(ws, '..cache/x.json'));
   });
 });
 

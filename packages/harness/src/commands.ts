@@ -74,3 +74,26 @@ export function parseWorkflowCommand(line: string): WorkflowCommand | null {
   }
   return { command, properties, data: unescapeData(data) };
 }
+
+/**
+ * The runner's legacy form `##[command key=value;key=value]data`, which its
+ * parser (ActionCommand.TryParse) finds anywhere in a line, not only at the start.
+ */
+export function parseLegacyCommand(line: string): WorkflowCommand | null {
+  const at = line.indexOf('##[');
+  if (at < 0) return null;
+  const end = line.indexOf(']', at + 3);
+  if (end < 0) return null;
+  const head = line.slice(at + 3, end);
+  const sp = head.indexOf(' ');
+  const command = sp < 0 ? head : head.slice(0, sp);
+  if (!/^[A-Za-z][\w-]*$/.test(command)) return null;
+  const properties: Record<string, string> = {};
+  if (sp >= 0) {
+    for (const pair of head.slice(sp + 1).split(';')) {
+      const i = pair.indexOf('=');
+      if (i > 0) properties[pair.slice(0, i).trim()] = pair.slice(i + 1);
+    }
+  }
+  return { command, properties, data: line.slice(end + 1) };
+}

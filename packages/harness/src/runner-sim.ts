@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import { z } from 'zod';
-import { FileCommandError, parseFileCommand, parseWorkflowCommand } from './commands.js';
+import { FileCommandError, parseFileCommand, parseLegacyCommand, parseWorkflowCommand } from './commands.js';
 
 export const STEP_SUMMARY_LIMIT = 1024 * 1024;
 
@@ -455,7 +455,7 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
         logLines.push(mask(line));
         return;
       }
-      const cmd = parseWorkflowCommand(line);
+      const cmd = parseWorkflowCommand(line) ?? parseLegacyCommand(line);
       if (cmd?.command === 'add-mask') {
         if (!cmd.data) warnings.push("Can't add secret mask for empty string in ##[add-mask] command.");
         else {
@@ -520,7 +520,7 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
     // Values masked later in the stream: to detect a print-before-mask leak, pre-scan.
     // The runner reads both streams with .NET's StreamReader.ReadLine: a line ends at LF, CR or CRLF.
     const allLines = [...proc.stdout.split(/\r\n|\r|\n/), ...proc.stderr.split(/\r\n|\r|\n/)];
-    const laterMasks = allLines.map((l) => parseWorkflowCommand(l)).filter((c) => c?.command === 'add-mask' && c.data).map((c) => c!.data);
+    const laterMasks = allLines.map((l) => parseWorkflowCommand(l) ?? parseLegacyCommand(l)).filter((c) => c?.command === 'add-mask' && c.data).map((c) => c!.data);
     let pendingSecrets = laterMasks.filter((s) => !secrets.has(s));
     for (const line of allLines) {
       handleLine(line);

@@ -73,10 +73,16 @@ export async function secretScan(opts: { cwd: string; base: string; head: string
   const sizes = await blobSizes([...new Set(targets.map((p) => oids.get(p)).filter((o): o is string => !!o && !/^0+$/.test(o)))], g);
   const notScanned: SecretScan['notScanned'] = [];
   const scannable: string[] = [];
+  /** Files every line of which is treated as added: their names cannot be matched in the diff. */
+  const wholeFile = new Set<string>();
   for (const p of targets) {
     const oid = oids.get(p);
     const size = oid ? sizes.get(oid) : undefined;
     if (!oid || /^0+$/.test(oid)) continue; // no content at head (a submodule, or unchanged mode only)
+    if (/[\r\n]/.test(p)) {
+      // Blobs are read by id, but a line break in the name breaks pathspecs: scan the whole file.
+      wholeFile.add(p);
+    }
     if (size === undefined) notScanned.push({ path: p, why: 'not a file at the head commit (a submodule or a missing object)' });
     else if (size > max) notScanned.push({ path: p, why: `${size} bytes, over the ${max} byte scan limit` });
     else scannable.push(p);
@@ -86,7 +92,10 @@ export async function secretScan(opts: { cwd: string; base: string; head: string
   const spec = scannable.length <= 1000 ? scannable.map((p) => `:(literal)${p}`) : [];
   const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '--text', '--no-textconv', '--no-ext-diff', '--no-color', '--find-renames', opts.base, opts.head, '--', ...spec], g);
   const added = addedLines(diff);
-  const wanted = scannable.filter((p) => added.get(p)?.size);
+  // A name that is not valid UTF-8 (decoded with U+FFFD) matches no pathspec and no diff header: without
+  // a way to tell its added lines, every line counts as added, so nothing in it goes unscanned.
+  for (const p of scannable) if (p.includes('\uFFFD') || wholeFile.has(p)) wholeFile.add(p);
+  const wanted = scannable.filter((p) => added.get(p)?.size || wholeFile.has(p));
   const blobs = await readBlobs(wanted.map((p) => oids.get(p)!), g);
   const files = wanted.flatMap((p) => {
     const b = blobs.get(oids.get(p)!);
@@ -94,7 +103,7 @@ export async function secretScan(opts: { cwd: string; base: string; head: string
       notScanned.push({ path: p, why: 'its blob could not be read' });
       return [];
     }
-    const lines = added.get(p)!;
+    const lines = wholeFile.has(p) ? new Set(Array.from({ length: b.toString('utf8').split('\n').length }, (_, i) => i + 1)) : added.get(p)!;
     // NUL bytes would make secretlint treat nothing specially; keep the text scannable around them.
     const text = b.toString('utf8').replace(/\0/g, ' ');
     if (b.length <= SECRET_WHOLE_FILE_BYTES) return [{ path: p, content: text, added: lines }];
@@ -110,6 +119,13 @@ export async function secretFindings(opts: Parameters<typeof secretScan>[0]): Pr
   return (await secretScan(opts)).findings;
 }
 
+/** A file that could not be scanned is not a pass: a decision of the secrets rule, in its mode, saying why. */
+function unscannedDecisions(policy: Policy, notScanned: SecretScan['notScanned']): Decision[] {
+  const r = policy.secrets;
+  if (!r) return [];
+  return notScanned.map((n) => ({ rule: r.id, reason: r.reason, mode: r.mode ?? policy.mode, subject: n.path, detail: `not scanned for secrets (${n.why}); review it by hand, then override with the reason`, file: n.path }));
+}
+
 export interface ChangeReport {
   changes: FileChange[];
   dependencies: DependencyChange[];
@@ -120,10 +136,10 @@ export interface ChangeReport {
 }
 
 /** Everything the policy says about base..head except external findings (SARIF, Grype), which the caller adds. */
-export async function checkChange(opts: { cwd: string; base: string; head: string; policy: Policy; actor: Actor; sbom?: ReadonlyMap<string, string | null>; changes?: FileChange[] }): Promise<ChangeReport> {
+export async function checkChange(opts: { cwd: string; base: string; head: string; policy: Policy; actor: Actor; sbom?: ReadonlyMap<string, string | null>; changes?: FileChange[]; maxBytes?: number }): Promise<ChangeReport> {
   const changes = opts.changes ?? (await diffFiles(opts.base, opts.head, { cwd: opts.cwd }));
   const needDeps = opts.policy.licenses.length > 0 || opts.policy.dependencies.length > 0 || opts.policy.security.length > 0;
   const [dependencies, scan] = await Promise.all([needDeps ? lockfileChanges({ ...opts, changes }) : Promise.resolve([]), secretScan({ ...opts, changes })]);
-  const decisions = [...judgeChanges(opts.policy, changes, opts.actor), ...evaluateLicences(opts.policy, dependencies), ...evaluateDependencies(opts.policy, dependencies), ...evaluateSecrets(opts.policy, scan.findings)];
+  const decisions = [...judgeChanges(opts.policy, changes, opts.actor), ...evaluateLicences(opts.policy, dependencies), ...evaluateDependencies(opts.policy, dependencies), ...evaluateSecrets(opts.policy, scan.findings), ...unscannedDecisions(opts.policy, scan.notScanned)];
   return { changes, dependencies, secrets: scan.findings, notScanned: scan.notScanned, decisions };
 }

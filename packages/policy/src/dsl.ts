@@ -44,6 +44,8 @@ const licenceRule = z
     allow: z.array(z.string().min(1)).optional(),
     proprietary: z.enum(['allow', 'deny']).default('deny'),
     unknown: z.enum(['allow', 'deny']).default('deny'),
+    /** No licence found at all (not installed, no SBOM, nothing in the lockfile); default: as `unknown`. */
+    missing: z.enum(['allow', 'deny']).optional(),
     /** Regexes (`/…/flags`) over licence strings that are not valid SPDX (`GPLv3`): a match is denied. */
     'deny-text': z.array(z.string().regex(/^\/.*\/[a-z]*$/, 'a regular expression written /…/flags')).optional(),
     mode: mode.optional(),

@@ -34,7 +34,9 @@
  *   way it may be used (each `OR` alternative) carries a matching id:
  *   `MIT OR GPL-3.0-or-later` passes, `MIT AND GPL-2.0-only` is denied. A
  *   licence string that is not SPDX (`GPLv3`) is matched as text; a package
- *   with no licence string at all is not matched (the regex matches text).
+ *   whose licence cannot be found at all (pnpm and yarn lockfiles record
+ *   none; install dependencies or pass an SBOM) is blocked as unjudgeable,
+ *   not waved through.
  * - **`models`** caps are the native `models` section (agent-step's budget).
  *
  * Every deny needs its `reason`: the plan's rule is that every block carries
@@ -127,7 +129,9 @@ export function convertPlan(raw: unknown, source: string, file: string): PlanCon
     const re = asRegex(pattern);
     const id = uniqueId(`deps-deny-${slug(re ? re.source.replace(/\.\*/g, ' ') : pattern) || i + 1}`);
     // The seed denies what matches; a package without a licence string, or a proprietary one, is not matched.
-    const common = { id, reason, unknown: 'allow', proprietary: 'allow' };
+    // The seed denies what matches; a licence string that is not SPDX is matched as text (deny-text), and
+    // a package whose licence could not be found at all is not passed unseen (missing: deny).
+    const common = { id, reason, unknown: 'allow', missing: 'deny', proprietary: 'allow' };
     if (!re) return { ...common, deny: [pattern] };
     const { patterns, families } = regexToIds(re);
     const text = { 'deny-text': [pattern] };

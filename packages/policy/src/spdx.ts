@@ -59,8 +59,10 @@ export function expandFamilies(patterns: readonly string[]): string[] {
 
 export type LicenceVerdict = { ok: true; why: string } | { ok: false; why: string; kind: 'denied' | 'not-allowed' | 'proprietary' | 'unknown' };
 
-export function judgeLicence(raw: string | undefined | null, rule: { deny?: readonly string[]; allow?: readonly string[]; proprietary?: 'allow' | 'deny'; unknown?: 'allow' | 'deny'; 'deny-text'?: readonly string[] }): LicenceVerdict {
+export function judgeLicence(raw: string | undefined | null, rule: { deny?: readonly string[]; allow?: readonly string[]; proprietary?: 'allow' | 'deny'; unknown?: 'allow' | 'deny'; missing?: 'allow' | 'deny'; 'deny-text'?: readonly string[] }): LicenceVerdict {
   const c = classify(raw);
+  // No licence found at all is not "some licence we cannot parse": it can be judged only after an install or with an SBOM.
+  if (c.kind === 'unknown' && c.raw === '(none)' && (rule.missing ?? rule.unknown) !== 'allow') return { ok: false, kind: 'unknown', why: 'no licence found, so it cannot be judged' };
   // A licence string that is not SPDX (`GPLv3`) is text: a `deny-text` regex (the plan's `/.*GPL.*/i`) judges it as text.
   if (c.kind === 'unknown' && c.raw !== '(none)') {
     const hit = (rule['deny-text'] ?? []).find((p) => textRegex(p)?.test(c.raw));

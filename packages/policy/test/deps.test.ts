@@ -237,6 +237,30 @@ describe('secrets in a real repository', () => {
       expect(r.findings.map((f) => `${f.file}:${f.line}`).sort()).toEqual(['app/settings.cfg:2', 'data/blob.dat:3', 'src/decoy.ts:3']);
       expect(r.notScanned).toEqual([{ path: 'big/huge.txt', why: expect.stringMatching(/^3\d{3} bytes, over the 2048 byte scan limit$/) }]);
       expect(JSON.stringify(r)).not.toContain(token);
+      // A file that could not be scanned is not a pass: it is a decision of the secrets rule.
+      const { checkChange } = await import('../src/index.js');
+      const report = await checkChange({ cwd: fx.work, base, head, policy, actor: 'human', maxBytes: 2048 });
+      expect(report.decisions.filter((d) => d.subject === 'big/huge.txt').map((d) => [d.rule, d.mode, d.detail])).toEqual([['no-secrets', 'enforce', expect.stringMatching(/^not scanned for secrets \(3\d{3} bytes, over the 2048 byte scan limit\); review it by hand/)]]);
+    } finally {
+      fx.dispose();
+    }
+  });
+
+  test('a file whose name is not valid UTF-8 is scanned whole (its name matches no pathspec), not skipped', async () => {
+    const { GitFixture } = await import('@maestro/harness');
+    const { secretScan, loadPolicy } = await import('../src/index.js');
+    const fx = GitFixture.create();
+    try {
+      const token = ['ghp', 'wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx'].join('_');
+      const base = fx.commit('base', { 'README.md': 'hi\n' });
+      // "sec\xff.env": one byte that is not UTF-8.
+      writeFileSync(Buffer.from([...Buffer.from(`${fx.work}/sec`), 0xff, ...Buffer.from('.env')]), `TOKEN=${token}\n`);
+      fx.git(['add', '-A']);
+      const head = fx.commit('latin-1 name', {});
+      const changes = await (await import('@maestro/core/git')).diffFiles(base, head, { cwd: fx.work });
+      expect(changes[0]!.path).toContain('\uFFFD');
+      const r = await secretScan({ cwd: fx.work, base, head, policy: loadPolicy('version: 1\nsecrets:\n  mode: enforce\n'), changes });
+      expect(r.findings.map((f) => `${f.rule} line ${f.line}`)).toEqual([expect.stringMatching(/github.* line 1$/)]);
     } finally {
       fx.dispose();
     }

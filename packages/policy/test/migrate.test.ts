@@ -38,7 +38,7 @@ describe("the plan's policy format, read as written", () => {
     expect(explainPath(p, 'infra/docs/readme.md').find((r) => r.action === 'write' && r.actor === 'human')).toMatchObject({ effect: 'deny', rule: 'deny-infra' });
   });
 
-  test('deps.deny /.*GPL.*/i is applied per licence id and OR alternative; a package without a licence string is not matched', () => {
+  test('deps.deny /.*GPL.*/i is applied per licence id and OR alternative; a package whose licence cannot be found is not waved through', () => {
     const p = loadPolicy(PLAN);
     const denied = (license: string | null) => evaluateLicences(p, [{ name: 'x', version: '1', license }]).length > 0;
     expect(denied('GPL-3.0-only')).toBe(true);
@@ -46,7 +46,9 @@ describe("the plan's policy format, read as written", () => {
     expect(denied('LGPL-2.1-or-later')).toBe(true);
     expect(denied('MIT OR GPL-3.0-or-later')).toBe(false);
     expect(denied('MIT')).toBe(false);
-    expect(denied(null)).toBe(false);
+    // No licence found at all (pnpm lockfile, nothing installed): not waved through.
+    expect(denied(null)).toBe(true);
+    expect(evaluateLicences(p, [{ name: 'x', version: '1', license: null, licenseSource: 'none' }])[0]!.detail).toMatch(/no licence found, so it cannot be judged; no licence found: install dependencies/);
     // Not SPDX, so judged as text by the regex, as the plan's file means it.
     expect(denied('GPLv3')).toBe(true);
     expect(denied('SEE LICENSE IN LICENSE.md')).toBe(false);

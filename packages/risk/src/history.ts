@@ -8,7 +8,7 @@
  *   candidates filtered out. Each label keeps its source.
  */
 import path from 'node:path/posix';
-import { GitError, git, type GitOptions } from '@maestro/core/git';
+import { GitError, git, walkUnifiedDiff, type GitOptions } from '@maestro/core/git';
 import { ConfigError } from '@maestro/core/errors';
 import type { Signals } from './model.js';
 // One definition of `fix`, subsystems and days for scoring and calibration: no training/serving skew.
@@ -172,20 +172,16 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
     if (fix.files.filter((f) => SOURCE_RE.test(f.path) && !TEST_RE.test(f.path)).length > maxFixFiles) continue;
     const parent = fix.parents[0]!;
     const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '-M', '--no-ext-diff', parent, fix.sha, '--'], opts).catch(() => '');
-    let file = '';
+    // The lines the fix removed or changed, by their line numbers in the parent: hunks read by their
+    // counts (a removed line "-- a/x" is content, not a file header), quoted names unquoted.
     const ranges = new Map<string, Array<[number, number]>>();
-    for (const line of diff.split('\n')) {
-      if (line.startsWith('--- ')) {
-        file = line.startsWith('--- a/') ? line.slice(6) : '';
-        continue;
-      }
-      const h = /^@@ -(\d+)(?:,(\d+))? \+/.exec(line);
-      if (h && file && SOURCE_RE.test(file) && !TEST_RE.test(file)) {
-        const start = Number(h[1]);
-        const count = h[2] === undefined ? 1 : Number(h[2]);
-        if (count > 0) (ranges.get(file) ?? ranges.set(file, []).get(file)!).push([start, start + count - 1]);
-      }
-    }
+    walkUnifiedDiff(diff, (_file, kind, _line, old) => {
+      if (kind !== '-' || !old.path || !SOURCE_RE.test(old.path) || TEST_RE.test(old.path)) return;
+      const list = ranges.get(old.path) ?? ranges.set(old.path, []).get(old.path)!;
+      const last = list[list.length - 1];
+      if (last && last[1] === old.line - 1) last[1] = old.line;
+      else list.push([old.line, old.line]);
+    });
     const blamed = new Map<string, number>();
     for (const [f, rs] of ranges) {
       const args = ['blame', '--porcelain', '-w', '-M', ...rs.flatMap(([a, b]) => ['-L', `${a},${b}`]), parent, '--', f];

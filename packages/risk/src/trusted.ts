@@ -9,7 +9,7 @@
  * model downloaded from the cache) is the workflow's own and is read from the
  * workspace.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '@maestro/core/errors';
 import { git } from '@maestro/core/git';
@@ -50,10 +50,11 @@ export async function resolveModel(opts: { cwd: string; input: string; base?: st
   if (opts.input === 'seed') return { model: 'seed', source: SEED_SOURCE };
   const file = opts.input || REPO_MODEL;
   const explicit = !!opts.input;
-  const abs = path.resolve(opts.cwd, file);
-  const rel = path.relative(opts.cwd, abs).split(path.sep).join('/');
+  const cwd = realpathSync(opts.cwd);
+  const abs = path.resolve(cwd, file);
+  const rel = path.relative(cwd, abs).split(path.sep).join('/');
   const fix = 'commit the file written by `maestro risk calibrate` to the base branch, or leave `model` empty for the default';
-  if (opts.base && !rel.startsWith('..')) {
+  if (opts.base && rel !== '..' && !rel.startsWith('../')) {
     const atBase = await showAt(opts.cwd, opts.base, rel);
     if (atBase !== undefined) {
       const here = existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
@@ -65,7 +66,16 @@ export async function resolveModel(opts: { cwd: string; input: string; base?: st
       return { model: DEFAULT_MODEL, source: DEFAULT_SOURCE, note: `${rel} is added by the change under review and is not used; it counts once it is on the base branch` };
     }
   }
-  if (existsSync(abs)) return { model: readModel(readFileSync(abs, 'utf8'), rel), source: rel };
+  if (existsSync(abs)) {
+    // Only a file the workflow wrote itself: reached through a symlink (one the change may have committed,
+    // `policy -> docs`), it is the change's content, and it may lead out of the workspace.
+    if (realpathSync(abs) !== abs) {
+      const note = `${rel} is reached through a symlink in the checkout and is not used`;
+      if (explicit) throw new ConfigError(note, { file: "input 'model'", fix });
+      return { model: DEFAULT_MODEL, source: DEFAULT_SOURCE, note };
+    }
+    return { model: readModel(readFileSync(abs, 'utf8'), rel), source: rel };
+  }
   if (explicit) throw new ConfigError(`model file '${file}' does not exist`, { file: "input 'model'", fix });
   return { model: DEFAULT_MODEL, source: DEFAULT_SOURCE };
 }
