@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, addedLines, annotate, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, summarizeFindings, subjectSha, writeSummary } from '@maestro/core';
+import { ConfigError, addedLines, annotate, booleanInput, evidenceDir, getGitHubClient, git, httpStatus, isRateLimitError, isReadOnlyTokenError, listInput, log, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, summarizeFindings, subjectSha, writeSummary } from '@maestro/core';
 import { BUNDLE_SCHEMA, EVIDENCE_NAMES, conclusion, missingRequired, supersededBody, readEvidenceFiles, digestOf, marker, ownComments, parseBundle, parseMarker, planSticky, readEvidence, render, worse, type EvidenceProblem, type HealthBundle, type Security } from '@maestro/health';
 
 export const ACTION = 'health-comment';
@@ -128,8 +128,7 @@ function describeApiError(what: string, e: unknown): string {
   const status = httpStatus(e);
   const msg = ((e as Error).message ?? String(e)).split('\n')[0]!.slice(0, 300);
   if (isReadOnlyTokenError(e)) return `${what}: the token is read-only here (${msg})`;
-  if (status === 403 && /rate limit/i.test(msg)) return `${what}: rate limited by GitHub after the client's retries (HTTP 403: ${msg})`;
-  if (status === 429) return `${what}: rate limited by GitHub after the client's retries (HTTP 429)`;
+  if (isRateLimitError(e)) return `${what}: rate limited by GitHub after the client's retries (HTTP ${status}: ${msg})`;
   return `${what}: HTTP ${status ?? 'error'}: ${msg}`;
 }
 
@@ -161,7 +160,7 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
   const dropDuplicates = async (ids: readonly number[]) => {
     for (const d of ids) await gh.rest.issues.deleteComment({ ...repo, comment_id: d }).catch((e: unknown) => (isGone(e) ? undefined : Promise.reject(e)));
   };
-  const again_ = async () => {
+  const replan = async () => {
     if (replans >= 3) throw new Error('the sticky comment kept changing under this run (another run is writing it); giving up after 3 tries');
     return postComment(gh, repo, pr, b, who, onWorse, replans + 1);
   };
@@ -180,7 +179,7 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
     const after = await list();
     if (after.length > 1 && after[0]!.id !== data.id) {
       await dropDuplicates([data.id]);
-      return again_();
+      return replan();
     }
     await dropDuplicates(after.slice(1).map((d) => d.id));
     return { comment: 'created', commentId: data.id };
@@ -190,7 +189,7 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
   try {
     ({ data: fresh } = await gh.rest.issues.getComment({ ...repo, comment_id: plan.id }));
   } catch (e) {
-    if (isGone(e)) return again_();
+    if (isGone(e)) return replan();
     throw e;
   }
   const again = planSticky([fresh], next);
@@ -209,7 +208,7 @@ async function postComment(gh: Client, repo: Repo, pr: number, b: HealthBundle, 
     try {
       await gh.rest.issues.updateComment({ ...repo, comment_id: plan.id, body: text });
     } catch (e) {
-      if (isGone(e)) return again_();
+      if (isGone(e)) return replan();
       throw e;
     }
   }

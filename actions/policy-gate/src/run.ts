@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveBase } from '@maestro/affected';
-import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isReadOnlyTokenError, listInput, log, mdCode, mdText, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, subjectSha, summarizeFindings, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
+import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, isRateLimitError, isReadOnlyTokenError, listInput, log, mdCode, mdText, parseInputs, readInputFile, readSarif, runAction, runnerEvent, runnerTempPath, setOutputs, subjectSha, summarizeFindings, table, writeEvidence, writeSummary, type FileChange } from '@maestro/core';
 import { applyOverrides, overrideCommand, checkChange, evaluateFindings, judgeChanges, loadPolicy, loadPolicyAt, parseOverride, readGrype, readSbom, type Actor, type AuditEntry, type Decision, type DependencyChange, type Finding, type OverrideRequest, type Policy } from '@maestro/policy';
 
 export const ACTION = 'policy-gate';
@@ -103,7 +103,7 @@ async function readOverrides(token: string, event: PullEvent, days: number, head
     const status = httpStatus(e);
     const message = String((e as Error).message ?? e).split('\n')[0]!.slice(0, 200);
     // A 403 is a permission problem only when GitHub says so; a secondary rate limit is a 403 too.
-    const why = (status === 403 || status === 429) && /rate limit/i.test(message)
+    const why = isRateLimitError(e)
       ? `GitHub rate-limited reading the pull request's comments and labels after the client's retries (HTTP ${status})`
       : isReadOnlyTokenError(e) || status === 403 || status === 404
         ? `the token cannot read the pull request's comments and labels (HTTP ${status ?? '?'}); a fork's pull request gets a read-only token, so run the gate from a workflow with \`pull-requests: read\``

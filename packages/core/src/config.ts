@@ -125,20 +125,18 @@ export function parseYamlAll(source: string, file: string): unknown[] {
  * pnpm-lock.yaml": read every document, the project graph is the last one).
  * Returns the project document and, when there is one, the env document.
  */
-export function pnpmLockDocuments(source: string, file: string): { project: unknown; env?: unknown; documents: number } {
+export function pnpmLockDocuments(source: string, file: string): { project: unknown; env?: unknown } {
   const docs = /^---[ \t]*$/m.test(source) ? parseYamlAll(source, file).filter((d) => d !== null && d !== undefined) : [parseYaml(source, file)];
   const project = docs[docs.length - 1];
-  return docs.length > 1 ? { project, env: docs[0], documents: docs.length } : { project, documents: docs.length };
+  return docs.length > 1 ? { project, env: docs[0] } : { project };
 }
 
 /** The text of the last document of a YAML stream (after the last `---` line), for line-oriented readers. */
-export function lastYamlDocumentText(source: string): { text: string; lineOffset: number } {
+export function lastYamlDocumentText(source: string): string {
   const re = /^---[ \t]*$/gm;
   let last = -1;
   for (let m = re.exec(source); m; m = re.exec(source)) last = m.index + m[0].length;
-  if (last < 0) return { text: source, lineOffset: 0 };
-  const before = source.slice(0, last);
-  return { text: source.slice(last).replace(/^\r?\n/, ''), lineOffset: (before.match(/\n/g) ?? []).length + 1 };
+  return last < 0 ? source : source.slice(last).replace(/^\r?\n/, '');
 }
 
 function yamlError(e: unknown, file: string): unknown {
@@ -204,13 +202,11 @@ export const MAX_JSON_DEPTH = 256;
 
 /**
  * Offset of the first syntax error in a JSON text (-1 when it is valid) and
- * the deepest nesting seen up to there. Iterative: a hostile file nested
- * 100,000 deep costs a loop, not a stack.
+ * what was expected there. Iterative: a hostile file nested 100,000 deep costs
+ * a loop, not a stack.
  */
-export function scanJson(text: string): { error: number; expected: string; depth: number } {
+export function scanJson(text: string): { error: number; expected: string } {
   let i = 0;
-  let depth = 0;
-  let maxDepth = 0;
   const stack: Array<'{' | '['> = [];
   const n = text.length;
   const ws = () => {
@@ -220,7 +216,7 @@ export function scanJson(text: string): { error: number; expected: string; depth
       else break;
     }
   };
-  const fail = (expected: string) => ({ error: Math.min(i, n), expected, depth: maxDepth });
+  const fail = (expected: string) => ({ error: Math.min(i, n), expected });
   const str = (): boolean => {
     i++; // opening quote
     while (i < n) {
@@ -251,14 +247,11 @@ export function scanJson(text: string): { error: number; expected: string; depth
       const c = text[i];
       if (c === '{' || c === '[') {
         stack.push(c);
-        depth++;
-        maxDepth = Math.max(maxDepth, depth);
         i++;
         ws();
         const close = c === '{' ? '}' : ']';
         if (text[i] === close) {
           stack.pop();
-          depth--;
           i++;
           wantValue = false;
           continue;
@@ -288,7 +281,7 @@ export function scanJson(text: string): { error: number; expected: string; depth
     }
     ws();
     const top = stack[stack.length - 1];
-    if (!top) return i >= n ? { error: -1, expected: '', depth: maxDepth } : fail('the end of the text');
+    if (!top) return i >= n ? { error: -1, expected: '' } : fail('the end of the text');
     const c = text[i];
     if (c === ',') {
       i++;
@@ -303,7 +296,6 @@ export function scanJson(text: string): { error: number; expected: string; depth
       wantValue = true;
     } else if ((c === '}' && top === '{') || (c === ']' && top === '[')) {
       stack.pop();
-      depth--;
       i++;
     } else return fail(top === '{' ? ', or }' : ', or ]');
   }

@@ -199,41 +199,49 @@ export function touchedPaths(changes: readonly FileChange[]): string[] {
   return [...out];
 }
 
-/** Read blobs by object id or `<rev>:<path>` in one `git cat-file --batch` process; keyed by the request. */
-export function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Map<string, Buffer>> {
-  // One request per line: a spec holding a line break (a path named "a\nHEAD~1:x") would shift every
-  // answer after it. Such specs are never sent and come back absent.
-  const unique = [...new Set(oids)].filter((o) => !/[\r\n]/.test(o));
-  if (!unique.length) return Promise.resolve(new Map());
+/** A file's text at a commit (`git show <rev>:<path>`), or undefined when that commit has no such file. */
+export function readFileAt(rev: string, file: string, opts: GitOptions): Promise<string | undefined> {
+  return git(['show', `${rev}:${file}`], opts).catch(() => undefined);
+}
+
+/**
+ * Feed one request per line to a `git cat-file` batch mode and return its whole output. A request
+ * holding a line break (a path named "a\nHEAD~1:x") would shift every answer after it: such requests
+ * are dropped here, and the caller gets them back as absent.
+ */
+function catFileBatch(format: string, requests: readonly string[], opts: GitOptions): Promise<{ sent: string[]; out: Buffer }> {
+  const sent = [...new Set(requests)].filter((o) => !/[\r\n]/.test(o));
+  if (!sent.length) return Promise.resolve({ sent, out: Buffer.alloc(0) });
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch', '--buffer'], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['cat-file', format, ...(format === '--batch' ? ['--buffer'] : [])], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`git cat-file --batch failed (exit ${code}): ${stderr.trim()}`));
-      const buf = Buffer.concat(chunks);
-      const result = new Map<string, Buffer>();
-      let at = 0;
-      // One header per request, in order: "<oid> <type> <size>" or "<spec> missing".
-      for (const spec of unique) {
-        if (at >= buf.length) break;
-        const nl = buf.indexOf(10, at);
-        const header = buf.subarray(at, nl).toString('utf8');
-        at = nl + 1;
-        if (header.endsWith(' missing') || header.endsWith(' ambiguous')) continue;
-        const n = Number(header.slice(header.lastIndexOf(' ') + 1));
-        result.set(spec, buf.subarray(at, at + n));
-        at += n + 1; // content + LF
-      }
-      resolve(result);
-    });
-    child.stdin.end(unique.join('\n') + '\n');
+    child.on('close', (code) => (code === 0 ? resolve({ sent, out: Buffer.concat(chunks) }) : reject(new Error(`git cat-file ${format} failed (exit ${code}): ${stderr.trim()}`))));
+    child.stdin.end(sent.join('\n') + '\n');
   });
 }
 
+/** Read blobs by object id or `<rev>:<path>` in one `git cat-file --batch` process; keyed by the request. */
+export async function readBlobs(oids: readonly string[], opts: GitOptions): Promise<Map<string, Buffer>> {
+  const { sent, out: buf } = await catFileBatch('--batch', oids, opts);
+  const result = new Map<string, Buffer>();
+  let at = 0;
+  // One header per request, in order: "<oid> <type> <size>" or "<spec> missing".
+  for (const spec of sent) {
+    if (at >= buf.length) break;
+    const nl = buf.indexOf(10, at);
+    const header = buf.subarray(at, nl).toString('utf8');
+    at = nl + 1;
+    if (header.endsWith(' missing') || header.endsWith(' ambiguous')) continue;
+    const n = Number(header.slice(header.lastIndexOf(' ') + 1));
+    result.set(spec, buf.subarray(at, at + n));
+    at += n + 1; // content + LF
+  }
+  return result;
+}
 
 /** A path as git prints it: as is, or C-quoted (`"a\\"b\\303\\274"`), whose octal escapes are UTF-8 bytes. */
 export function unquoteGitPath(p: string): string {
@@ -343,23 +351,12 @@ export function diffLineCounts(unifiedDiff: string): Map<string, { added: number
 
 /** Sizes of blobs by object id (absent ones left out), from one `git cat-file --batch-check`. Ids, not `<rev>:<path>`: a path may hold a newline. */
 export async function blobSizes(specs: readonly string[], opts: GitOptions): Promise<Map<string, number>> {
-  const unique = [...new Set(specs)].filter((o) => !/[\r\n]/.test(o));
-  const out = new Map<string, number>();
-  if (!unique.length) return out;
-  const text = await new Promise<string>((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch-check=%(objecttype) %(objectsize)'], { cwd: opts.cwd, env: { ...process.env, ...opts.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let buf = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (buf += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(buf) : reject(new Error(`git cat-file --batch-check failed (exit ${code}): ${err.trim()}`))));
-    child.stdin.end(unique.join('\n') + '\n');
-  });
-  const lines = text.split('\n');
-  unique.forEach((spec, i) => {
+  const { sent, out } = await catFileBatch('--batch-check=%(objecttype) %(objectsize)', specs, opts);
+  const lines = out.toString('utf8').split('\n');
+  const sizes = new Map<string, number>();
+  sent.forEach((spec, i) => {
     const m = /^blob (\d+)$/.exec(lines[i] ?? '');
-    if (m) out.set(spec, Number(m[1]));
+    if (m) sizes.set(spec, Number(m[1]));
   });
-  return out;
+  return sizes;
 }

@@ -69,8 +69,15 @@ async function create(token: string, opts: ClientOptions): Promise<GitHubClient>
 }
 
 function retryBaseMs(env: Record<string, string | undefined> = process.env): number {
-  const v = Number(env['MAESTRO_API_RETRY_BASE_MS']);
-  return Number.isFinite(v) && v >= 0 && v <= 60_000 && env['MAESTRO_API_RETRY_BASE_MS'] !== '' && env['MAESTRO_API_RETRY_BASE_MS'] !== undefined ? v : 1000;
+  const raw = env['MAESTRO_API_RETRY_BASE_MS'];
+  const v = raw ? Number(raw) : NaN;
+  return Number.isFinite(v) && v >= 0 && v <= 60_000 ? v : 1000;
+}
+
+/** A rate limit that outlasted the client's waits: a 429, or a 403 whose message says so (secondary limits). */
+export function isRateLimitError(err: unknown): boolean {
+  const status = httpStatus(err);
+  return status === 429 || (status === 403 && /rate limit/i.test((err as { message?: string } | null)?.message ?? ''));
 }
 
 /** A 403 from a read-only token (fork PRs, `permissions:` too narrow). */

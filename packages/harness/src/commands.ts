@@ -53,6 +53,16 @@ export interface WorkflowCommand {
 const unescapeData = (s: string) => s.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/g, '%');
 const unescapeProp = (s: string) => s.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%3A/gi, ':').replace(/%2C/gi, ',').replace(/%25/g, '%');
 
+/** `k=v<sep>k=v` as a command's properties (a pair without `=` is ignored, as the runner does). */
+function parseProperties(text: string, sep: string, unescape: (v: string) => string): Record<string, string> {
+  const properties: Record<string, string> = {};
+  for (const pair of text.split(sep)) {
+    const i = pair.indexOf('=');
+    if (i > 0) properties[pair.slice(0, i).trim()] = unescape(pair.slice(i + 1));
+  }
+  return properties;
+}
+
 /** Parse one log line as a `::command props::data` workflow command, or null. */
 export function parseWorkflowCommand(line: string): WorkflowCommand | null {
   // .NET's String.Trim(): Unicode white space, which includes NEL (U+0085) that JavaScript's trim keeps.
@@ -65,13 +75,7 @@ export function parseWorkflowCommand(line: string): WorkflowCommand | null {
   const sp = head.indexOf(' ');
   const command = sp < 0 ? head : head.slice(0, sp);
   if (!/^[A-Za-z][\w-]*$/.test(command)) return null;
-  const properties: Record<string, string> = {};
-  if (sp >= 0) {
-    for (const pair of head.slice(sp + 1).split(',')) {
-      const i = pair.indexOf('=');
-      if (i > 0) properties[pair.slice(0, i).trim()] = unescapeProp(pair.slice(i + 1));
-    }
-  }
+  const properties = sp >= 0 ? parseProperties(head.slice(sp + 1), ',', unescapeProp) : {};
   return { command, properties, data: unescapeData(data) };
 }
 
@@ -88,12 +92,6 @@ export function parseLegacyCommand(line: string): WorkflowCommand | null {
   const sp = head.indexOf(' ');
   const command = sp < 0 ? head : head.slice(0, sp);
   if (!/^[A-Za-z][\w-]*$/.test(command)) return null;
-  const properties: Record<string, string> = {};
-  if (sp >= 0) {
-    for (const pair of head.slice(sp + 1).split(';')) {
-      const i = pair.indexOf('=');
-      if (i > 0) properties[pair.slice(0, i).trim()] = pair.slice(i + 1);
-    }
-  }
+  const properties = sp >= 0 ? parseProperties(head.slice(sp + 1), ';', (v) => v) : {};
   return { command, properties, data: line.slice(end + 1) };
 }

@@ -5,7 +5,7 @@
  */
 import { Minimatch } from 'minimatch';
 import { ConfigError } from '@maestro/core/errors';
-import { addedLines, blobSizes, diffBlobs, diffFiles, git, readBlobs, type FileChange } from '@maestro/core/git';
+import { addedLines, blobSizes, diffBlobs, diffFiles, git, readBlobs, readFileAt, type FileChange } from '@maestro/core/git';
 import { evaluateDependencies, evaluateLicences, evaluatePaths, evaluateSecrets, loadPolicy, type Action, type Actor, type Decision, type Finding, type Policy } from './dsl.js';
 import { dependencyChanges, lockKind, type DependencyChange } from './deps.js';
 import { scanSecrets } from './findings.js';
@@ -19,7 +19,7 @@ export const SECRET_SCAN_MAX_BYTES = 32 << 20;
 
 /** The policy as committed at `base` — never the version in the change under review. */
 export async function loadPolicyAt(cwd: string, base: string, file: string): Promise<Policy> {
-  const source = await git(['show', `${base}:${file}`], { cwd }).catch(() => undefined);
+  const source = await readFileAt(base, file, { cwd });
   if (source === undefined) throw new ConfigError(`the policy file is not in the base commit ${base.slice(0, 12)}`, { file, fix: 'commit policy/rules.yaml to the base branch first (see actions/policy-gate/README.md)' });
   return loadPolicy(source, file);
 }
@@ -73,16 +73,10 @@ export async function secretScan(opts: { cwd: string; base: string; head: string
   const sizes = await blobSizes([...new Set(targets.map((p) => oids.get(p)).filter((o): o is string => !!o && !/^0+$/.test(o)))], g);
   const notScanned: SecretScan['notScanned'] = [];
   const scannable: string[] = [];
-  /** Files every line of which is treated as added: their names cannot be matched in the diff. */
-  const wholeFile = new Set<string>();
   for (const p of targets) {
     const oid = oids.get(p);
     const size = oid ? sizes.get(oid) : undefined;
     if (!oid || /^0+$/.test(oid)) continue; // no content at head (a submodule, or unchanged mode only)
-    if (/[\r\n]/.test(p)) {
-      // Blobs are read by id, but a line break in the name breaks pathspecs: scan the whole file.
-      wholeFile.add(p);
-    }
     if (size === undefined) notScanned.push({ path: p, why: 'not a file at the head commit (a submodule or a missing object)' });
     else if (size > max) notScanned.push({ path: p, why: `${size} bytes, over the ${max} byte scan limit` });
     else scannable.push(p);
@@ -92,9 +86,9 @@ export async function secretScan(opts: { cwd: string; base: string; head: string
   const spec = scannable.length <= 1000 ? scannable.map((p) => `:(literal)${p}`) : [];
   const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '--text', '--no-textconv', '--no-ext-diff', '--no-color', '--find-renames', opts.base, opts.head, '--', ...spec], g);
   const added = addedLines(diff);
-  // A name that is not valid UTF-8 (decoded with U+FFFD) matches no pathspec and no diff header: without
-  // a way to tell its added lines, every line counts as added, so nothing in it goes unscanned.
-  for (const p of scannable) if (p.includes('\uFFFD') || wholeFile.has(p)) wholeFile.add(p);
+  // A name that is not valid UTF-8 (decoded with U+FFFD) or holds a line break cannot be matched to its
+  // pathspec and diff header with certainty: every line counts as added, so nothing in it goes unscanned.
+  const wholeFile = new Set(scannable.filter((p) => /[\r\n\uFFFD]/.test(p)));
   const wanted = scannable.filter((p) => added.get(p)?.size || wholeFile.has(p));
   const blobs = await readBlobs(wanted.map((p) => oids.get(p)!), g);
   const files = wanted.flatMap((p) => {
@@ -103,20 +97,15 @@ export async function secretScan(opts: { cwd: string; base: string; head: string
       notScanned.push({ path: p, why: 'its blob could not be read' });
       return [];
     }
-    const lines = wholeFile.has(p) ? new Set(Array.from({ length: b.toString('utf8').split('\n').length }, (_, i) => i + 1)) : added.get(p)!;
     // NUL bytes would make secretlint treat nothing specially; keep the text scannable around them.
     const text = b.toString('utf8').replace(/\0/g, ' ');
+    const lines = wholeFile.has(p) ? new Set(text.split('\n').map((_, i) => i + 1)) : added.get(p)!;
     if (b.length <= SECRET_WHOLE_FILE_BYTES) return [{ path: p, content: text, added: lines }];
     // Large file: only the added lines, each at its own line number (the rest blank), so positions stay right.
     const sparse = text.split('\n').map((l, i) => (lines.has(i + 1) ? l : '')).join('\n');
     return [{ path: p, content: sparse, added: lines }];
   });
   return { findings: await scanSecrets(files), notScanned };
-}
-
-/** Secret findings only (the CLI's and older callers' shape). */
-export async function secretFindings(opts: Parameters<typeof secretScan>[0]): Promise<Finding[]> {
-  return (await secretScan(opts)).findings;
 }
 
 /** A file that could not be scanned is not a pass: a decision of the secrets rule, in its mode, saying why. */

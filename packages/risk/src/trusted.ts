@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '@maestro/core/errors';
-import { git } from '@maestro/core/git';
+import { git, readFileAt } from '@maestro/core/git';
 import { CODEOWNERS_PATHS } from './codeowners.js';
 import { DEFAULT_MODEL } from './default-model.data.js';
 import { DEFAULT_SOURCE, SEED_SOURCE, readModel } from './assess.js';
@@ -20,10 +20,6 @@ import type { Model } from './model.js';
 
 /** The default model file a repository commits (`maestro risk calibrate` writes it). */
 export const REPO_MODEL = 'policy/risk-model.json';
-
-async function showAt(cwd: string, rev: string, file: string): Promise<string | undefined> {
-  return git(['show', `${rev}:${file}`], { cwd }).catch(() => undefined);
-}
 
 /** True when `file` is in HEAD's tree (the checkout's commit: the PR's merge or head). */
 async function tracked(cwd: string, file: string): Promise<boolean> {
@@ -55,7 +51,7 @@ export async function resolveModel(opts: { cwd: string; input: string; base?: st
   const rel = path.relative(cwd, abs).split(path.sep).join('/');
   const fix = 'commit the file written by `maestro risk calibrate` to the base branch, or leave `model` empty for the default';
   if (opts.base && rel !== '..' && !rel.startsWith('../')) {
-    const atBase = await showAt(opts.cwd, opts.base, rel);
+    const atBase = await readFileAt(opts.base, rel, { cwd: opts.cwd });
     if (atBase !== undefined) {
       const here = existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
       const note = here !== undefined && here !== atBase ? `the change edits ${rel}; scored with the version of the base commit ${opts.base.slice(0, 12)}` : undefined;
@@ -87,7 +83,7 @@ export async function resolveModel(opts: { cwd: string; input: string; base?: st
 export async function codeownersAt(cwd: string, base?: string): Promise<string | undefined> {
   if (base) {
     for (const p of CODEOWNERS_PATHS) {
-      const text = await showAt(cwd, base, p);
+      const text = await readFileAt(base, p, { cwd });
       if (text !== undefined) return text;
     }
     return undefined;
