@@ -130,11 +130,10 @@ export function binNames(pkg: string): string[] {
   return [...new Set([...(KNOWN_BINS[pkg] ?? []), bare, bare.replace(/-cli$/, '')])].filter(Boolean);
 }
 
-/** The targets of a project whose script calls one of `bins` (a whole word, e.g. `eslint .`, `npx tsc -b`). */
-function targetsCalling(scripts: Record<string, string> | undefined, bins: readonly string[]): string[] {
-  if (!scripts) return [];
+/** Which scripts call one of `bins` (a whole word, e.g. `eslint .`, `npx tsc -b`): their target names. */
+function callersOf(bins: readonly string[]): (scripts: Record<string, string> | undefined) => string[] {
   const res = bins.map((b) => new RegExp(`(^|[\\s;&|(\"'/=])${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[\\s;&|)\"'])`));
-  return Object.entries(scripts).filter(([, cmd]) => res.some((r) => r.test(cmd))).map(([t]) => t).sort();
+  return (scripts) => Object.entries(scripts ?? {}).filter(([, cmd]) => res.some((r) => r.test(cmd))).map(([t]) => t).sort();
 }
 
 const STRUCTURAL = /(^|\/)(package\.json|project\.json)$|^(pnpm-workspace\.yaml|maestro\.projects\.yaml|pnpm-lock\.yaml|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|bun\.lockb?)$/;
@@ -164,13 +163,13 @@ export const WORKSPACE_SETTINGS = {
   none: ['minimumReleaseAge', 'minimumReleaseAgeExclude', 'trustPolicy', 'trustPolicyExclude', 'trustPolicyIgnoreAfter', 'catalogMode', 'cleanupUnusedCatalogs', 'catalogPrune', 'savePrefix', 'saveExact', 'saveWorkspaceProtocol', 'updateNotifier', 'auditConfig', 'updateConfig', 'publishBranch', 'gitChecks', 'verifyDepsBeforeRun', 'blockExoticSubdeps', 'preferOffline', 'fetchRetries', 'fetchTimeout', 'networkConcurrency', 'childConcurrency', 'workspaceConcurrency', 'color', 'loglevel', 'reporter'],
 } as const;
 
-/** Which changed top-level keys of pnpm-workspace.yaml make everything affected (see WORKSPACE_SETTINGS). */
-export function workspaceSettingsChanged(before: unknown, after: unknown): { global: string[]; handled: string[] } {
+const HANDLED_SETTINGS: ReadonlySet<string> = new Set([...WORKSPACE_SETTINGS.graph, ...WORKSPACE_SETTINGS.lockfile, ...WORKSPACE_SETTINGS.none]);
+
+/** The changed top-level keys of pnpm-workspace.yaml that make everything affected (see WORKSPACE_SETTINGS). */
+export function globalWorkspaceSettingsChanged(before: unknown, after: unknown): string[] {
   const a = before && typeof before === 'object' ? (before as Record<string, unknown>) : {};
   const b = after && typeof after === 'object' ? (after as Record<string, unknown>) : {};
-  const changed = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !isDeepStrictEqual(a[k], b[k])).sort();
-  const handled = new Set<string>([...WORKSPACE_SETTINGS.graph, ...WORKSPACE_SETTINGS.lockfile, ...WORKSPACE_SETTINGS.none]);
-  return { global: changed.filter((k) => !handled.has(k)), handled: changed.filter((k) => handled.has(k)) };
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !HANDLED_SETTINGS.has(k) && !isDeepStrictEqual(a[k], b[k])).sort();
 }
 
 function tryJson(s: string | undefined): unknown {
@@ -337,8 +336,8 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
       continue;
     }
     if (file === 'pnpm-workspace.yaml') {
-      const keys = workspaceSettingsChanged(tryYaml(semanticBase.get(file)), tryYaml(semantic.get(file)));
-      if (keys.global.length) all ??= `pnpm-workspace.yaml changed ${keys.global.map((k) => `\`${k}\``).join(', ')}, which can change how every package installs or runs`;
+      const global = globalWorkspaceSettingsChanged(tryYaml(semanticBase.get(file)), tryYaml(semantic.get(file)));
+      if (global.length) all ??= `pnpm-workspace.yaml changed ${global.map((k) => `\`${k}\``).join(', ')}, which can change how every package installs or runs`;
       continue;
     }
     if (globalMatchers.some((m) => m.test(file))) {
@@ -404,9 +403,10 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
           else {
             for (const tool of root) {
               const bins = binNames(tool.name);
+              const targetsCalling = callersOf(bins);
               let used = false;
               for (const p of ws.projects.values()) {
-                const targets = targetsCalling(p.scripts, bins).filter((t) => p.targets.has(t));
+                const targets = targetsCalling(p.scripts).filter((t) => p.targets.has(t));
                 if (!targets.length) continue;
                 used = true;
                 addReason(p.name, { kind: 'tool', tool: tool.name, change: version(tool), file: hl.path, targets });

@@ -8,9 +8,9 @@
  * Formats: pnpm v9 (`importers` + `snapshots`), pnpm v6 (`packages` carry the
  * dependencies), npm v2/v3 (`packages` keyed by node_modules path).
  */
-import { lastYamlDocumentText, parseJson, pnpmLockDocuments } from '@maestro/core/config';
+import { parseJson } from '@maestro/core/config';
 import { ConfigError } from '@maestro/core/errors';
-import { readPnpmLockFast } from './pnpm-lock-reader.js';
+import { depVersion, readPnpmProject } from './pnpm-lock-reader.js';
 import { isNpmLock, isPnpmLock, type NpmLock, type PnpmLock } from './guards.js';
 import { explain } from './workspace.js';
 import { sha256 } from './hash.js';
@@ -87,12 +87,6 @@ function finish(closure: Map<string, string>, packages: Map<string, Set<string>>
   return { fingerprint: sha256(text), packages };
 }
 
-function depVersion(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && 'version' in v && typeof (v as { version: unknown }).version === 'string') return (v as { version: string }).version;
-  return undefined;
-}
-
 const DEP_KEYS = ['dependencies', 'optionalDependencies'] as const;
 const IMPORTER_KEYS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
 
@@ -123,15 +117,12 @@ const PNPM_LOCK_VERSIONS = /^(5\.[0-9]+|6\.[0-9]+|9\.[0-9]+)$/;
 
 export async function parsePnpmLock(source: string, file = 'pnpm-lock.yaml'): Promise<LockfileIndex> {
   // pnpm 11+ may write an "env" document first; the project's graph is the last document.
-  const last = lastYamlDocumentText(source);
-  let data: unknown = readPnpmLockFast(last.text);
-  if (data === undefined) {
-    try {
-      data = pnpmLockDocuments(source, file).project;
-    } catch (e) {
-      if (e instanceof ConfigError) throw new UnsupportedLockfile(file, `it does not parse as YAML (${e.line ? `line ${e.line}: ` : ''}${e.message})`);
-      throw e as Error;
-    }
+  let data: unknown;
+  try {
+    data = readPnpmProject(source, file);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UnsupportedLockfile(file, `it does not parse as YAML (${e.line ? `line ${e.line}: ` : ''}${e.message})`);
+    throw e;
   }
   const version = data && typeof data === 'object' ? String((data as { lockfileVersion?: unknown }).lockfileVersion ?? '') : '';
   if (!PNPM_LOCK_VERSIONS.test(version)) throw new UnsupportedLockfile(file, `unsupported lockfile format ${version ? `'lockfileVersion: ${version}'` : '(no lockfileVersion)'}`);

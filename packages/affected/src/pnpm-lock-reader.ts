@@ -1,12 +1,13 @@
 /**
  * A fast reader for the sections of a pnpm v9 lockfile that attribution
- * needs (`lockfileVersion`, `importers`, `packages[*].resolution` and `hasBin`,
+ * needs (`lockfileVersion`, `importers`, `packages[*].resolution`,
  * `snapshots`). pnpm writes these in a fixed shape, which this reads line by
  * line about ten times faster than a general YAML parser. Any line outside
  * that shape makes it return `undefined`, and the caller falls back to
  * js-yaml, so an unusual file is still read correctly (or reported with its
  * line number).
  */
+import { lastYamlDocumentText, pnpmLockDocuments } from '@maestro/core/config';
 import type { PnpmLock } from './guards.js';
 
 type Obj = Record<string, unknown>;
@@ -129,14 +130,11 @@ export function readPnpmLockFast(source: string): PnpmLock | undefined {
     if (indent === 4) {
       l6 = undefined;
       if (section === 'packages') {
-        // Only `resolution` and `hasBin` matter; other fields may be any shape on one line or nested below.
+        // Only `resolution` matters; other fields may be any shape on one line or nested below.
         if (key === 'resolution') {
           const m = flowMap(value);
           if (!m) return undefined;
           l2['resolution'] = m;
-        } else if (key === 'hasBin') {
-          if (value !== 'true' && value !== 'false') return undefined;
-          l2['hasBin'] = value === 'true';
         }
         l4 = undefined;
         continue;
@@ -186,4 +184,20 @@ export function readPnpmLockFast(source: string): PnpmLock | undefined {
   }
   if (lock.lockfileVersion === undefined || !lock.lockfileVersion.startsWith('9.')) return undefined;
   return lock as PnpmLock;
+}
+
+/**
+ * The project document of a pnpm lockfile (pnpm 11+ may write an "env"
+ * document before it): the fast reader on the last document, else js-yaml on
+ * the whole stream. A file that does not parse is a ConfigError.
+ */
+export function readPnpmProject(source: string, file = 'pnpm-lock.yaml'): unknown {
+  return readPnpmLockFast(lastYamlDocumentText(source)) ?? pnpmLockDocuments(source, file).project;
+}
+
+/** The resolved version in an importer or snapshot dependency entry (`1.2.3`, or `{specifier, version}`). */
+export function depVersion(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && 'version' in v && typeof (v as { version: unknown }).version === 'string') return (v as { version: string }).version;
+  return undefined;
 }

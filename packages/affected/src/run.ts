@@ -109,7 +109,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<{ report: Report; r
   }
   const keyOf = new Map(keys.map((k) => [`${k.project}\0${k.target}`, k.key]));
   const projects = result.projects.map((p) => p.name);
-  const withTasks = projects.filter((p) => result.tasks.some((t) => t.project === p));
+  const busy = new Set(result.tasks.map((t) => t.project));
+  const withTasks = projects.filter((p) => busy.has(p));
   const report: Report = {
     base: resolution.base ?? null,
     head: resolution.head,

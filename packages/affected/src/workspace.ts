@@ -6,8 +6,8 @@
  */
 import path from 'node:path/posix';
 import { ConfigError } from '@maestro/core/errors';
-import { lastYamlDocumentText, parseJson, parseYaml, pnpmLockDocuments, validateConfig } from '@maestro/core/config';
-import { readPnpmLockFast } from './pnpm-lock-reader.js';
+import { parseJson, parseYaml, validateConfig } from '@maestro/core/config';
+import { depVersion, readPnpmProject } from './pnpm-lock-reader.js';
 import { isManifest, isNxProject, isPnpmWorkspace, type Manifest, type PnpmWorkspace, type SchemaName } from './guards.js';
 import { readAll, type Tree } from './tree.js';
 
@@ -114,7 +114,6 @@ function mergeTarget(base: TargetConfig, over?: TargetOverride): TargetConfig {
   return { inputs: over?.inputs ?? base.inputs, outputs: over?.outputs ?? base.outputs, env: over?.env ?? base.env };
 }
 
-/** Name referenced by a dependency entry: `workspace:` and `npm:` aliases point elsewhere. */
 /**
  * importer root → dependency name → resolved version as pnpm's lockfile has it (`link:../x` for
  * a workspace link), from the project document. Undefined when there is no pnpm lockfile or it
@@ -122,13 +121,11 @@ function mergeTarget(base: TargetConfig, over?: TargetOverride): TargetConfig {
  */
 function pnpmLinks(source: string | undefined): Map<string, Map<string, string>> | undefined {
   if (source === undefined) return undefined;
-  let lock: unknown = readPnpmLockFast(lastYamlDocumentText(source).text);
-  if (lock === undefined) {
-    try {
-      lock = pnpmLockDocuments(source, 'pnpm-lock.yaml').project;
-    } catch {
-      return undefined;
-    }
+  let lock: unknown;
+  try {
+    lock = readPnpmProject(source);
+  } catch {
+    return undefined;
   }
   const importers = (lock as { importers?: Record<string, Record<string, Record<string, unknown> | undefined> | null> } | null)?.importers;
   if (!importers || typeof importers !== 'object') return undefined;
@@ -137,7 +134,7 @@ function pnpmLinks(source: string | undefined): Map<string, Map<string, string>>
     const m = new Map<string, string>();
     for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
       for (const [name, v] of Object.entries(imp?.[field] ?? {})) {
-        const version = typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { version?: unknown }).version === 'string' ? (v as { version: string }).version : undefined;
+        const version = depVersion(v);
         if (version !== undefined) m.set(name, version);
       }
     }
@@ -146,6 +143,7 @@ function pnpmLinks(source: string | undefined): Map<string, Map<string, string>>
   return out;
 }
 
+/** Name referenced by a dependency entry: `workspace:` and `npm:` aliases point elsewhere. */
 function referencedName(key: string, spec: string): string {
   const alias = /^(?:workspace|npm):((?:@[^/@]+\/)?[^@]+)@/.exec(spec);
   return alias ? alias[1]! : key;

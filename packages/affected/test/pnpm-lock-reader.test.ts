@@ -13,7 +13,7 @@ function projection(lock: Obj): Obj {
   return {
     lockfileVersion: String(lock['lockfileVersion']),
     importers: Object.fromEntries(Object.entries(lock['importers'] ?? {}).map(([k, v]) => [k, pick(v as Obj, ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'])])),
-    packages: Object.fromEntries(Object.entries(lock['packages'] ?? {}).map(([k, v]) => [k, pick(v as Obj, ['resolution', 'hasBin'])])),
+    packages: Object.fromEntries(Object.entries(lock['packages'] ?? {}).map(([k, v]) => [k, { resolution: (v as Obj)?.['resolution'] }])),
     snapshots: Object.fromEntries(Object.entries(lock['snapshots'] ?? {}).map(([k, v]) => [k, pick(v as Obj, ['dependencies', 'optionalDependencies'])])),
   };
 }
