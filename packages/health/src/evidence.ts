@@ -166,8 +166,9 @@ export function readEvidenceFiles(targets: readonly string[], cwd: string, roots
         skipped.push({ file: name, problem: 'resolves outside the workspace and the runner temp directory (a symlink?); not read' });
         continue;
       }
-      if (!statSync(real).isFile()) continue;
-      if (statSync(real).size > MAX_FILE_BYTES) {
+      const st = statSync(real);
+      if (!st.isFile()) continue;
+      if (st.size > MAX_FILE_BYTES) {
         skipped.push({ file: name, problem: `larger than ${MAX_FILE_BYTES} bytes; ignored` });
         continue;
       }
@@ -207,8 +208,7 @@ export interface ReadEvidenceOptions {
  * about another commit is ignored. Invalid files are reported, never thrown:
  * one broken file must not hide the rest.
  */
-export function readEvidence(files: ReadonlyArray<{ name: string; text: string }>, opts: ReadEvidenceOptions | string = {}): { evidence: Evidence; problems: EvidenceProblem[]; sources: Record<string, { sha: string; run: number }> } {
-  const o: ReadEvidenceOptions = typeof opts === 'string' ? { sha: opts } : opts;
+export function readEvidence(files: ReadonlyArray<{ name: string; text: string }>, o: ReadEvidenceOptions = {}): { evidence: Evidence; problems: EvidenceProblem[]; sources: Record<string, { sha: string; run: number }> } {
   const sha = o.sha;
   const problems: EvidenceProblem[] = [];
   const best = new Map<EvidenceName, { run: [number, number]; data: unknown; sha: string; severity: number }>();

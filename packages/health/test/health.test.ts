@@ -16,7 +16,7 @@ function bundle(over: Partial<HealthBundle> = {}): HealthBundle {
     { name: 'policy-gate.json', text: env('policy-gate', POLICY) },
     { name: 'risk-score.json', text: env('risk-score', RISK) },
     { name: 'allocate-shards.json', text: env('allocate-shards', SHARDS) },
-  ], SHA);
+  ], { sha: SHA });
   return { schema: BUNDLE_SCHEMA, repo: 'acme/shop', pr: 7, headSha: SHA, run: { id: 10, attempt: 1, number: 10 }, createdAt: '2026-11-25T00:00:00Z', required: [], evidence, security: null, uncovered: null, problems, ...over };
 }
 
@@ -30,7 +30,7 @@ describe('evidence', () => {
       { name: 'wrong-shape.json', text: env('policy-gate', { ...POLICY, outcome: 'maybe' }) },
       { name: 'huge-string.json', text: env('risk-score', { ...RISK, factors: [{ feature: 'x', contribution: 1, text: 'y'.repeat(5000) }] }, 13) },
       { name: 'alien.json', text: env('rm-rf', {}) },
-    ], SHA);
+    ], { sha: SHA });
     expect(r.evidence['risk-score']!.score).toBe(0.42);
     expect(r.evidence.affected).toBeUndefined();
     expect(r.problems.map((p) => p.file)).toEqual(['broken.json', 'other-commit.json', 'wrong-shape.json', 'alien.json']);
@@ -165,12 +165,12 @@ describe('render', () => {
   });
 
   test('cost to date and budget left from the agent-step ledger, with prompt cache hits; over budget is bad', () => {
-    const { evidence } = readEvidence([{ name: 'agent-step.json', text: env('agent-step', { usd: 1.25, budgetUsd: 3, promptTokens: 41000, maxPromptTokens: 60000, promptCache: { hits: 12, lookups: 20 } }) }], SHA);
+    const { evidence } = readEvidence([{ name: 'agent-step.json', text: env('agent-step', { usd: 1.25, budgetUsd: 3, promptTokens: 41000, maxPromptTokens: 60000, promptCache: { hits: 12, lookups: 20 } }) }], { sha: SHA });
     const cost = sections(bundle({ evidence: { ...bundle().evidence, ...evidence } })).find((x) => x.id === 'cost')!;
     expect(cost.line).toBe('$1.25 of $3.00 (left: $1.75)');
     expect(cost.body).toBe('LLM spend to date: **$1.25** of $3.00 (left: $1.75); 41000 prompt tokens of 60000; prompt cache 12/20 hits.');
     expect(cost.state).toBe('ok');
-    const over = readEvidence([{ name: 'a.json', text: env('agent-step', { usd: 3.5, budgetUsd: 3, promptTokens: 1, maxPromptTokens: null, promptCache: null }) }], SHA).evidence;
+    const over = readEvidence([{ name: 'a.json', text: env('agent-step', { usd: 3.5, budgetUsd: 3, promptTokens: 1, maxPromptTokens: null, promptCache: null }) }], { sha: SHA }).evidence;
     expect(sections(bundle({ evidence: { ...bundle().evidence, ...over } })).find((x) => x.id === 'cost')!.state).toBe('bad');
   });
 

@@ -19,7 +19,6 @@ import { loadPolicy } from './dsl.js';
 import { convertPlan, isPlanFormat } from './plan-format.js';
 
 export { regexToIds } from './licence-ids.js';
-export { planSchema } from './plan-format.js';
 
 export interface Migration {
   yaml: string;

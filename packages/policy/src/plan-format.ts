@@ -71,8 +71,6 @@ export const planSchema = z
   })
   .strict();
 
-export type PlanPolicy = z.output<typeof planSchema>;
-
 /** The plan's format: no `version`, and at least one of its top-level keys. */
 export function isPlanFormat(raw: unknown): raw is Record<string, unknown> {
   return !!raw && typeof raw === 'object' && !Array.isArray(raw) && !('version' in raw) && ['allow', 'deny', 'deps', 'models'].some((k) => k in raw);
@@ -95,9 +93,6 @@ const slug = (s: string) =>
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 40) || 'rule';
-
-/** `/body/flags` → RegExp; a plain string is an exact id or `*` pattern. */
-export const asRegex = textRegex;
 
 export interface PlanConversion {
   /** A native (version 1) policy document. */
@@ -126,7 +121,7 @@ export function convertPlan(raw: unknown, source: string, file: string): PlanCon
   const licenses = (plan.deps?.deny ?? []).map((p, i) => {
     const pattern = typeof p === 'string' ? p : p.pattern;
     const reason = ((typeof p === 'string' ? undefined : p.reason) ?? plan.deps?.reason ?? '').trim() || `licences matching ${pattern} are denied`;
-    const re = asRegex(pattern);
+    const re = textRegex(pattern);
     const id = uniqueId(`deps-deny-${slug(re ? re.source.replace(/\.\*/g, ' ') : pattern) || i + 1}`);
     // The seed denies what matches; a package without a licence string, or a proprietary one, is not matched.
     // The seed denies what matches; a licence string that is not SPDX is matched as text (deny-text), and

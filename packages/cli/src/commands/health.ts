@@ -33,7 +33,7 @@ export async function healthCommand(ctx: CommandContext): Promise<number> {
     // On the command line the named folders are yours: files may resolve anywhere inside them.
     const { files, missing } = readEvidenceFiles(targets, cwd, targets.map((t) => path.resolve(cwd, t)));
     if (missing.length) throw new ConfigError(`no evidence at ${missing[0]}`, { file: 'maestro health', fix: 'pass --evidence <dir> (the downloaded maestro-evidence-* artifacts) or --bundle health.json' });
-    const { evidence, problems, sources } = readEvidence(files, values.sha);
+    const { evidence, problems, sources } = readEvidence(files, values.sha ? { sha: values.sha } : {});
     const sha = values.sha ?? Object.values(sources).find((s) => /^[0-9a-f]{40}$/.test(s.sha))?.sha ?? '0'.repeat(40);
     b = { schema: BUNDLE_SCHEMA, repo: 'local/repo', pr: null, headSha: sha, run: { id: 0, attempt: 1, number: 0 }, createdAt: new Date().toISOString(), required: required as HealthBundle['required'], evidence, security: null, uncovered: null, problems };
   }
