@@ -25,6 +25,8 @@ export interface Accepted {
   commit?: string;
   signedAt?: string;
   sbom?: SbomReport;
+  /** The SBOM document itself (not in the report JSON): for policy-gate's licence rules. */
+  document?: unknown;
 }
 
 export interface Verdict {
@@ -111,7 +113,7 @@ export function judge(subject: Subject, candidates: readonly Candidate[], trust:
       const ref = claims && sourceRef(claims);
       const commit = claims && sourceCommit(claims);
       const sbom = counted.get(good)!.sbom;
-      v.accepted.push({ require: req.name, origin: good.origin, predicateType: good.predicateType!, signer: signerWords(good), ...(repository ? { repository } : {}), ...(ref ? { ref } : {}), ...(commit ? { commit } : {}), ...(good.signedAt ? { signedAt: good.signedAt } : {}), ...(sbom ? { sbom } : {}) });
+      v.accepted.push({ require: req.name, origin: good.origin, predicateType: good.predicateType!, signer: signerWords(good), ...(repository ? { repository } : {}), ...(ref ? { ref } : {}), ...(commit ? { commit } : {}), ...(good.signedAt ? { signedAt: good.signedAt } : {}), ...(sbom ? { sbom, document: typeof good.predicate === 'string' ? JSON.parse(good.predicate) : good.predicate } : {}) });
       continue;
     }
     if (ofKind.length) {

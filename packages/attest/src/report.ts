@@ -18,7 +18,7 @@ export interface AttestReport {
 export function buildReport(verdicts: Verdict[], mode: AttestReport['mode'], policy: string): AttestReport {
   const licences = new Set<string>();
   for (const v of verdicts) for (const a of v.accepted) for (const l of a.sbom?.licences ?? []) licences.add(l);
-  return { schema: REPORT_SCHEMA, mode, policy, verified: verdicts.filter((v) => v.ok).length, failed: verdicts.filter((v) => !v.ok).length, licences: [...licences].sort(), subjects: verdicts };
+  return { schema: REPORT_SCHEMA, mode, policy, verified: verdicts.filter((v) => v.ok).length, failed: verdicts.filter((v) => !v.ok).length, licences: [...licences].sort(), subjects: verdicts.map((v) => ({ ...v, accepted: v.accepted.map(({ document: _d, ...a }) => a) })) };
 }
 
 const short = (d: string) => d.replace(/^(sha\d+:)([0-9a-f]{12})[0-9a-f]+$/, '$1$2…');

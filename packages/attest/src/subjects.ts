@@ -113,7 +113,8 @@ export async function resolveSubjects(specs: readonly string[], o: SubjectOption
       const m = /^pkg:npm\/((?:@[^/@\s]+\/)?[^/@\s]+)@([^@\s]+)$/.exec(purl.replace(/%40/g, '@'));
       if (!m) throw new ConfigError(`${purl} is not pkg:npm/<name>@<version>`, { file: INPUT, line, fix: 'write e.g. `pkg:npm/@scope/name@1.2.3 sha512-…`' });
       if (!what) throw new ConfigError(`${purl} has no digest`, { file: INPUT, line, fix: 'add the integrity (`sha512-…`, from the lockfile) or the path of the .tgz after a space' });
-      const digests = what.includes('-') && !what.includes('/') && !what.endsWith('.tgz') ? sriDigests(what) : fileDigests(o.read(what));
+      // An SRI string (`sha512-<base64>`), else the path of the tarball.
+      const digests = /^sha(1|256|384|512)-/.test(what) ? sriDigests(what) : fileDigests(o.read(what));
       if (!digests) throw new ConfigError(`the integrity of ${purl} is not an SRI string`, { file: INPUT, line, fix: 'copy `integrity` from the lockfile (sha512-<base64>)' });
       out.push({ name: `pkg:npm/${m[1]}@${m[2]}`, kind: 'npm', digests, npm: { name: m[1]!, version: m[2]! } });
       continue;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { candidatesFromFile, candidatesFromText, loadTrust, parsePolicy, parsePublicKey, judge, verifyCandidate, type Subject } from '../src/index.js';
@@ -7,7 +8,7 @@ const fx = (f: string) => path.resolve('packages/attest/test/fixtures', f);
 const trust = loadTrust();
 const hexToSri = (hex: string) => `sha512-${Buffer.from(hex, 'hex').toString('base64')}`;
 
-export const REAL: Record<string, { file: string; subject: Subject; san: string }> = {
+const REAL: Record<string, { file: string; subject: Subject; san: string }> = {
   'sigstore@2.3.1': {
     file: 'sigstore-2.3.1.npm-attestations.json',
     subject: { name: 'pkg:npm/sigstore@2.3.1', kind: 'npm', npm: { name: 'sigstore', version: '2.3.1' }, digests: { sha512: 'f06fbf5c353cc0db093904b9cac0d53b412d83dff6b80e6047d9786708a38e5c3105cad4e913dfc22dbe8c999b3fe029d47969fe75406843b8163db6fd22f681' } },
@@ -76,7 +77,7 @@ describe('tampering and wrong inputs fail with the exact reason', () => {
     const b = structuredClone(original);
     const payload = Buffer.from(b.dsseEnvelope.payload, 'base64');
     const i = payload.indexOf('refs/heads/main');
-    payload[i + 5] ^= 0x01; // refs/heads/main → refs/ieads/main: still JSON
+    payload.writeUInt8(payload[i + 5]! ^ 0x01, i + 5); // refs/heads/main → refs/ieads/main: still JSON
     b.dsseEnvelope.payload = payload.toString('base64');
     const r = run(b);
     expect([r.ok, r.code]).toEqual([false, 'TLOG_BODY_ERROR']);
@@ -86,7 +87,7 @@ describe('tampering and wrong inputs fail with the exact reason', () => {
   test('a flipped signature bit', () => {
     const b = structuredClone(original);
     const sig = Buffer.from(b.dsseEnvelope.signatures[0].sig, 'base64');
-    sig[sig.length - 3] ^= 0x01;
+    sig.writeUInt8(sig[sig.length - 3]! ^ 0x01, sig.length - 3);
     b.dsseEnvelope.signatures[0].sig = sig.toString('base64');
     const r = run(b);
     expect(r.ok).toBe(false);
@@ -127,17 +128,14 @@ describe('key-based DSSE (cosign style)', () => {
   });
 
   test('the wrong key fails', () => {
-    const other = loadTrust({ keys: [parsePublicKey(readFileSync(fx('keybased-demo.synthetic.json'), 'utf8').includes('x') ? require_otherKey() : '', 'other.pub')] });
+    const otherPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const other = loadTrust({ keys: [parsePublicKey(otherPem, 'other.pub')] });
     const r = verifyCandidate(candidatesFromText(JSON.stringify(demo.sigstoreBundle), 'b.json')[0]!, subject, other, { allowNoTlog: true });
     expect(r.ok).toBe(false);
     expect(['SIGNATURE_ERROR', 'PUBLIC_KEY_ERROR']).toContain(r.code);
   });
 });
 
-import { generateKeyPairSync } from 'node:crypto';
-function require_otherKey(): string {
-  return generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-}
 
 describe('policy: identity and requirements', () => {
   const c = REAL['sigstore@2.3.1']!;

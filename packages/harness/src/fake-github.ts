@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import snappy from 'snappyjs';
 import { readBody } from './http.js';
 import { loadGitHubSpec, operationById, specExample, type Backend, type JsonObject } from './openapi.js';
 
@@ -95,7 +96,7 @@ interface RepoState {
   statuses: JsonObject[];
   workflowRuns: JsonObject[];
   contents: Map<string, string>;
-  attestations: Map<string, unknown[]>;
+  attestations: Map<string, Array<{ bundle: unknown; blob: AttestationBlob }>>;
   compares: Map<string, { files: NonNullable<PullSeed['files']>; commits: string[]; mergeBase: string; status: string }>;
   permissions: Map<string, 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none'>;
   /** Requested reviewers per pull request (users and team slugs). */
@@ -108,6 +109,8 @@ interface RepoState {
 }
 
 const FILES_API_LIMIT = 3000;
+
+export type AttestationBlob = 'inline' | 'snappy' | 'hang' | 'huge';
 const WRITE_METHODS = new Set(['post', 'patch', 'put', 'delete']);
 
 export class FakeGitHub {
@@ -268,11 +271,55 @@ export class FakeGitHub {
     this.repo(fullName).permissions.set(login, permission);
   }
 
-  addAttestation(fullName: string, subjectDigest: string, bundle: unknown): void {
+  /**
+   * An attestation of `subjectDigest` (`sha256:<hex>`). `blob` says how the API serves it: inline (older API
+   * versions), or `bundle: null` with a `bundle_url` on blob storage that answers raw-snappy-compressed JSON
+   * (what GitHub does today), never finishes (`hang`), or sends more than any cap (`huge`).
+   */
+  addAttestation(fullName: string, subjectDigest: string, bundle: unknown, blob: AttestationBlob = 'inline'): void {
     const repo = this.repo(fullName);
     const list = repo.attestations.get(subjectDigest) ?? [];
-    list.push(bundle);
+    list.push({ bundle, blob });
     repo.attestations.set(subjectDigest, list);
+  }
+
+  private blobUrl(): string {
+    return `${this.url.slice(0, this.url.length - this.pathPrefix.length)}/_blobs`;
+  }
+
+  /** Blob storage behind `bundle_url` (another host in reality: no token, its own signed URL). */
+  private readonly blobs = new Map<string, { bundle: unknown; blob: AttestationBlob }>();
+  /** Requests to blob storage (path and whether an Authorization header came with them). */
+  readonly blobRequests: Array<{ path: string; authorization: boolean }> = [];
+
+  private serveBlob(req: IncomingMessage, res: ServerResponse, id: string): void {
+    this.blobRequests.push({ path: req.url ?? '', authorization: !!req.headers['authorization'] });
+    const b = this.blobs.get(id);
+    if (!b) {
+      res.writeHead(404, { 'content-type': 'application/xml' });
+      res.end('<Error><Code>BlobNotFound</Code></Error>');
+      return;
+    }
+    if (b.blob === 'hang') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.from([0x80]));
+      return; // never ends; the connection is closed by stop()
+    }
+    if (b.blob === 'huge') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(1 << 20, 0x61);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 200 && res.write(chunk)) sent++;
+        if (sent >= 200) res.end();
+        else res.once('drain', pump);
+      };
+      res.on('error', () => undefined);
+      pump();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.end(Buffer.from(snappy.compress(Buffer.from(JSON.stringify(b.bundle)))));
   }
 
   /** Make matching requests fail (consumed in order of registration). */
@@ -338,6 +385,8 @@ export class FakeGitHub {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     const method = (req.method ?? 'GET').toLowerCase();
+    const blob = /^\/_blobs\/([\w.-]+)$/.exec(url.pathname);
+    if (blob && method === 'get') return this.serveBlob(req, res, blob[1]!);
     const raw = await readBody(req);
     let body: unknown;
     if (raw.length) {
@@ -702,9 +751,28 @@ export class FakeGitHub {
         return { status: 200, body: { ...ex, permission: permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission, role_name: roleName, user: { ...(ex['user'] as JsonObject), ...this.user(login), role_name: roleName } } };
       }),
       'repos/list-attestations': withRepo((ctx, repo) => {
-        const list = repo.attestations.get(ctx.params['subject_digest'] ?? '') ?? [];
+        const digest = ctx.params['subject_digest'] ?? '';
+        const list = repo.attestations.get(digest) ?? [];
         if (!list.length) return notFound();
-        return { status: 200, body: { attestations: list.map((bundle, i) => ({ bundle, repository_id: repo.id, bundle_url: `${this.url}/attestations/${i}` })) } };
+        const entries = list.map((a, i) => {
+          const id = `${repo.id}-${digest.replace(':', '-')}-${i}`;
+          this.blobs.set(id, a);
+          // GitHub now sends `bundle: null` with a bundle_url; the published OpenAPI description does not allow
+          // null there yet, so the fake leaves the key out (clients must handle both).
+          return { ...(a.blob === 'inline' ? { bundle: a.bundle } : {}), repository_id: repo.id, bundle_url: `${this.blobUrl()}/${id}?sig=fake`, initiator: 'user' };
+        });
+        // Cursor pagination (`after`), as this endpoint has: no `page` parameter.
+        const perPage = Math.min(Math.max(Number(ctx.query['per_page'] ?? 30) || 30, 1), 100);
+        const start = ctx.query['after'] ? Number(Buffer.from(ctx.query['after'], 'base64url').toString()) : 0;
+        const slice = entries.slice(start, start + perPage);
+        const headers: Record<string, string> = {};
+        if (start + perPage < entries.length) {
+          const u = new URL(ctx.url.toString());
+          u.searchParams.set('per_page', String(perPage));
+          u.searchParams.set('after', Buffer.from(String(start + perPage)).toString('base64url'));
+          headers['link'] = `<${u.toString()}>; rel="next"`;
+        }
+        return { status: 200, headers, body: { attestations: slice } };
       }),
     };
   }
