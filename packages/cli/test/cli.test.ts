@@ -28,9 +28,27 @@ describe('maestro CLI (the built bundle)', () => {
   });
 
   test('a capability that has not landed says so and exits 2, without a stack trace', () => {
-    const r = maestro('attest');
+    const r = maestro('agent');
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe("maestro attest: not available in this version yet (it lands with the 'attest-verify' action).");
+    expect(r.stderr.trim()).toBe("maestro agent: not available in this version yet (it lands with the 'agent-step' action).");
+  });
+
+  test('attest verify: a real npm package verifies offline against a policy; a wrong identity exits 1 with the reason', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maestro-attest-cli-'));
+    const fixture = path.resolve('packages/attest/test/fixtures/sigstore-2.3.1.npm-attestations.json');
+    const policy = (repo: string) => `version: 1\nsubjects:\n  - match: "pkg:npm/*"\n    require: [provenance, npm-publish]\n    identity: { issuer: github, repository: ${repo}, signer-workflow: sigstore/sigstore-js/.github/workflows/release.yml, ref: refs/heads/main, signer-digest: any, runner: github-hosted }\n`;
+    writeFileSync(path.join(dir, 'ok.yml'), policy('sigstore/sigstore-js'));
+    writeFileSync(path.join(dir, 'bad.yml'), policy('evil/fork'));
+    const integrity = `sha512-${Buffer.from('f06fbf5c353cc0db093904b9cac0d53b412d83dff6b80e6047d9786708a38e5c3105cad4e913dfc22dbe8c999b3fe029d47969fe75406843b8163db6fd22f681', 'hex').toString('base64')}`;
+    const ok = maestro('attest', 'verify', `pkg:npm/sigstore@2.3.1 ${integrity}`, '--bundle', fixture, '--policy', 'ok.yml', '--cwd', dir);
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('**1 verified, 0 failed**');
+    const bad = maestro('attest', 'verify', `pkg:npm/sigstore@2.3.1 ${integrity}`, '--bundle', fixture, '--policy', 'bad.yml', '--cwd', dir, '--json');
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout).subjects[0].failures[0]).toContain('built from sigstore/sigstore-js, the policy expects evil/fork');
+    const none = maestro('attest', 'verify', '--policy', 'ok.yml', '--cwd', dir);
+    expect([none.status, none.stderr.trim()]).toEqual([1, expect.stringContaining('no subject given')]);
   });
 
   test('shards: a plan from a real timing file, one shard’s list, and clean errors', () => {
