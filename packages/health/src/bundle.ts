@@ -40,6 +40,7 @@ export const bundleSchema = z.object({
       'risk-score': EVIDENCE_SCHEMAS['risk-score'].optional(),
       'policy-gate': EVIDENCE_SCHEMAS['policy-gate'].optional(),
       'agent-step': EVIDENCE_SCHEMAS['agent-step'].optional(),
+      'attest-verify': EVIDENCE_SCHEMAS['attest-verify'].optional(),
     })
     .default({}),
   security: securitySchema.nullable().default(null),

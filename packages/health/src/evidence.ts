@@ -110,10 +110,28 @@ export const agentData = z.object({
   promptCache: z.object({ hits: count, lookups: count }).nullable().default(null),
 });
 
-/** The pieces of evidence the pipeline can require. */
-export const EVIDENCE_NAMES = ['affected', 'allocate-shards', 'risk-score', 'policy-gate', 'agent-step'] as const;
+/** What attest-verify found: per subject, whether its required attestations verified, who signed, what failed. */
+export const attestData = z.object({
+  mode: z.enum(['observe', 'warn', 'enforce']),
+  verified: count,
+  failed: count,
+  blocks: z.boolean(),
+  policy: str(300),
+  subjects: list(
+    z.object({
+      subject: str(500),
+      ok: z.boolean(),
+      failures: list(str(2000), 10),
+      accepted: list(z.object({ require: str(100), signer: str(500), ref: str(300).optional(), commit: str(64).optional() }), 10).default([]),
+    }),
+    200,
+  ),
+});
 
-export const EVIDENCE_SCHEMAS = { affected: affectedData, 'allocate-shards': shardsData, 'risk-score': riskData, 'policy-gate': policyData, 'agent-step': agentData } as const;
+/** The pieces of evidence the pipeline can require. */
+export const EVIDENCE_NAMES = ['affected', 'allocate-shards', 'risk-score', 'policy-gate', 'agent-step', 'attest-verify'] as const;
+
+export const EVIDENCE_SCHEMAS = { affected: affectedData, 'allocate-shards': shardsData, 'risk-score': riskData, 'policy-gate': policyData, 'agent-step': agentData, 'attest-verify': attestData } as const;
 export type EvidenceName = keyof typeof EVIDENCE_SCHEMAS;
 
 const envelope = z.object({
@@ -131,6 +149,7 @@ export interface Evidence {
   'risk-score'?: z.output<typeof riskData>;
   'policy-gate'?: z.output<typeof policyData>;
   'agent-step'?: z.output<typeof agentData>;
+  'attest-verify'?: z.output<typeof attestData>;
 }
 
 /**
@@ -189,6 +208,10 @@ function severityOf(name: EvidenceName, data: unknown): number {
   if (name === 'risk-score') {
     const r = data as z.output<typeof riskData>;
     return r.blocks ? 3 : { low: 0, unknown: 1, elevated: 2, high: 2 }[r.level];
+  }
+  if (name === 'attest-verify') {
+    const a = data as z.output<typeof attestData>;
+    return a.blocks ? 2 : a.failed ? 1 : 0;
   }
   return 0;
 }

@@ -22,7 +22,7 @@ export const code = mdCode;
 const pct = (p: number, digits = 0) => `${(p * 100).toFixed(digits)} %`;
 
 export interface Section {
-  id: 'policy' | 'security' | 'tests' | 'flakes' | 'risk' | 'cost' | 'cache';
+  id: 'policy' | 'security' | 'tests' | 'flakes' | 'risk' | 'cost' | 'cache' | 'attest';
   title: string;
   /** One line for the verdict table. */
   line: string;
@@ -116,6 +116,23 @@ export function sections(b: HealthBundle): Section[] {
     out.push({ id: 'security', title: 'Security findings', line: s.total ? counts.join(', ') : 'none', body: s.total ? `${counts.join(', ')}.\n\n${rows.length ? table(['severity', 'tool', 'rule', 'where', 'message'], rows) : ''}` : 'No findings.', state: bad ? 'bad' : warn ? 'warn' : 'ok' });
   }
 
+  // Attestations (shown when the pipeline ran attest-verify)
+  const at = e['attest-verify'];
+  if (!at && b.required.includes('attest-verify')) out.push(absent(b, 'attest-verify', { id: 'attest', title: 'Attestations', line: 'no attest-verify evidence', body: '' }));
+  else if (at) {
+    const bad = at.subjects.filter((x) => !x.ok);
+    const rows = bad.slice(0, 10).map((x) => [code(x.subject), esc(x.failures.join('; '))]);
+    out.push({
+      id: 'attest',
+      title: 'Attestations',
+      line: at.failed ? `${at.failed} subject(s) without a valid attestation${at.blocks ? ' (blocking)' : ''}` : `${at.verified} subject(s) verified`,
+      body: at.failed
+        ? `${at.verified} verified, ${at.failed} failed against ${code(at.policy)} (mode ${at.mode}).\n\n${table(['subject', 'what failed'], rows)}${bad.length > 10 ? `\n…and ${bad.length - 10} more in the attest-verify job summary.` : ''}`
+        : `All ${at.verified} subject(s) verified against ${code(at.policy)}: ${at.subjects.slice(0, 5).map((x) => `${code(x.subject)} (${x.accepted.map((a) => esc(a.require)).join(', ')})`).join(', ')}${at.subjects.length > 5 ? ', …' : ''}.`,
+      state: at.blocks ? 'bad' : at.failed ? 'warn' : 'ok',
+    });
+  }
+
   // Missing tests
   const m = missingTests(b);
   if (!m) out.push(absent(b, 'affected', { id: 'tests', title: 'Missing tests', line: 'no affected evidence', body: '_No affected evidence, so changed files are unknown._' }));
@@ -202,8 +219,9 @@ export function conclusion(b: HealthBundle): Conclusion {
   const p = b.evidence['policy-gate'];
   const r = b.evidence['risk-score'];
   // Fail closed: a required gate whose evidence is missing is not a pass.
-  if (p?.outcome === 'block' || r?.blocks || missingRequired(b).length) return 'failure';
-  if (p?.outcome === 'warn' || (r && r.level !== 'low' && r.level !== 'unknown')) return 'neutral';
+  const a = b.evidence['attest-verify'];
+  if (p?.outcome === 'block' || r?.blocks || a?.blocks || missingRequired(b).length) return 'failure';
+  if (p?.outcome === 'warn' || (r && r.level !== 'low' && r.level !== 'unknown') || (a && a.failed > 0)) return 'neutral';
   return 'success';
 }
 

@@ -174,6 +174,23 @@ describe('render', () => {
     expect(sections(bundle({ evidence: { ...bundle().evidence, ...over } })).find((x) => x.id === 'cost')!.state).toBe('bad');
   });
 
+  test('attestations: shown when attest-verify ran; a blocking failure fails the verdict; required and missing fails too', () => {
+    const ok = { mode: 'enforce', verified: 1, failed: 0, blocks: false, policy: '.maestro/attest-policy.yml', subjects: [{ subject: 'pkg:npm/shop@1.2.0', ok: true, failures: [], accepted: [{ require: 'provenance', signer: 'https://github.com/acme/shop/.github/workflows/release.yml@refs/tags/v1.2.0 (public-good)' }] }] };
+    const bad = { ...ok, verified: 0, failed: 1, blocks: true, subjects: [{ subject: 'dist/app.tgz', ok: false, failures: ['provenance: no provenance attestation of dist/app.tgz (no bundles found)'], accepted: [] }] };
+    const noSecurity = { ...bundle().evidence, 'policy-gate': { ...bundle().evidence['policy-gate']!, outcome: 'pass' as const, violations: [] }, 'risk-score': { ...bundle().evidence['risk-score']!, level: 'low' as const } };
+    const read = (data: unknown) => readEvidence([{ name: 'attest-verify.json', text: env('attest-verify', data) }], { sha: SHA }).evidence;
+    expect(sections(bundle({ evidence: noSecurity })).some((x) => x.id === 'attest')).toBe(false);
+    const good = bundle({ evidence: { ...noSecurity, ...read(ok) } });
+    expect(sections(good).find((x) => x.id === 'attest')).toMatchObject({ line: '1 subject(s) verified', state: 'ok' });
+    expect(conclusion(good)).toBe('success');
+    const blocked = bundle({ evidence: { ...noSecurity, ...read(bad) } });
+    const sec = sections(blocked).find((x) => x.id === 'attest')!;
+    expect([sec.line, sec.state]).toEqual(['1 subject(s) without a valid attestation (blocking)', 'bad']);
+    expect(sec.body).toContain('no provenance attestation of dist/app.tgz');
+    expect(conclusion(blocked)).toBe('failure');
+    expect(conclusion(bundle({ evidence: noSecurity, required: ['attest-verify'] }))).toBe('failure');
+  });
+
   test('missing tests from the import graph when file-level selection ran; uncovered changed lines listed', () => {
     const b = bundle();
     const withGraph = { ...b, evidence: { ...b.evidence, affected: { ...b.evidence.affected!, tests: { selected: 3, testsPerFile: { 'packages/web/src/a.ts': 2, 'packages/web/src/orphan.ts': 0 } } } }, uncovered: [{ file: 'packages/web/src/a.ts', lines: [3, 4, 5, 9] }] };
