@@ -3,7 +3,7 @@
  * policy → trust (pinned roots, the policy's keys) → subjects with our own
  * digests → candidate bundles from every source → one verdict per subject.
  */
-import { ConfigError, readInputBuffer, readInputFile, resolveInputFile } from '@maestro/core';
+import { ConfigError, readInputFile, resolveInputFile } from '@maestro/core';
 import { MAX_BUNDLE_BYTES, candidatesFromFile, type Candidate } from './bundles.js';
 import { collect, type CollectOptions } from './collect.js';
 import { judge, type Verdict } from './gate.js';
@@ -55,7 +55,7 @@ export async function attest(o: AttestOptions): Promise<AttestResult> {
   const trustedRoots = o.trustedRoot ? parseTrustedRoots(readInputFile(o.cwd, o.trustedRoot, { what: 'trusted root', input: 'trusted-root', fix: 'pass a trusted_root.json or `gh attestation trusted-root` output', maxBytes: 4 * 1024 * 1024, ...roots }), o.trustedRoot) : undefined;
   const trust = loadTrust({ ...(trustedRoots ? { roots: trustedRoots } : {}), keys });
 
-  const subjects = await resolveSubjects(o.subjects, { cwd: o.cwd, read: (f) => readInputBuffer(o.cwd, f, { what: 'artifact', input: 'subjects', fix: 'build the artifact before this step', maxBytes: 2 ** 31 - 1, ...roots }) });
+  const subjects = await resolveSubjects(o.subjects, { cwd: o.cwd, resolve: (f) => resolveInputFile(o.cwd, f, { what: 'artifact', input: 'subjects', fix: 'build the artifact before this step', maxBytes: Number.MAX_SAFE_INTEGER, ...roots }) });
 
   const files: Candidate[] = [];
   for (const pattern of o.bundles ?? []) {

@@ -10,7 +10,7 @@
  *   `(cd dir && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum`.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { minimatch } from 'minimatch';
 import { ConfigError, isInside } from '@maestro/core';
@@ -27,8 +27,21 @@ export interface Subject {
 
 const HEX: Record<string, number> = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 };
 
-export function fileDigests(bytes: Buffer): Record<string, string> {
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), sha512: createHash('sha512').update(bytes).digest('hex') };
+/** sha256 and sha512 of a file, read 1 MiB at a time (artifacts can be gigabytes). */
+export function fileDigestsAt(file: string): Record<string, string> {
+  const h256 = createHash('sha256');
+  const h512 = createHash('sha512');
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+      h256.update(buf.subarray(0, n));
+      h512.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { sha256: h256.digest('hex'), sha512: h512.digest('hex') };
 }
 
 /** SRI (`sha512-<base64>`, space-separated alternatives) to hex digests. */
@@ -93,10 +106,8 @@ export function globFiles(cwd: string, pattern: string): string[] {
 
 export interface SubjectOptions {
   cwd: string;
-  /** Reads a workspace file named by an input, confined like every input file. */
-  read: (file: string) => Buffer;
-  /** Largest artifact hashed (default 2 GiB). */
-  maxBytes?: number;
+  /** The real path of a workspace file an input names, confined like every input file (throws a ConfigError otherwise). */
+  resolve: (file: string) => string;
 }
 
 const INPUT = "input 'subjects'";
@@ -114,7 +125,7 @@ export async function resolveSubjects(specs: readonly string[], o: SubjectOption
       if (!m) throw new ConfigError(`${purl} is not pkg:npm/<name>@<version>`, { file: INPUT, line, fix: 'write e.g. `pkg:npm/@scope/name@1.2.3 sha512-…`' });
       if (!what) throw new ConfigError(`${purl} has no digest`, { file: INPUT, line, fix: 'add the integrity (`sha512-…`, from the lockfile) or the path of the .tgz after a space' });
       // An SRI string (`sha512-<base64>`), else the path of the tarball.
-      const digests = /^sha(1|256|384|512)-/.test(what) ? sriDigests(what) : fileDigests(o.read(what));
+      const digests = /^sha(1|256|384|512)-/.test(what) ? sriDigests(what) : fileDigestsAt(o.resolve(what));
       if (!digests) throw new ConfigError(`the integrity of ${purl} is not an SRI string`, { file: INPUT, line, fix: 'copy `integrity` from the lockfile (sha512-<base64>)' });
       out.push({ name: `pkg:npm/${m[1]}@${m[2]}`, kind: 'npm', digests, npm: { name: m[1]!, version: m[2]! } });
       continue;
@@ -147,7 +158,7 @@ export async function resolveSubjects(specs: readonly string[], o: SubjectOption
       } catch {
         throw new ConfigError(`${f} does not exist`, { file: INPUT, line, fix: 'build the artifact before this step, or fix the path' });
       }
-      out.push({ name: f, kind: 'file', digests: fileDigests(o.read(f)) });
+      out.push({ name: f, kind: 'file', digests: fileDigestsAt(o.resolve(f)) });
     }
   }
   return out;

@@ -116,16 +116,28 @@ function leafIssuerName(bundle: Bundle): string {
   return vm.$case === 'certificate' || vm.$case === 'x509CertificateChain' ? 'certificate' : 'key';
 }
 
+/** Bundle files are tried against every subject: each is parsed and decoded once. */
+const parsedBundles = new WeakMap<object, { bundle: Bundle; statement?: Statement; problem?: string } | { invalid: string }>();
+function parse(json: Record<string, unknown>): { bundle: Bundle; statement?: Statement; problem?: string } | { invalid: string } {
+  let p = parsedBundles.get(json);
+  if (!p) {
+    try {
+      const bundle = bundleFromJSON(json);
+      p = { bundle, ...readStatement(bundle) };
+    } catch (e) {
+      p = { invalid: errorCode(e).message };
+    }
+    parsedBundles.set(json, p);
+  }
+  return p;
+}
+
 /** Verify one candidate bundle as an attestation of `subject`. */
 export function verifyCandidate(c: Candidate, subject: Subject, trust: Trust, o: VerifyOptions = {}): AttestationResult {
   if (!c.bundle) return fail(c.origin, 'UNREADABLE', c.problem ?? 'no bundle');
-  let bundle: Bundle;
-  try {
-    bundle = bundleFromJSON(c.bundle);
-  } catch (e) {
-    return fail(c.origin, 'BUNDLE_INVALID', `not a valid Sigstore bundle: ${errorCode(e).message}`);
-  }
-  const { statement, problem } = readStatement(bundle);
+  const parsed = parse(c.bundle);
+  if ('invalid' in parsed) return fail(c.origin, 'BUNDLE_INVALID', `not a valid Sigstore bundle: ${parsed.invalid}`);
+  const { bundle, statement, problem } = parsed;
   if (!statement) return fail(c.origin, 'NOT_AN_ATTESTATION', problem!);
   const base: Partial<AttestationResult> = { predicateType: statement.predicateType, kind: canonicalType(statement.predicateType) };
   if (!matchSubject(statement, subject)) {
