@@ -38,6 +38,34 @@ export interface TokenInfo {
   kind: 'installation' | 'user';
   /** `read` answers 403 "Resource not accessible by integration" to every write (fork PRs). */
   permission: 'read' | 'write';
+  /**
+   * A GITHUB_TOKEN made from a job's `permissions:` block: each scope `read`, `write` or absent (none).
+   * Requests outside the token's scopes get GitHub's 403. Absent: no scope check (a PAT, or a test token).
+   */
+  scopes?: Partial<Record<PermissionScope, 'read' | 'write'>>;
+}
+
+export type PermissionScope = 'actions' | 'attestations' | 'checks' | 'contents' | 'deployments' | 'id-token' | 'issues' | 'packages' | 'pages' | 'pull-requests' | 'security-events' | 'statuses';
+
+/**
+ * The permission scope(s) an operation needs, from its operationId: any of them at the right level
+ * grants it (an issue comment on a pull request is allowed with `issues` or `pull-requests`).
+ * `metadata`-only reads (collaborator permission, the repository itself) need no scope.
+ */
+export function scopesOf(operationId: string): PermissionScope[] {
+  const [group, op = ''] = operationId.split('/') as [string, string?];
+  if (group === 'issues') return ['issues', 'pull-requests'];
+  if (group === 'pulls') return ['pull-requests'];
+  if (group === 'checks') return ['checks'];
+  if (group === 'actions') return ['actions'];
+  if (group === 'git') return ['contents'];
+  if (group === 'repos') {
+    if (/attestation/.test(op)) return ['attestations'];
+    if (/status/.test(op)) return ['statuses'];
+    if (/^(get|get-collaborator-permission-level|list-collaborators)$/.test(op)) return [];
+    return ['contents'];
+  }
+  return [];
 }
 
 export interface Fault {
@@ -158,7 +186,7 @@ export class FakeGitHub {
   // ---------------------------------------------------------------- setup
 
   addToken(token: string, info: Partial<TokenInfo> = {}): string {
-    this.tokens.set(token, { login: info.login ?? 'github-actions[bot]', kind: info.kind ?? 'installation', permission: info.permission ?? 'write' });
+    this.tokens.set(token, { login: info.login ?? 'github-actions[bot]', kind: info.kind ?? 'installation', permission: info.permission ?? 'write', ...(info.scopes ? { scopes: info.scopes } : {}) });
     return token;
   }
 
@@ -428,6 +456,14 @@ export class FakeGitHub {
     }
     if (tokenInfo.permission === 'read' && WRITE_METHODS.has(method)) {
       return this.send(res, operationId, method, url, { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest', status: '403' } }, body, token);
+    }
+    if (tokenInfo.scopes) {
+      const need = scopesOf(operationId);
+      const level = WRITE_METHODS.has(method) ? 'write' : 'read';
+      const granted = need.some((sc) => tokenInfo.scopes![sc] === 'write' || (level === 'read' && tokenInfo.scopes![sc] === 'read'));
+      if (need.length && !granted) {
+        return this.send(res, operationId, method, url, { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest', status: '403' } }, body, token);
+      }
     }
     const handler = this.handlers[operationId];
     if (!handler) {

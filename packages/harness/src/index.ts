@@ -8,3 +8,4 @@ export { loadGitHubSpec, normalizeNullable, specExample } from './openapi.js';
 export * from './static-gate.js';
 export * from './pipeline.js';
 export * from './sample.js';
+export * from './workflow.js';
