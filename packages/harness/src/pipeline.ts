@@ -1,29 +1,31 @@
 /**
- * The PR pipeline as the `pr-pipeline.yml` template wires it, run job by job
- * through runner-sim: each job gets its own fresh checkout and RUNNER_TEMP
- * (separate machines), its evidence file goes into an "artifact" directory
- * (upload-artifact / download-artifact with merge), and the health job reads
- * that directory. A fork's run has a read-only token, so health-comment only
- * writes its bundle; the `pr-health-publish` job (workflow_run, write token)
- * validates and posts it.
+ * The PR pipeline, run from the YAML we ship: `workflows-templates/pr-pipeline.yml`
+ * through the workflow executor (GitHub's parser and evaluator), every job a
+ * fresh machine, evidence passed as artifacts, each job's token scoped by its
+ * `permissions:`. A fork's run gets read-only tokens, so health-comment only
+ * uploads its bundle; `pr-health-publish.yml` then runs on the workflow_run
+ * event with its own scopes, downloads the bundle of the triggering run and
+ * posts it.
  */
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FakeCacheService } from './fake-cache.js';
 import { scopesFor } from './fake-cache.js';
 import type { FakeGitHub } from './fake-github.js';
 import type { GitFixture } from './git-fixture.js';
 import { pullRequestEvent, workflowRunEvent, type RepoRef } from './events.js';
-import { assertContract, runAction, type RunResult } from './runner-sim.js';
+import { assertContract, type RunResult } from './runner-sim.js';
+import { ArtifactStore, runWorkflow, type WorkflowRunResult } from './workflow.js';
 
-/** The jobs before health, in order, with the inputs the template passes. */
-export const PIPELINE_JOBS: ReadonlyArray<{ id: string; with: Record<string, string> }> = [
-  { id: 'affected', with: { 'test-selection': 'files', cache: 'restore-save', 'cache-targets': 'build' } },
-  { id: 'allocate-shards', with: { 'tests-glob': 'packages/**/*.test.ts', timings: 'ci/test-timings.json', shards: 'auto', overhead: '20', 'max-shards': '4' } },
-  { id: 'risk-score', with: { mode: 'warn' } },
-  { id: 'policy-gate', with: {} },
-];
+/** The jobs of pr-pipeline.yml whose first Maestro step is reported, in the order they run. */
+export const GATE_JOBS = ['affected', 'plan', 'risk', 'policy'] as const;
+
+/** Inputs of pr-pipeline.yml the tests and the demo use: the sample monorepo's tests, its committed timings, the affected cache. */
+export const SAMPLE_INPUTS = {
+  'test-command': 'while read -r f; do echo "ran $f (shard $MAESTRO_SHARD of $MAESTRO_SHARDS)"; done < "$MAESTRO_SHARD_FILES"',
+  'tests-glob': 'packages/**/*.test.ts',
+  timings: 'ci/test-timings.json',
+  cache: 'restore-save',
+};
 
 export interface PipelineRun {
   root: string;
@@ -34,55 +36,72 @@ export interface PipelineRun {
   number: number;
   pr: { base: string; head: string; merge: string };
   headRef: string;
-  /** The token the pull request run gets (read-only for forks). */
-  token: string;
-  /** The workflow_run publisher's token (write), used for forks. */
-  publishToken?: string;
   runId: number;
   attempt?: number;
   fork?: { owner: string };
-  /** Inputs per job id, replacing the defaults. */
-  inputs?: Record<string, Record<string, string>>;
-  healthWith?: Record<string, string>;
-  /** Files to write into every job's checkout before it runs (what earlier steps such as tests would produce). */
-  workspaceFiles?: (workspace: string) => void;
+  /** Inputs of pr-pipeline.yml (default SAMPLE_INPUTS). */
+  inputs?: Record<string, string>;
+  /** Shared across runs so the publisher can download the PR run's artifacts. */
+  artifacts?: ArtifactStore;
+  log?: (line: string) => void;
 }
 
 export interface PipelineResult {
-  jobs: Array<{ id: string; result: RunResult }>;
+  /** The Maestro step of each gate job that ran, named by its action. */
+  jobs: Array<{ id: string; job: string; result: RunResult }>;
   health: RunResult;
-  /** The workflow_run job, for forks. */
+  /** The workflow_run publisher's health-comment step, for forks. */
   publish?: RunResult;
-  evidenceDir: string;
+  workflow: WorkflowRunResult;
+  publishWorkflow?: WorkflowRunResult;
+  /** Tokens the pull request run's jobs got (read-only for forks). */
+  tokens: string[];
+}
+
+const actionOf = (uses: string | undefined) => /^maestro\/(?:conductor\/actions\/)?([\w-]+)@/.exec(uses ?? '')?.[1];
+
+function firstOwnStep(w: WorkflowRunResult, job: string): { id: string; result: RunResult } | undefined {
+  const rec = w.jobs.find((j) => j.id === job);
+  const step = rec?.steps.find((s) => s.kind === 'action' && s.result);
+  return step ? { id: actionOf(step.uses)!, result: step.result! } : undefined;
 }
 
 export async function runPrPipeline(o: PipelineRun): Promise<PipelineResult> {
+  const artifacts = o.artifacts ?? new ArtifactStore();
   const event = pullRequestEvent({ repo: o.repo, number: o.number, ...o.pr, headRef: o.headRef, ...(o.fork ? { fork: o.fork } : {}) });
-  const env = { ...o.cache.env(scopesFor(`refs/pull/${o.number}/merge`)), GITHUB_RUN_ID: String(o.runId), GITHUB_RUN_NUMBER: String(o.runId % 1000), GITHUB_RUN_ATTEMPT: String(o.attempt ?? 1) };
-  // download-artifact with `pattern: maestro-evidence-*` and `merge-multiple: true`.
-  const evidenceDir = mkdtempSync(path.join(tmpdir(), 'maestro-evidence-artifact-'));
+  const run = { id: o.runId, attempt: o.attempt ?? 1, number: o.runId % 1000 };
+  const workflow = await runWorkflow({
+    root: o.root,
+    file: path.join(o.root, 'workflows-templates/pr-pipeline.yml'),
+    event,
+    inputs: o.inputs ?? SAMPLE_INPUTS,
+    fx: o.fx,
+    gh: o.gh,
+    env: o.cache.env(scopesFor(`refs/pull/${o.number}/merge`)),
+    run,
+    artifacts,
+    readOnly: !!o.fork,
+    ...(o.log ? { log: o.log } : {}),
+  });
+  // Jobs the template skipped (e.g. plan when affected failed) have no step to report.
   const jobs: PipelineResult['jobs'] = [];
-  for (const job of PIPELINE_JOBS) {
-    const workspace = o.fx.checkoutLike(o.pr.merge, { depth: 1 });
-    o.workspaceFiles?.(workspace);
-    const result = await runAction({ actionDir: path.join(o.root, 'actions', job.id), with: o.inputs?.[job.id] ?? job.with, event, workspace, token: o.token, apiUrl: o.gh.url, env });
-    assertContract(result);
-    jobs.push({ id: job.id, result });
-    const ev = result.outputs['evidence-path'];
-    if (ev && existsSync(ev)) copyFileSync(ev, path.join(evidenceDir, path.basename(ev)));
+  for (const job of GATE_JOBS) {
+    const s = firstOwnStep(workflow, job);
+    if (!s) continue;
+    assertContract(s.result);
+    jobs.push({ ...s, job });
   }
-  const workspace = o.fx.checkoutLike(o.pr.merge, { depth: 1 });
-  o.workspaceFiles?.(workspace);
-  const health = await runAction({ actionDir: path.join(o.root, 'actions/health-comment'), with: { evidence: evidenceDir, ...o.healthWith }, event, workspace, token: o.token, apiUrl: o.gh.url, env });
-  assertContract(health);
+  const health = firstOwnStep(workflow, 'health');
+  if (!health) throw new Error(`pr-pipeline.yml: the health job ran no health-comment step (${workflow.jobs.find((j) => j.id === 'health')?.result ?? 'missing'})`);
+  assertContract(health.result);
   let publish: RunResult | undefined;
-  if (o.fork && health.outputs['comment'] === 'artifact') {
-    // upload-artifact in the PR run; download-artifact (run-id of the triggering run) in the publisher.
-    const dl = mkdtempSync(path.join(tmpdir(), 'maestro-health-artifact-'));
-    copyFileSync(health.outputs['bundle-path']!, path.join(dl, 'health.json'));
+  let publishWorkflow: WorkflowRunResult | undefined;
+  if (o.fork && health.result.outputs['comment'] === 'artifact') {
+    // The companion workflow in the default branch, on workflow_run: its own job token, the PR run's artifact.
     const wr = workflowRunEvent({ repo: o.repo, headSha: o.pr.head, headBranch: o.headRef, defaultBranchSha: o.pr.base, headOwner: o.fork.owner, runId: o.runId });
-    publish = await runAction({ actionDir: path.join(o.root, 'actions/health-comment'), with: { mode: 'publish', bundle: path.join(dl, 'health.json') }, event: wr, workspace: dl, token: o.publishToken ?? o.token, apiUrl: o.gh.url, env: { GITHUB_RUN_ID: String(o.runId + 1) } });
-    assertContract(publish);
+    publishWorkflow = await runWorkflow({ root: o.root, file: path.join(o.root, 'workflows-templates/pr-health-publish.yml'), event: wr, fx: o.fx, gh: o.gh, run: { id: o.runId + 1 }, artifacts, ...(o.log ? { log: o.log } : {}) });
+    publish = firstOwnStep(publishWorkflow, 'publish')?.result;
+    if (publish) assertContract(publish);
   }
-  return { jobs, health, ...(publish ? { publish } : {}), evidenceDir };
+  return { jobs, health: health.result, ...(publish ? { publish } : {}), workflow, ...(publishWorkflow ? { publishWorkflow } : {}), tokens: workflow.jobs.map((j) => j.token).filter(Boolean) };
 }
