@@ -297,11 +297,12 @@ function copyInto(src: string, dest: string): void {
 export async function runWorkflow(o: WorkflowRunOptions): Promise<WorkflowRunResult> {
   const name = path.basename(o.file);
   const content = readFileSync(o.file, 'utf8');
-  const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter());
+  // The parser's messages start with the file name it was given: `<file> (Line: l, Col: c): …`.
+  const parsed = parseWorkflow({ name: o.file, content }, new NoOperationTraceWriter());
   const parseErrors = parsed.context.errors.getErrors();
-  if (parseErrors.length || !parsed.value) throw new WorkflowError(`${o.file}: ${parseErrors.map((e) => e.message).join('; ')}`);
+  if (parseErrors.length || !parsed.value) throw new WorkflowError(parseErrors.map((e) => e.message).join('; ') || `${o.file}: empty workflow`);
   const wf = await convertWorkflowTemplate(parsed.context, parsed.value);
-  if (wf.errors?.length) throw new WorkflowError(`${o.file}: ${wf.errors.map((e) => e.Message).join('; ')}`);
+  if (wf.errors?.length) throw new WorkflowError(wf.errors.map((e) => e.Message).join('; '));
 
   const events = wf.events as unknown as Record<string, unknown>;
   const rawName = rawFind(parsed.value as unknown as Token, 'name');
@@ -322,6 +323,22 @@ export async function runWorkflow(o: WorkflowRunOptions): Promise<WorkflowRunRes
     order.push(id);
   };
   for (const j of wf.jobs) visit(j.id.value, new Set());
+
+  // References the parser does not check: a job output naming a step the job does not have, `needs.x` of a job not needed.
+  for (const j of wf.jobs) {
+    if (j.type !== 'job') continue;
+    const stepIds = new Set(j.steps.map((s) => s.id));
+    const needed = new Set((j.needs ?? []).map((n) => n.value));
+    const check = (t: Token | undefined, what: string) => {
+      if (!t) return;
+      if (isBasicExpression(t)) {
+        for (const m of t.expression.matchAll(/\bsteps\.([\w-]+)/g)) if (!stepIds.has(m[1]!)) throw new WorkflowError(`${o.file}${where(t)}: ${what} refers to steps.${m[1]}, but job '${j.id.value}' has no step with that id`);
+        for (const m of t.expression.matchAll(/\bneeds\.([\w-]+)/g)) if (!needed.has(m[1]!)) throw new WorkflowError(`${o.file}${where(t)}: ${what} refers to needs.${m[1]}, but job '${j.id.value}' does not need it`);
+      } else if (isMapping(t)) for (let i = 0; i < t.count; i++) check(t.get(i).value, what);
+      else if (isSequence(t)) for (let i = 0; i < t.count; i++) check(t.get(i), what);
+    };
+    check(j.outputs as unknown as Token, `an output of job '${j.id.value}'`);
+  }
 
   const state = new Map<string, JobState>();
   const records: JobRecord[] = [];
