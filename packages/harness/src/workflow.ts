@@ -342,6 +342,8 @@ export async function runWorkflow(o: WorkflowRunOptions): Promise<WorkflowRunRes
 
   const state = new Map<string, JobState>();
   const records: JobRecord[] = [];
+  const repoName = String(github['repository']).split('/')[1] ?? 'repo';
+  const workspace = path.join(mkdtempSync(path.join(tmpdir(), 'runner-')), 'work', repoName, repoName);
   for (const id of order) {
     const job = jobs.get(id)!;
     if (job.type !== 'job') throw new WorkflowError(`${o.file}: job '${id}' calls a reusable workflow; call it through runWorkflow with its inputs instead`);
@@ -372,7 +374,7 @@ export async function runWorkflow(o: WorkflowRunOptions): Promise<WorkflowRunRes
     let outputs: Record<string, string> = {};
     for (const [index, matrix] of legs.entries()) {
       const rawSteps = rawFind(parsed.value as unknown as Token, 'jobs', id, 'steps');
-      const rec = await runJob(o, { id, job, rawSteps, jobCtx: { ...jobCtx, matrix: matrix ?? {}, strategy: { 'fail-fast': strategy['fail-fast'] ?? true, 'job-index': index, 'job-total': legs.length, 'max-parallel': legs.length } }, workflowEnv, permissions, displayName, ...(matrix ? { matrix } : {}) });
+      const rec = await runJob(o, { id, job, rawSteps, workspace, jobCtx: { ...jobCtx, matrix: matrix ?? {}, strategy: { 'fail-fast': strategy['fail-fast'] ?? true, 'job-index': index, 'job-total': legs.length, 'max-parallel': legs.length } }, workflowEnv, permissions, displayName, ...(matrix ? { matrix } : {}) });
       records.push(rec);
       if (rec.result === 'failure') result = 'failure';
       // Matrix legs write the same outputs: the last one that sets a value wins, as on GitHub.
@@ -382,12 +384,15 @@ export async function runWorkflow(o: WorkflowRunOptions): Promise<WorkflowRunRes
     state.set(id, { result, outputs });
   }
 
-  const callOutputs = (events['workflow_call'] as { outputs?: Record<string, { value?: unknown }> } | undefined)?.outputs ?? {};
+  // Workflow outputs (`on.workflow_call.outputs.<name>.value`), over the `jobs` context.
   const jobsCtx: Ctx = Object.fromEntries([...state].map(([k, v]) => [k, { result: v.result, outputs: v.outputs }]));
   const outputs: Record<string, string> = {};
-  for (const [k, def] of Object.entries(callOutputs)) {
-    const v = def.value;
-    outputs[k] = typeof v === 'string' ? v : v && typeof v === 'object' && 'expression' in (v as object) ? str(evaluate((v as { expression: string }).expression, { ...base, jobs: jobsCtx }, noStatus)) : '';
+  const declaredOutputs = rawFind(parsed.value as unknown as Token, 'on', 'workflow_call', 'outputs');
+  if (declaredOutputs && isMapping(declaredOutputs)) {
+    for (let i = 0; i < declaredOutputs.count; i++) {
+      const kv = declaredOutputs.get(i);
+      outputs[str(json(kv.key as Token, {}, noStatus))] = str(json(rawFind(kv.value, 'value'), { ...base, jobs: jobsCtx }, noStatus));
+    }
   }
   const conclusion = records.some((r) => r.result === 'failure') ? 'failure' : 'success';
   return { file: o.file, jobs: records, outputs, conclusion };
@@ -410,6 +415,8 @@ function rawFind(t: Token | undefined, ...keys: string[]): Token | undefined {
 
 interface JobInput {
   id: string;
+  /** GITHUB_WORKSPACE: one path for every job of the run. */
+  workspace: string;
   /** The job's `steps` as written: the converter's model drops `with`, `shell` and `working-directory`. */
   rawSteps: Token | undefined;
   job: Extract<Awaited<ReturnType<typeof convertWorkflowTemplate>>['jobs'][number], { type: 'job' }>;
@@ -421,9 +428,11 @@ interface JobInput {
 }
 
 async function runJob(o: WorkflowRunOptions, j: JobInput): Promise<JobRecord> {
-  // A fresh machine: its own workspace and temp directory.
+  // A fresh machine. As on hosted runners, GITHUB_WORKSPACE is the same path in every job of a run
+  // (/home/runner/work/<repo>/<repo>), emptied for each job; RUNNER_TEMP is kept per job so tests can read what a job wrote there.
   const machine = mkdtempSync(path.join(tmpdir(), `job-${j.id}-`));
-  const workspace = path.join(machine, 'work');
+  const workspace = j.workspace;
+  rmSync(workspace, { recursive: true, force: true });
   const runnerTemp = path.join(machine, 'temp');
   mkdirSync(workspace, { recursive: true });
   mkdirSync(runnerTemp, { recursive: true });

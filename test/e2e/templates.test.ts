@@ -1,0 +1,71 @@
+// Every template we ship runs as written through the workflow executor (pr-pipeline.yml and
+// pr-health-publish.yml in pipeline.test.ts, hostile-pr.test.ts and the demo; the rest here).
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ArtifactStore, FakeCacheService, FakeGitHub, GitFixture, node24Path, pushEvent, runWorkflow, scopesFor } from '@maestro/harness';
+
+const root = path.resolve('.');
+const REPO = { owner: 'acme', name: 'shop' };
+let fx: GitFixture;
+let gh: FakeGitHub;
+let cache: FakeCacheService;
+const artifacts = new ArtifactStore();
+
+beforeAll(async () => {
+  fx = GitFixture.create();
+  [gh, cache] = await Promise.all([FakeGitHub.start(), FakeCacheService.start()]);
+  gh.addRepo('acme/shop');
+});
+afterAll(async () => {
+  await Promise.all([gh?.stop(), cache?.stop()]);
+  fx?.dispose();
+  artifacts.dispose();
+});
+
+// A real node:test suite: six files, each with a few passing tests.
+const suite: Record<string, string> = { 'package.json': '{ "name": "suite", "private": true, "type": "module" }\n' };
+for (let i = 1; i <= 6; i++) {
+  suite[`tests/t${i}.test.mjs`] = `import { test } from 'node:test';\nimport assert from 'node:assert/strict';\n${Array.from({ length: i }, (_, k) => `test('t${i}.${k}', () => assert.equal(${k} + ${i}, ${k + i}));`).join('\n')}\n`;
+}
+const junitFiles = (runId: number) =>
+  artifacts
+    .names(runId)
+    .filter((n) => n.startsWith('junit-'))
+    .flatMap((n) => readdirSync(artifacts.dir(runId, n)!).map((f) => readFileSync(path.join(artifacts.dir(runId, n)!, f), 'utf8')));
+
+describe('templates run as written', () => {
+  test('test-shards.yml: plan → 2 shard jobs running a real node:test suite (JUnit) → timings refreshes the store; the next plan uses it', async () => {
+    const head = fx.commit('suite', suite);
+    fx.push('main');
+    const inputs = {
+      'tests-glob': 'tests/*.test.mjs',
+      // Node 24's JUnit reporter writes each test case's file (Node 20's does not, and allocate-shards needs it).
+      'test-command': 'mkdir -p reports && "$NODE24" --test --test-reporter=junit --test-reporter-destination="reports/junit-$MAESTRO_SHARD.xml" $(cat "$MAESTRO_SHARD_FILES")',
+      reports: 'reports',
+      shards: '2',
+      overhead: '1',
+    };
+    const go = (id: number) =>
+      runWorkflow({ root, file: path.join(root, 'workflows-templates/test-shards.yml'), event: pushEvent({ repo: REPO, before: '0'.repeat(40), after: head }), inputs, fx, gh, env: { ...cache.env(scopesFor('refs/heads/main')), NODE24: node24Path() ?? process.execPath }, run: { id }, artifacts });
+    const r1 = await go(4101);
+    expect(r1.jobs.map((j) => [j.key, j.result])).toEqual([
+      ['plan', 'success'],
+      ['test (1)', 'success'],
+      ['test (2)', 'success'],
+      ['timings', 'success'],
+    ]);
+    // Every test file ran exactly once, across the two shards.
+    const ran = junitFiles(4101).flatMap((x) => [...x.matchAll(/<testcase name="(t\d)\.\d+"/g)].map((m) => m[1]!));
+    expect(ran.sort()).toEqual(['t1', 't2', 't2', 't3', 't3', 't3', 't4', 't4', 't4', 't4', 't5', 't5', 't5', 't5', 't5', 't6', 't6', 't6', 't6', 't6', 't6']);
+    expect(r1.outputs).toEqual({ 'flake-rate': expect.stringMatching(/^0(\.0+)?$/) });
+    const plan1 = r1.jobs[0]!.steps.find((s) => s.id === 'plan')!.result!;
+    expect(plan1.outputs['coverage']).toBe('0');
+    // The second run's plan has a timing for every file, from the store the first run's timings job wrote.
+    const r2 = await go(4102);
+    const plan2 = r2.jobs[0]!.steps.find((s) => s.id === 'plan')!.result!;
+    expect(plan2.outputs['coverage']).toBe('1');
+    expect(r2.conclusion).toBe('success');
+    gh.assertNoViolations();
+  });
+});
