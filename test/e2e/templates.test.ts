@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ArtifactStore, FakeCacheService, FakeGitHub, GitFixture, node24Path, pushEvent, runWorkflow, scopesFor } from '@maestro/harness';
+import { ArtifactStore, FakeCacheService, FakeGitHub, GitFixture, WorkflowError, node24Path, pushEvent, runWorkflow, scheduleEvent, scopesFor } from '@maestro/harness';
+import { execFileSync } from 'node:child_process';
 
 const root = path.resolve('.');
 const REPO = { owner: 'acme', name: 'shop' };
@@ -68,4 +69,44 @@ describe('templates run as written', () => {
     expect(r2.conclusion).toBe('success');
     gh.assertNoViolations();
   });
+
+  test('risk-calibrate.yml: calibrates on the history and proposes the first model as a pull request (a new file counts as a change)', async () => {
+    const repo = GitFixture.create();
+    try {
+      // Some history with fixes, so there is something to label.
+      repo.commit('init', { 'package.json': '{ "name": "calc" }\n' });
+      for (let i = 0; i < 12; i++) repo.commit(i % 4 === 3 ? `fix: off by one in calc ${i}` : `feat: calc step ${i}`, { [`src/calc${i % 3}.js`]: `export const f = (x) => x + ${i};\n`.repeat(1 + (i % 5)) });
+      repo.push('main');
+      const origin = path.join(repo.root, 'origin.git');
+      gh.refResolver = (ref) => {
+        try {
+          return execFileSync('git', ['rev-parse', '--verify', `refs/heads/${ref}`], { cwd: origin, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        } catch {
+          return undefined;
+        }
+      };
+      const r = await runWorkflow({ root, file: path.join(root, 'workflows-templates/risk-calibrate.yml'), event: scheduleEvent({ repo: REPO, sha: repo.head('main') }), fx: repo, gh, run: { id: 4201 }, artifacts });
+      if (r.conclusion !== 'success') console.log(r.jobs[0]!.steps.map((s) => `${s.name} ${s.outcome}\n${s.log}`).join('\n'));
+      expect(r.jobs.map((j) => [j.key, j.result])).toEqual([['calibrate', 'success']]);
+      const job = r.jobs[0]!;
+      expect(job.permissions).toEqual({ contents: 'write', 'pull-requests': 'write' });
+      expect(job.steps.find((s) => s.id === 'cal')!.result!.outputs['model-path']).toMatch(/policy\/risk-model\.json$/);
+      // The branch was pushed and the pull request opened (through the gh stand-in) with the calibration report.
+      const branch = execFileSync('git', ['for-each-ref', '--format=%(refname:short)', 'refs/heads/maestro/'], { cwd: origin, encoding: 'utf8' }).trim();
+      expect(branch).toMatch(/^maestro\/risk-model-\d{8}$/);
+      expect(execFileSync('git', ['show', '--stat', '--format=%s', branch], { cwd: origin, encoding: 'utf8' })).toMatch(/^risk: recalibrate policy\/risk-model\.json\n[\s\S]*policy\/risk-model\.json/);
+      const pulls = gh.requests.filter((q) => q.operationId === 'pulls/create');
+      expect(pulls).toHaveLength(1);
+      expect(pulls[0]!.body).toMatchObject({ title: 'risk: recalibrate the risk model', head: branch, base: 'main', body: expect.stringContaining('Calibration report') });
+      gh.assertNoViolations();
+    } finally {
+      repo.dispose();
+    }
+  });
+
+  test('build-attest.yml parses and converts (its jobs need docker and OIDC, which this machine has not: not run)', async () => {
+    // runWorkflow validates before running anything: a template error would throw here with its location.
+    await expect(runWorkflow({ root, file: path.join(root, 'workflows-templates/build-attest.yml'), event: pushEvent({ repo: REPO, before: '0'.repeat(40), after: fx.head('main') }), inputs: { image: 'ghcr.io/acme/shop', bogus: 'x' }, fx, gh, run: { id: 4301 }, artifacts })).rejects.toThrow(new WorkflowError("input 'bogus' is not declared by the workflow (declared: image, context, file, attest-policy, policy)"));
+  });
 });
+

@@ -102,6 +102,7 @@ type Handler = (ctx: Ctx) => Reply;
 export interface PullSeed {
   number: number;
   title?: string;
+  body?: string;
   headSha: string;
   headRef?: string;
   baseSha: string;
@@ -314,6 +315,9 @@ export class FakeGitHub {
   private blobUrl(): string {
     return `${this.url.slice(0, this.url.length - this.pathPrefix.length)}/_blobs`;
   }
+
+  /** Resolves a branch name to its commit for pulls created through the API (tests pass the git fixture's). */
+  refResolver?: (ref: string) => string | undefined;
 
   /** Blob storage behind `bundle_url` (another host in reality: no token, its own signed URL). */
   private readonly blobs = new Map<string, { bundle: unknown; blob: AttestationBlob }>();
@@ -668,6 +672,19 @@ export class FakeGitHub {
         const p = repo.pulls.get(Number(ctx.params['pull_number']));
         return p ? { status: 200, body: this.pull(repo, p) } : notFound();
       }),
+      'pulls/create': withRepo((ctx, repo) => {
+        const head = String(ctx.body['head'] ?? '');
+        const baseRef = String(ctx.body['base'] ?? 'main');
+        const headSha = this.refResolver?.(head);
+        const baseSha = this.refResolver?.(baseRef);
+        if (!headSha || !baseSha) return unprocessable(`Validation Failed: ${!headSha ? `head ${head}` : `base ${baseRef}`} does not exist`);
+        if ([...repo.pulls.values()].some((p) => p.headRef === head && p.state !== 'closed')) return unprocessable(`A pull request already exists for ${repo.owner}:${head}.`);
+        const number = Math.max(0, ...repo.pulls.keys()) + 1;
+        const p: PullSeed = { number, title: String(ctx.body['title'] ?? ''), body: String(ctx.body['body'] ?? ''), headSha, headRef: head, baseSha, baseRef, author: ctx.token.login };
+        repo.pulls.set(number, p);
+        this.pushed(repo, headSha, head);
+        return { status: 201, body: this.pull(repo, p) };
+      }),
       'pulls/request-reviewers': withRepo((ctx, repo) => {
         const n = Number(ctx.params['pull_number']);
         const p = repo.pulls.get(n);
@@ -843,6 +860,7 @@ export class FakeGitHub {
       html_url: `https://github.com/${repo.owner}/${repo.name}/pull/${p.number}`,
       state: p.state ?? 'open',
       title: p.title ?? `PR ${p.number}`,
+      ...(p.body !== undefined ? { body: p.body } : {}),
       user: this.user(p.author ?? 'octocat'),
       requested_teams: [],
       changed_files: (p.files ?? []).length,

@@ -68,6 +68,8 @@ export function loadGitHubSpec(): Promise<{ backend: Backend; definition: JsonOb
       coerceTypes: true,
       customizeAjv: (ajv: unknown) => {
         addFormats(ajv);
+        // GitHub's own format for `owner/name` (pulls/create's head_repo).
+        (ajv as { addFormat(name: string, re: RegExp): void }).addFormat('repo.nwo', /^[\w.-]+\/[\w.-]+$/);
         return ajv as never;
       },
     });

@@ -504,7 +504,8 @@ async function runJob(o: WorkflowRunOptions, j: JobInput): Promise<JobRecord> {
       const e = eventEnv(o.event);
       const r = await bash(script, cwd, {
         ...(o.env ?? {}),
-        PATH: [...extraPath, process.env['PATH'] ?? '/usr/bin:/bin'].join(path.delimiter),
+        // Tools hosted runners have preinstalled that our templates call (gh): stand-ins, last on PATH.
+        PATH: [...extraPath, process.env['PATH'] ?? '/usr/bin:/bin', path.join(o.root, 'packages/harness/stand-ins')].join(path.delimiter),
         HOME: path.join(machine, 'home'),
         LANG: 'C.UTF-8',
         CI: 'true',
