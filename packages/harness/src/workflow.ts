@@ -17,7 +17,7 @@
  * fails the run with a clear message. A template error is reported with the
  * parser's file (Line, Col).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,6 +75,8 @@ export interface StepRecord {
   outputs: Record<string, string>;
   /** runner-sim's result, for our own actions. */
   result?: RunResult;
+  /** The published commit a `uses:` resolved to. */
+  resolved?: string;
   log?: string;
 }
 
@@ -121,6 +123,17 @@ export interface WorkflowRunOptions {
   readOnly?: boolean;
   /** Steps' process output goes here (default: kept in the records only). */
   log?: (line: string) => void;
+  /**
+   * Directory of published repositories (`<name>.git`, `conductor.git`, as `scripts/release.mjs` writes
+   * them): `maestro/<name>@ref`, `maestro/conductor/actions/<name>@ref` and
+   * `maestro/conductor/.github/workflows/<file>@ref` resolve there, tag → commit → tree, as the runner
+   * does. Without it our references run from `root`.
+   */
+  published?: string;
+  /** A called workflow's jobs get at most the caller job's permissions. */
+  maxPermissions?: Partial<Record<PermissionScope, 'read' | 'write'>>;
+  /** Prefix of job keys (`caller / `) for a called workflow's jobs. */
+  keyPrefix?: string;
 }
 
 // ---------------------------------------------------------------- tokens → JSON
@@ -201,6 +214,18 @@ function permissionsOf(p: Json, readOnly: boolean): Partial<Record<PermissionSco
   return out;
 }
 
+/** A called workflow's job can only lower the caller's permissions. */
+function capPermissions(p: Partial<Record<PermissionScope, 'read' | 'write'>>, max: WorkflowRunOptions['maxPermissions']): Partial<Record<PermissionScope, 'read' | 'write'>> {
+  if (!max) return p;
+  const out: Partial<Record<PermissionScope, 'read' | 'write'>> = {};
+  for (const [k, v] of Object.entries(p) as Array<[PermissionScope, 'read' | 'write']>) {
+    const cap = max[k];
+    if (cap === 'write') out[k] = v;
+    else if (cap === 'read') out[k] = 'read';
+  }
+  return out;
+}
+
 function githubContext(o: WorkflowRunOptions, workflowName: string): Ctx {
   const e = eventEnv(o.event);
   return {
@@ -275,14 +300,58 @@ function bash(script: string, cwd: string, env: Record<string, string>): Promise
   });
 }
 
-/** The action directory for one of ours, or undefined. */
-function ownAction(root: string, uses: string): string | undefined {
-  const m = /^maestro\/(?:conductor\/actions\/)?([\w-]+)@[\w.-]+$/.exec(uses);
+const checkouts = new Map<string, string>();
+
+/** A published repository's tree at a ref (tag or branch), extracted once per commit. */
+export function resolvePublished(published: string, repo: string, ref: string): { dir: string; commit: string } {
+  const bare = path.join(published, `${repo}.git`);
+  if (!existsSync(bare)) throw new WorkflowError(`maestro/${repo}@${ref}: no published repository ${repo} (in ${published})`);
+  let commit: string;
+  try {
+    commit = execFileSync('git', ['--git-dir', bare, 'rev-parse', '--verify', `${ref}^{commit}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    throw new WorkflowError(`maestro/${repo}@${ref}: unable to resolve action, unable to find version ${ref}`);
+  }
+  let dir = checkouts.get(commit);
+  if (!dir) {
+    dir = mkdtempSync(path.join(tmpdir(), `published-${repo}-`));
+    const tar = execFileSync('git', ['--git-dir', bare, 'archive', commit], { maxBuffer: 1 << 30 });
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+    checkouts.set(commit, dir);
+  }
+  return { dir, commit };
+}
+
+/** The action directory for one of ours (and the published commit it came from), or undefined. */
+function ownAction(o: Pick<WorkflowRunOptions, 'root' | 'published'>, uses: string): { dir: string; commit?: string } | undefined {
+  const m = /^maestro\/(?:(conductor)\/actions\/)?([\w-]+)@([\w.\/-]+)$/.exec(uses);
   if (!m) return undefined;
-  const dir = path.join(root, 'actions', m[1]!);
-  if (!existsSync(path.join(dir, 'action.yml'))) throw new WorkflowError(`uses: ${uses}: there is no action '${m[1]}' in ${path.join(root, 'actions')}`);
-  if (!existsSync(path.join(dir, 'dist/index.js'))) throw new WorkflowError(`uses: ${uses}: ${path.relative(root, dir)}/dist is not built (./dev build)`);
-  return dir;
+  const [, conductor, name, ref] = m as unknown as [string, string | undefined, string, string];
+  if (o.published) {
+    const r = resolvePublished(o.published, conductor ? 'conductor' : name, ref);
+    const dir = conductor ? path.join(r.dir, 'actions', name) : r.dir;
+    if (!existsSync(path.join(dir, 'action.yml'))) throw new WorkflowError(`uses: ${uses}: the published tree at ${r.commit.slice(0, 12)} has no action.yml${conductor ? ` under actions/${name}` : ''}`);
+    return { dir, commit: r.commit };
+  }
+  const dir = path.join(o.root, 'actions', name);
+  if (!existsSync(path.join(dir, 'action.yml'))) throw new WorkflowError(`uses: ${uses}: there is no action '${name}' in ${path.join(o.root, 'actions')}`);
+  if (!existsSync(path.join(dir, 'dist/index.js'))) throw new WorkflowError(`uses: ${uses}: ${path.relative(o.root, dir)}/dist is not built (./dev build)`);
+  return { dir };
+}
+
+/** The file a reusable workflow reference names: published, or this repository's templates. */
+function calledWorkflow(o: WorkflowRunOptions, ref: string): { file: string; commit?: string } {
+  const m = /^maestro\/conductor\/\.github\/workflows\/([\w.-]+\.ya?ml)@([\w.\/-]+)$/.exec(ref);
+  if (m) {
+    if (o.published) {
+      const r = resolvePublished(o.published, 'conductor', m[2]!);
+      return { file: path.join(r.dir, '.github/workflows', m[1]!), commit: r.commit };
+    }
+    return { file: path.join(o.root, 'workflows-templates', m[1]!) };
+  }
+  const local = /^\.\/(\.github\/workflows\/[\w.-]+\.ya?ml)$/.exec(ref);
+  if (local) return { file: path.resolve(path.dirname(o.file), '../..', local[1]!) };
+  throw new WorkflowError(`uses: ${ref}: only maestro/conductor/.github/workflows/<file>@ref and ./.github/workflows/<file> can be called here`);
 }
 
 function copyInto(src: string, dest: string): void {
@@ -346,7 +415,6 @@ export async function runWorkflow(o: WorkflowRunOptions): Promise<WorkflowRunRes
   const workspace = path.join(mkdtempSync(path.join(tmpdir(), 'runner-')), 'work', repoName, repoName);
   for (const id of order) {
     const job = jobs.get(id)!;
-    if (job.type !== 'job') throw new WorkflowError(`${o.file}: job '${id}' calls a reusable workflow; call it through runWorkflow with its inputs instead`);
     const needsIds = (job.needs ?? []).map((n) => n.value);
     const needs: Ctx = Object.fromEntries(needsIds.map((n) => [n, { result: state.get(n)!.result, outputs: state.get(n)!.outputs }]));
     // success(): every needed job (and what it needed) succeeded.
@@ -361,15 +429,25 @@ export async function runWorkflow(o: WorkflowRunOptions): Promise<WorkflowRunRes
     const displayName = job.name ? str(json(job.name as unknown as Token, jobCtx, noStatus)) : id;
     if (!run) {
       state.set(id, { result: 'skipped', outputs: {} });
-      records.push({ key: id, id, name: displayName, result: 'skipped', outputs: {}, steps: [], token: '', permissions: {} });
+      records.push({ key: `${o.keyPrefix ?? ''}${id}`, id, name: displayName, result: 'skipped', outputs: {}, steps: [], token: '', permissions: {} });
+      continue;
+    }
+    // A job without its own block gets the workflow's (GitHub's default token otherwise: here, none).
+    const rawPermissions = rawFind(parsed.value as unknown as Token, 'jobs', id, 'permissions') ?? rawFind(parsed.value as unknown as Token, 'permissions');
+    const permissions = capPermissions(permissionsOf(json(rawPermissions, jobCtx, noStatus), !!o.readOnly), o.maxPermissions);
+    if (job.type === 'reusableWorkflowJob') {
+      // A called workflow: its jobs run here with the caller's event, the given inputs, and at most this job's permissions.
+      const called = calledWorkflow(o, job.ref.value);
+      const withToken = rawFind(parsed.value as unknown as Token, 'jobs', id, 'with');
+      const given = Object.fromEntries(Object.entries((json(withToken, jobCtx, noStatus) ?? {}) as Record<string, Json>).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as string | number | boolean)]));
+      const nested = await runWorkflow({ ...o, file: called.file, inputs: given as Record<string, string | number | boolean>, maxPermissions: permissions, keyPrefix: `${o.keyPrefix ?? ''}${id} / ` });
+      records.push(...nested.jobs);
+      state.set(id, { result: nested.conclusion, outputs: nested.outputs });
       continue;
     }
     const strategy = (json(job.strategy as Token | undefined, jobCtx, noStatus) ?? {}) as Record<string, Json>;
     const legs = strategy['matrix'] !== undefined && strategy['matrix'] !== null ? expandMatrix(strategy['matrix']) : [undefined];
     if (!legs.length) throw new WorkflowError(`${o.file}: job '${id}': the matrix is empty`);
-    // A job without its own block gets the workflow's (GitHub's default token otherwise: here, none).
-    const rawPermissions = rawFind(parsed.value as unknown as Token, 'jobs', id, 'permissions') ?? rawFind(parsed.value as unknown as Token, 'permissions');
-    const permissions = permissionsOf(json(rawPermissions, jobCtx, noStatus), !!o.readOnly);
     let result: JobState['result'] = 'success';
     let outputs: Record<string, string> = {};
     for (const [index, matrix] of legs.entries()) {
@@ -437,7 +515,7 @@ async function runJob(o: WorkflowRunOptions, j: JobInput): Promise<JobRecord> {
   mkdirSync(workspace, { recursive: true });
   mkdirSync(runnerTemp, { recursive: true });
   const token = o.gh.addToken(`ghs_${randomUUID().replace(/-/g, '')}`, { scopes: j.permissions, ...(o.readOnly ? { permission: 'read' } : {}) });
-  const key = j.matrix ? `${j.id} (${Object.values(j.matrix).map(str).join(', ')})` : j.id;
+  const key = `${o.keyPrefix ?? ''}${j.matrix ? `${j.id} (${Object.values(j.matrix).map(str).join(', ')})` : j.id}`;
   const rec: JobRecord = { key, id: j.id, name: j.displayName, ...(j.matrix ? { matrix: j.matrix } : {}), result: 'success', outputs: {}, steps: [], token, permissions: j.permissions };
   const runner = { temp: runnerTemp, os: 'Linux', arch: 'X64', name: 'GitHub Actions 1', environment: 'github-hosted', tool_cache: path.join(machine, 'tool-cache') };
   const github: Record<string, Json> = { ...(j.jobCtx['github'] as Record<string, Json>), token, workspace, job: j.id };
@@ -472,10 +550,10 @@ async function runJob(o: WorkflowRunOptions, j: JobInput): Promise<JobRecord> {
     if (s.uses) {
       const uses = usesOf(s.uses);
       const withValues = Object.fromEntries(Object.entries((json(s.with, ctx, fns) ?? {}) as Record<string, Json>).map(([k, v]) => [k, str(v)]));
-      const own = ownAction(o.root, uses);
+      const own = ownAction(o, uses);
       if (own) {
         const r = await runAction({
-          actionDir: own,
+          actionDir: own.dir,
           with: withValues,
           event: o.event,
           workspace,
@@ -489,7 +567,7 @@ async function runJob(o: WorkflowRunOptions, j: JobInput): Promise<JobRecord> {
         outputs = r.outputs;
         jobEnv = { ...r.jobEnv };
         extraPath = [...r.path, ...extraPath];
-        record = { id: s.id, name: label, kind: 'action', uses, outcome, conclusion: outcome, outputs, result: r, log: r.log };
+        record = { id: s.id, name: label, kind: 'action', uses, outcome, conclusion: outcome, outputs, result: r, log: r.log, ...(own.commit ? { resolved: own.commit } : {}) };
       } else {
         const r = await standIn(o, uses, withValues, { workspace, runnerTemp, runId, sha: String(github['sha']) });
         outcome = r.ok ? 'success' : 'failure';
