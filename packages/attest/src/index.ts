@@ -2,6 +2,7 @@ export * from './attest.js';
 export * from './bundles.js';
 export * from './claims.js';
 export * from './collect.js';
+export * from './cyclonedx.js';
 export * from './fetch.js';
 export * from './gate.js';
 export * from './policy.js';

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitFixture } from '@maestro/harness';
@@ -49,6 +50,34 @@ describe('maestro CLI (the built bundle)', () => {
     expect(JSON.parse(bad.stdout).subjects[0].failures[0]).toContain('built from sigstore/sigstore-js, the policy expects evil/fork');
     const none = maestro('attest', 'verify', '--policy', 'ok.yml', '--cwd', dir);
     expect([none.status, none.stderr.trim()]).toEqual([1, expect.stringContaining('no subject given')]);
+  });
+
+  test('attest digest and sbom: the tree digest is the documented sha256sum manifest; a key-signed SBOM of a bundle passes the SBOM gate, bound to it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maestro-sbom-'));
+    const dist = path.resolve('actions/risk-score/dist');
+    const d = maestro('attest', 'digest', `tree:${dist}`, '--cwd', path.resolve('.'));
+    expect(d.status).toBe(0);
+    const manifest = spawnSync('bash', ['-c', `cd ${dist} && find . -type f -printf '%P\\n' | LC_ALL=C sort | xargs -d '\\n' sha256sum | sha256sum`], { encoding: 'utf8' }).stdout.split(' ')[0];
+    expect(d.stdout.trim()).toBe(`sha256:${manifest}  tree:${dist}`);
+    const sb = maestro('attest', 'sbom', 'actions/risk-score/dist', '--name', 'maestro/risk-score', '--version', '1.0.0', '--importer', 'actions/risk-score', '--out', path.join(dir, 'sbom.json'), '--cwd', path.resolve('.'));
+    expect(sb.status).toBe(0);
+    const sbom = JSON.parse(readFileSync(path.join(dir, 'sbom.json'), 'utf8'));
+    expect(sbom.components.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['zod', 'minimatch', '@actions/core']));
+    // Signed cosign-style with a key, then verified by the same gate users run.
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    writeFileSync(path.join(dir, 'release.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const body = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'maestro/risk-score', digest: { sha256: manifest } }], predicateType: 'https://cyclonedx.org/bom', predicate: sbom }));
+    const type = 'application/vnd.in-toto+json';
+    const sig = sign('sha256', Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${body.length} `), body]), privateKey).toString('base64');
+    writeFileSync(path.join(dir, 'sbom.intoto.json'), JSON.stringify({ payloadType: type, payload: body.toString('base64'), signatures: [{ keyid: '', sig }] }));
+    writeFileSync(path.join(dir, 'policy.yml'), 'version: 1\nsubjects:\n  - match: "tree:**"\n    require: [sbom]\n    identity: { key: release.pub }\n    sbom: { max-without-purl: 0 }\n');
+    cpSync(dist, path.join(dir, 'dist'), { recursive: true });
+    const v = maestro('attest', 'verify', 'tree:dist', '--bundle', 'sbom.intoto.json', '--policy', 'policy.yml', '--allow-no-tlog', '--cwd', dir, '--json');
+    expect(v.stderr).toBe('');
+    const report = JSON.parse(v.stdout);
+    expect(report.subjects[0].accepted[0].sbom).toMatchObject({ format: 'CycloneDX-1.6', binding: 'bound', withoutPurl: 0, errors: [] });
+    expect(report.licences).toContain('MIT');
+    expect(v.status).toBe(0);
   });
 
   test('shards: a plan from a real timing file, one shard’s list, and clean errors', () => {
