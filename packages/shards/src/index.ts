@@ -4,3 +4,4 @@ export * from './store.js';
 export * from './native.js';
 export * from './discover.js';
 export * from './chain.js';
+export * from './queue.js';
