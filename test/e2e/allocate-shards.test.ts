@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -535,3 +535,74 @@ describe('allocate-shards: files named by inputs', () => {
   });
 });
 
+
+describe('allocate-shards queue mode: shards pull chunks at run time, claims are create-only cache entries', () => {
+  const jestBin = path.resolve('node_modules/jest/bin/jest.js');
+  // Each chunk runs real jest on its files and writes what ran (jest --json) where the test can read it.
+  const command = (out: string) =>
+    `"$NODE_BIN" "${jestBin}" --ci --config '${JSON.stringify({ rootDir: workspace, testMatch: ['**/packages/**/*.test.js'] })}' --json --outputFile="${out}/chunk-$MAESTRO_SHARD-$MAESTRO_CHUNK.json" $(sed "s#^#${workspace}/#" "$MAESTRO_SHARD_FILES")`;
+  const ranIn = (out: string) =>
+    readdirSync(out)
+      .flatMap((f) => (JSON.parse(readFileSync(path.join(out, f), 'utf8')) as { testResults: Array<{ name: string }> }).testResults.map((t) => path.relative(workspace, t.name)))
+      .sort();
+
+  async function planFile(runEnv: Record<string, string>): Promise<string> {
+    const r = await runAction({ actionDir, workspace, event: event(), env: runEnv, with: { 'tests-glob': 'packages/**/*.test.js', timings: 'ci/test-timings.json', shards: '2', 'chunk-startup': '1', store: 'off' } });
+    assertContract(r);
+    const plan = JSON.parse(readFileSync(r.outputs['plan-path']!, 'utf8'));
+    expect(plan.queue.chunks.flatMap((c: { items: string[] }) => c.items).sort()).toEqual([...TESTS].sort());
+    return r.outputs['plan-path']!;
+  }
+
+  test('two shards drain one queue at the same time: every test runs exactly once, with real jest', async () => {
+    const runEnv = { ...cache.env(scopesFor('refs/pull/7/merge')), NODE_BIN: process.execPath };
+    const planPath = await planFile(runEnv);
+    const out = mkdtempSync(path.join(tmpdir(), 'queue-ran-'));
+    const run = { id: 16823451234, attempt: 1 };
+    const shards = await Promise.all(['1', '2'].map((shard) => runAction({ actionDir, workspace, event: event(), env: runEnv, run, with: { mode: 'queue', 'plan-path': planPath, shard, command: command(out) } })));
+    for (const r of shards) {
+      assertContract(r);
+      expect(r.conclusion).toBe('success');
+    }
+    const chunks = shards.map((r) => json(r, 'chunks') as { claimed: number[]; calls: number; fallback: boolean });
+    const total = JSON.parse(readFileSync(planPath, 'utf8')).queue.chunks.length;
+    expect(chunks.flatMap((c) => c.claimed).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
+    for (const c of chunks) {
+      expect(c.fallback).toBe(false);
+      expect(c.calls).toBeLessThanOrEqual(2 * total + 1);
+    }
+    // Exactly once across both shards, by what jest itself reports.
+    expect(ranIn(out)).toEqual([...TESTS].sort());
+    expect(shards.flatMap((r) => json(r, 'files')).sort()).toEqual([...TESTS].sort());
+  });
+
+  test('claims unavailable (the cache service refuses writes): each shard runs its static share, with a warning', async () => {
+    const runEnv = { ...cache.env(scopesFor('refs/pull/8/merge')), NODE_BIN: process.execPath };
+    const planPath = await planFile(runEnv);
+    const out = mkdtempSync(path.join(tmpdir(), 'queue-down-'));
+    // A 503 would do the same after @actions/cache's own retries (about 30 s per call); a refused write is immediate.
+    cache.mode = 'read-only';
+    try {
+      const shards = [];
+      for (const shard of ['1', '2']) shards.push(await runAction({ actionDir, workspace, event: event(), env: { ...runEnv, MAESTRO_API_RETRY_BASE_MS: '0' }, run: { id: 16823451235 }, with: { mode: 'queue', 'plan-path': planPath, shard, command: command(out) } }));
+      for (const r of shards) {
+        expect(r.conclusion).toBe('success');
+        expect(json(r, 'chunks')).toMatchObject({ fallback: true, claimed: [] });
+        expect(r.annotations.some((a) => a.level === 'warning' && /queue mode fell back to the static plan/.test(a.message))).toBe(true);
+      }
+      expect(ranIn(out)).toEqual([...TESTS].sort());
+    } finally {
+      cache.mode = 'normal';
+    }
+  });
+
+  test('a failing chunk fails the step after the rest of the queue ran', async () => {
+    const runEnv = { ...cache.env(scopesFor('refs/pull/9/merge')), NODE_BIN: process.execPath };
+    const planPath = await planFile(runEnv);
+    const r = await runAction({ actionDir, workspace, event: event(), env: runEnv, run: { id: 16823451236 }, with: { mode: 'queue', 'plan-path': planPath, shard: '1', command: 'echo "running $(wc -l < "$MAESTRO_SHARD_FILES") test(s)"; [ "$MAESTRO_CHUNK" != 0 ]' } });
+    expect(r.conclusion).toBe('failure');
+    const c = json(r, 'chunks') as { claimed: number[] };
+    expect(c.claimed.length).toBe(JSON.parse(readFileSync(planPath, 'utf8')).queue.chunks.length);
+    expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', message: '1 chunk(s) failed (their tests failed, or the command did); the rest of the queue still ran' }));
+  });
+});

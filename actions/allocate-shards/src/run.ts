@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -40,7 +41,14 @@ import {
   jestSequencer,
   legacyPrefix,
   mergeRun,
+  claimIndex,
+  claimKey,
+  drainQueue,
+  estimate,
   plan as makePlan,
+  queueChunks,
+  type Chunk,
+  type ClaimStore,
   readPlan,
   readStore,
   readTimings,
@@ -57,7 +65,9 @@ import {
 export const ACTION = 'allocate-shards';
 
 export const inputSchema = z.object({
-  mode: z.enum(['plan', 'shard', 'collect']).default('plan'),
+  mode: z.enum(['plan', 'shard', 'queue', 'collect']).default('plan'),
+  command: z.string().default(''),
+  'chunk-startup': z.string().regex(/^\d+(\.\d+)?$/, 'a number of seconds').transform(Number).default(3),
   tests: z.string().default(''),
   'tests-glob': listInput().default([]),
   'tests-file': z.string().default(''),
@@ -266,10 +276,13 @@ async function planMode(inputs: Inputs): Promise<void> {
   const store = inputs.store === 'cache' ? usable(await restoreNewest(inputs), 'planning') : undefined;
   const timings = durations(store ? [{ file: STORE_FILE, kind: 'store', results: [], store, warnings: [] }, ...sources] : sources);
   const p = makePlan(tests, timings, { shards: inputs.shards, overhead: inputs.overhead, maxShards: inputs['max-shards'], granularity: inputs.granularity });
+  // The queue every shard of a queue-mode run drains, from the same estimates (in the plan file only).
+  const queue = p.count ? { startup: inputs['chunk-startup'], chunks: queueChunks(estimate(tests, timings, { granularity: inputs.granularity }), { shards: p.count, startup: inputs['chunk-startup'] }) } : undefined;
   const dir = workDir();
   const planPath = path.join(dir, 'shard-plan.json');
   const text = JSON.stringify(p);
-  writeFileSync(planPath, text + '\n');
+  const fileText = JSON.stringify(queue ? { ...p, queue } : p);
+  writeFileSync(planPath, fileText + '\n');
   writeFileSync(path.join(dir, 'maestro-jest-sequencer.cjs'), jestSequencer());
   writeFileSync(path.join(dir, 'maestro-vitest-sequencer.cjs'), vitestSequencer());
   const inline = Buffer.byteLength(text) <= OUTPUT_INLINE_MAX;
@@ -322,6 +335,103 @@ function shardMode(inputs: Inputs): void {
   if (!inline) annotate('notice', { title: ACTION, message: `shard ${inputs.shard} lists ${files.length} tests (${Math.ceil(Buffer.byteLength(list) / 1024)} KiB), over the ${OUTPUT_INLINE_MAX / 1024} KiB output limit, so the \`files\` output is empty: read \`files-path\`` });
   writeSummary(`## Shard ${inputs.shard} of ${p.count}\n\n${files.length} test(s), predicted ${s.predicted.toFixed(1)} s.\n`);
   setOutputs({ files: inline ? list : '', 'files-path': listPath, count: files.length, any: files.length > 0, 'plan-path': path.join(dir, 'shard-plan.json') });
+}
+
+/** The plan file of the plan step (shard and queue mode). */
+function readPlanInput(inputs: Inputs): Plan & { queue?: { startup: number; chunks: Chunk[] } } {
+  let text = inputs.plan;
+  let source = "input 'plan'";
+  if (!text) {
+    if (!inputs['plan-path']) throw new ConfigError(`${inputs.mode} mode needs the plan`, { file: "input 'plan-path'", fix: PLAN_FIX });
+    source = "input 'plan-path'";
+    text = readInputFile(process.cwd(), inputs['plan-path'], { what: 'plan file', input: 'plan-path', fix: PLAN_FIX, maxBytes: MAX_FILE_BYTES });
+  }
+  const p = readPlan(parseJson(text, source));
+  if (!p) throw new ConfigError('not a shard plan', { file: source, fix: 'pass the plan written by the allocate-shards plan step (its `plan-path` file or `plan` output)' });
+  return p;
+}
+
+/** Claims as create-only Actions cache entries: lookup = the newest entry under the queue's prefix, claim = reserve a key. */
+function cacheClaims(cache: typeof import('@actions/cache'), queue: string, dir: string, shard: number): ClaimStore {
+  const claimFile = path.join(dir, 'claim.json');
+  return {
+    async latest() {
+      // The newest entry under the queue's prefix: claims are made in index order, so it is the highest.
+      return claimIndex(queue, await cache.restoreCache([dir], `${queue}-0`, [`${queue}-0`], { lookupOnly: true }));
+    },
+    async claim(index: number) {
+      // What the entry holds does not matter (the key is the claim); it names the holder for debugging.
+      writeFileSync(claimFile, JSON.stringify({ shard, index }));
+      return (await cache.saveCache([dir], claimKey(queue, index))) !== -1;
+    },
+  };
+}
+
+function runChunk(command: string, env: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The test runner's output goes to the log as it comes, neutralised: a test name cannot issue workflow commands.
+    child.stdout.on('data', (c: Buffer) => log.info(c.toString('utf8').replace(/\n$/, '')));
+    child.stderr.on('data', (c: Buffer) => log.info(c.toString('utf8').replace(/\n$/, '')));
+    child.on('error', () => resolve(127));
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+async function queueMode(inputs: Inputs): Promise<void> {
+  if (inputs.shard === '') throw new ConfigError('queue mode needs `shard`', { file: "input 'shard'", fix: 'pass shard: ${{ matrix.shard }}' });
+  if (!inputs.command.trim()) throw new ConfigError('queue mode needs `command`', { file: "input 'command'", fix: 'pass the test command run for each chunk, e.g. npx jest --ci $(cat "$MAESTRO_SHARD_FILES")' });
+  const p = readPlanInput(inputs);
+  const chunks = p.queue?.chunks;
+  if (!chunks?.length || !chunks.every((c) => Number.isSafeInteger(c.index) && Array.isArray(c.items) && c.items.every((i) => typeof i === 'string'))) {
+    throw new ConfigError('the plan has no queue', { file: "input 'plan-path'", fix: 'plan with this allocate-shards version (plan mode writes the queue into the plan file), and pass that file' });
+  }
+  const dir = workDir();
+  // The cache versions an entry by the path strings it was saved with: every shard must name the same one,
+  // so claims use a fixed path relative to the workspace (the same on every runner of the run).
+  const claimDir = '.maestro-queue-claim';
+  mkdirSync(claimDir, { recursive: true });
+  const shard = inputs.shard;
+  const ran: string[] = [];
+  const failed: number[] = [];
+  const runOne = async (index: number, items: readonly string[]) => {
+    const list = path.join(dir, `chunk-${index}.txt`);
+    writeFileSync(list, items.map((f) => `${f}\n`).join(''));
+    log.info(`shard ${shard}: chunk ${index + 1} of ${chunks.length} (${items.length} test(s))`);
+    const code = await runChunk(inputs.command, { MAESTRO_SHARD_FILES: list, MAESTRO_CHUNK: String(index), MAESTRO_SHARD: String(shard), MAESTRO_SHARDS: String(p.count) });
+    ran.push(...items);
+    if (code !== 0) failed.push(index);
+  };
+  const cache = await import('@actions/cache');
+  let fallback: string | undefined;
+  let stats: { lookups: number; creates: number; claimed: number[] } = { lookups: 0, creates: 0, claimed: [] };
+  if (!cache.isFeatureAvailable()) fallback = 'the Actions cache service is not available here (GHES without it?)';
+  else {
+    // One queue per run attempt and plan: a re-run of failed jobs is a new attempt with a fresh queue.
+    const queue = `maestro-queue-${process.env['GITHUB_RUN_ID'] ?? '0'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}-${p.hash.slice(0, 12)}`;
+    // One probe first, on a key only this shard uses: if even that cannot be created, claims are unavailable
+    // (the service is down or refuses writes) and the shard runs its static share instead of spinning.
+    writeFileSync(path.join(claimDir, 'claim.json'), JSON.stringify({ shard, probe: true }));
+    const probe = await cache.saveCache([claimDir], `${queue}-probe-${shard}`);
+    if (probe === -1) fallback = 'a claim could not be created (the cache service is down or refuses writes)';
+    else {
+      const store = cacheClaims(cache, queue, claimDir, shard);
+      stats = await drainQueue(store, chunks.length, (i) => runOne(i, chunks[i]!.items));
+      stats.creates++;
+    }
+  }
+  if (fallback) {
+    annotate('warning', { title: ACTION, message: `queue mode fell back to the static plan: ${fallback}. Shard ${shard} runs its planned tests; collect checks that every test ran` });
+    await runOne(-1, shardList(p, shard));
+  }
+  const listPath = path.join(dir, `shard-${shard}.txt`);
+  writeFileSync(listPath, ran.map((f) => `${f}\n`).join(''));
+  writeSummary(`## Shard ${shard} (queue)\n\n${fallback ? `Static fallback: ${mdText(fallback)}.` : `${stats.claimed.length} of ${chunks.length} chunk(s) claimed and run, ${ran.length} test(s); ${stats.lookups + stats.creates} claim call(s).`}${failed.length ? `\n\nFailing chunk(s): ${failed.map((i) => (i < 0 ? 'static list' : i + 1)).join(', ')}.` : ''}\n`);
+  setOutputs({ files: Buffer.byteLength(JSON.stringify(ran)) <= OUTPUT_INLINE_MAX ? ran : '', 'files-path': listPath, count: ran.length, any: ran.length > 0, chunks: { claimed: stats.claimed, calls: stats.lookups + stats.creates, fallback: !!fallback } });
+  if (failed.length) {
+    process.exitCode = 1;
+    annotate('error', { title: ACTION, message: `${failed.length} chunk(s) failed (their tests failed, or the command did); the rest of the queue still ran` });
+  }
 }
 
 interface Skipped {
@@ -501,6 +611,7 @@ export function run(): Promise<void> {
     const inputs = parseInputs(inputSchema);
     if (inputs.mode === 'plan') await planMode(inputs);
     else if (inputs.mode === 'shard') shardMode(inputs);
+    else if (inputs.mode === 'queue') await queueMode(inputs);
     else await collectMode(inputs);
   });
 }
