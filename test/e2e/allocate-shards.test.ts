@@ -606,3 +606,23 @@ describe('allocate-shards queue mode: shards pull chunks at run time, claims are
     expect(r.annotations).toContainEqual(expect.objectContaining({ level: 'error', message: '1 chunk(s) failed (their tests failed, or the command did); the rest of the queue still ran' }));
   });
 });
+
+describe('allocate-shards collect with the plan: exactly once even when a shard dies', () => {
+  test('planned tests without a result fail collect with their names, or are run there when `command` is given', async () => {
+    const plan = await runAction({ actionDir, workspace, event: event(), with: { 'tests-glob': 'packages/**/*.test.js', shards: '2', store: 'off' } });
+    const planPath = plan.outputs['plan-path']!;
+    // Shard 2 died: only shard 1's tests have a result (a jest --json report, absolute paths as jest writes them).
+    const items: string[] = JSON.parse(readFileSync(planPath, 'utf8')).shards[0].items;
+    const reports = path.join(workspace, 'reports-dead');
+    mkdirSync(reports, { recursive: true });
+    writeFileSync(path.join(reports, 'shard-1.json'), JSON.stringify({ testResults: items.map((f) => ({ name: path.join(workspace, f), startTime: 0, endTime: 1000, status: 'passed', assertionResults: [{ fullName: 'x', status: 'passed', duration: 1000 }] })) }));
+    const missing = TESTS.filter((t) => !items.includes(t)).sort();
+    const failed = await runAction({ actionDir, workspace, event: event(), with: { mode: 'collect', reports: 'reports-dead', store: 'off', 'plan-path': planPath } });
+    expect(failed.conclusion).toBe('failure');
+    expect(failed.annotations).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining(`${missing.length} planned test(s) have no result: `) }));
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'collect-rerun-')), 'ran.txt');
+    const rerun = await runAction({ actionDir, workspace, event: event(), with: { mode: 'collect', reports: 'reports-dead', store: 'off', 'plan-path': planPath, command: `cat "$MAESTRO_SHARD_FILES" > "${out}"` } });
+    expect(rerun.conclusion).toBe('success');
+    expect(readFileSync(out, 'utf8').trim().split('\n').sort()).toEqual(missing);
+  });
+});

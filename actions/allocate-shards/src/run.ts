@@ -43,6 +43,7 @@ import {
   mergeRun,
   claimIndex,
   claimKey,
+  normalizeKey,
   drainQueue,
   estimate,
   plan as makePlan,
@@ -451,13 +452,31 @@ function skipReason(file: string, e: unknown): Skipped {
 }
 
 /** Read every report; a bad one is skipped with a warning, never fails the others. */
+/**
+ * Reporters that write absolute paths (Node 24's JUnit `file`, jest --json) name the shard's checkout:
+ * the workspace path is the same in every job of a run, so it is cut to a repository-relative path.
+ */
+function relativeToWorkspace(source: TimingSource, workspace: string | undefined): TimingSource {
+  if (!workspace) return source;
+  // Readers normalise keys (a leading `/` dropped), so both spellings of the workspace are cut.
+  const ws = workspace.replace(/\/+$/, '');
+  const prefixes = [`${ws}/`, `${ws.replace(/^\/+/, '')}/`];
+  const cut = (p: string) => {
+    const hit = prefixes.find((x) => p.startsWith(x));
+    return hit ? p.slice(hit.length) : p;
+  };
+  const results = source.results.map((r) => ({ ...r, id: cut(r.id), file: cut(r.file) }));
+  const stillAbsolute = results.some((r) => r.file.startsWith('/') || /^[A-Z]:/.test(r.file) || r.file.startsWith('tmp/') || r.file.startsWith('home/'));
+  return { ...source, results, warnings: stillAbsolute ? source.warnings : source.warnings.filter((w) => !/absolute paths/.test(w)) };
+}
+
 function readReports(files: readonly string[]): { sources: TimingSource[]; skipped: Skipped[]; errors: unknown[] } {
   const sources: TimingSource[] = [];
   const skipped: Skipped[] = [];
   const errors: unknown[] = [];
   for (const f of files) {
     try {
-      sources.push(readSource(f, 'reports', 'report', REPORTS_FIX));
+      sources.push(relativeToWorkspace(readSource(f, 'reports', 'report', REPORTS_FIX), process.env['GITHUB_WORKSPACE']));
     } catch (e) {
       skipped.push(skipReason(f, e));
       errors.push(e);
@@ -529,6 +548,21 @@ async function collectMode(inputs: Inputs): Promise<void> {
     throw new ConfigError(`none of the ${skipped.length} report file(s) could be read; ${skipped[0]!.file} ${skipped[0]!.why}`, { file: "input 'reports'", fix: REPORTS_FIX });
   }
   for (const s of skipped) annotate('warning', { title: ACTION, file: s.file, ...(s.line !== undefined ? { line: s.line } : {}), message: `report skipped: ${s.file} ${s.why}; the other reports were merged` });
+  // With the plan: every planned test must have a result (a shard that died leaves some without one).
+  if (inputs['plan-path'] || inputs.plan) {
+    const p = readPlanInput(inputs);
+    const reported = new Set(sources.flatMap((s) => s.results.map((r) => normalizeKey(p.granularity === 'file' ? r.file : r.id))));
+    const missing = p.shards.flatMap((x) => x.items).filter((k) => !reported.has(normalizeKey(k)));
+    if (missing.length && inputs.command.trim()) {
+      const list = path.join(workDir(), 'missing-tests.txt');
+      writeFileSync(list, missing.map((f) => `${f}\n`).join(''));
+      annotate('warning', { title: ACTION, message: `${missing.length} planned test(s) have no result (a shard died?); running them now: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}` });
+      if ((await runChunk(inputs.command, { MAESTRO_SHARD_FILES: list, MAESTRO_CHUNK: 'missing', MAESTRO_SHARD: '0', MAESTRO_SHARDS: String(p.count) })) !== 0) process.exitCode = 1;
+    } else if (missing.length) {
+      process.exitCode = 1;
+      annotate('error', { title: ACTION, message: `${missing.length} planned test(s) have no result: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}. A shard died or a report is missing; pass \`command\` to run them here` });
+    }
+  }
   for (const w of sources.flatMap((s) => s.warnings)) annotate('warning', { title: ACTION, message: w });
   const run = runId();
   const merge = (s: TimingStore) => mergeRun(s, sources, { keep: inputs.keep, dropAfter: inputs['drop-after'], run, ...(process.env['GITHUB_SHA'] ? { sha: process.env['GITHUB_SHA'] } : {}) });
