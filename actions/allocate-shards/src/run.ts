@@ -465,9 +465,7 @@ function relativeToWorkspace(source: TimingSource, workspace: string | undefined
     const hit = prefixes.find((x) => p.startsWith(x));
     return hit ? p.slice(hit.length) : p;
   };
-  const results = source.results.map((r) => ({ ...r, id: cut(r.id), file: cut(r.file) }));
-  const stillAbsolute = results.some((r) => r.file.startsWith('/') || /^[A-Z]:/.test(r.file) || r.file.startsWith('tmp/') || r.file.startsWith('home/'));
-  return { ...source, results, warnings: stillAbsolute ? source.warnings : source.warnings.filter((w) => !/absolute paths/.test(w)) };
+  return { ...source, results: source.results.map((r) => ({ ...r, id: cut(r.id), file: cut(r.file) })) };
 }
 
 function readReports(files: readonly string[]): { sources: TimingSource[]; skipped: Skipped[]; errors: unknown[] } {
