@@ -70,6 +70,31 @@ describe('templates run as written', () => {
     gh.assertNoViolations();
   });
 
+  test('test-shards.yml with queue: true: the shard jobs pull chunks from one queue; every test once; collect checks against the plan', async () => {
+    const head = fx.head('main');
+    const inputs = {
+      'tests-glob': 'tests/*.test.mjs',
+      'test-command': 'mkdir -p reports && "$NODE24" --test --test-reporter=junit --test-reporter-destination="reports/junit-$MAESTRO_SHARD-$MAESTRO_CHUNK.xml" $(cat "$MAESTRO_SHARD_FILES")',
+      reports: 'reports',
+      shards: '2',
+      overhead: '1',
+      queue: true,
+      'chunk-startup': '0.1',
+    };
+    const r = await runWorkflow({ root, file: path.join(root, 'workflows-templates/test-shards.yml'), event: pushEvent({ repo: REPO, before: '0'.repeat(40), after: head }), inputs, fx, gh, env: { ...cache.env(scopesFor('refs/heads/main')), NODE24: node24Path() ?? process.execPath }, run: { id: 4111 }, artifacts });
+    expect(r.jobs.map((j) => [j.key, j.result])).toEqual([
+      ['plan', 'success'],
+      ['test (1)', 'success'],
+      ['test (2)', 'success'],
+      ['timings', 'success'],
+    ]);
+    const queueSteps = r.jobs.filter((j) => j.id === 'test').map((j) => j.steps.find((s) => s.uses?.includes('allocate-shards') && s.outcome !== 'skipped')!.result!);
+    expect(queueSteps.map((x) => JSON.parse(x.outputs['chunks']!).fallback)).toEqual([false, false]);
+    const ran = junitFiles(4111).flatMap((x) => [...x.matchAll(/<testcase name="(t\d)\.\d+"/g)].map((m) => m[1]!));
+    expect(ran.sort()).toEqual(['t1', 't2', 't2', 't3', 't3', 't3', 't4', 't4', 't4', 't4', 't5', 't5', 't5', 't5', 't5', 't6', 't6', 't6', 't6', 't6', 't6']);
+    expect(r.jobs.at(-1)!.steps.find((s) => s.id === 'collect')!.result!.annotations.filter((a) => a.level === 'error')).toEqual([]);
+  });
+
   test('risk-calibrate.yml: calibrates on the history and proposes the first model as a pull request (a new file counts as a change)', async () => {
     const repo = GitFixture.create();
     try {
