@@ -81,8 +81,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const outIdx = args.indexOf('--out');
   const outRoot = outIdx >= 0 ? path.resolve(args[outIdx + 1]) : undefined;
   const only = args.filter((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+  // --product: the published actions only (not test/actions/*, which only the tests use).
+  const product = args.includes('--product') ? actionDirs().filter((d) => path.relative(root, d).split(path.sep)[0] === 'actions').map((d) => path.basename(d)) : undefined;
   try {
-    const results = await build({ only: only.length ? only : undefined, outRoot });
+    const results = await build({ only: only.length ? only : product, outRoot });
     for (const r of results) console.log(`built ${r.action} (${r.files.length} entr${r.files.length === 1 ? 'y' : 'ies'}, ${(r.ms / 1000).toFixed(1)} s)`);
   } catch (e) {
     console.error(`build failed: ${e.message}`);
