@@ -11,8 +11,8 @@
 // Refused: a dist/ that does not build twice to the same bytes, a bundle that does not start (it must
 // reach its own input validation and fail there, not die loading), an action.yml in the tree that is
 // not the source's, and a vX.Y.Z that already exists with other content (versions are immutable; bump).
-// Versions come from each action's package.json (and the root package.json for conductor); CHANGELOG.md
-// is copied when the action has one.
+// Versions come from each action's package.json (and workflows-templates/package.json for conductor),
+// as `pnpm changeset version` writes them; CHANGELOG.md is copied when there is one.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,6 +90,7 @@ function conductorTree(source, names, into) {
   mkdirSync(path.join(into, '.github/workflows'), { recursive: true });
   for (const f of readdirSync(path.join(source, 'workflows-templates')).filter((f) => f.endsWith('.yml'))) cpSync(path.join(source, 'workflows-templates', f), path.join(into, '.github/workflows', f));
   cpSync(path.join(source, 'workflows-templates/README.md'), path.join(into, 'README.md'));
+  if (existsSync(path.join(source, 'workflows-templates/CHANGELOG.md'))) cpSync(path.join(source, 'workflows-templates/CHANGELOG.md'), path.join(into, 'CHANGELOG.md'));
   cpSync(path.join(source, 'LICENSE'), path.join(into, 'LICENSE'));
   for (const n of names) actionTree(source, n, path.join(into, 'actions', n));
 }
@@ -168,7 +169,7 @@ export async function release(o) {
     let version;
     if (n === 'conductor') {
       conductorTree(source, names, tree);
-      version = JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')).version;
+      version = JSON.parse(readFileSync(path.join(source, 'workflows-templates/package.json'), 'utf8')).version;
     } else {
       actionTree(source, n, tree);
       version = JSON.parse(readFileSync(path.join(source, 'actions', n, 'package.json'), 'utf8')).version;

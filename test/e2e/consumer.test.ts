@@ -4,7 +4,7 @@
 // new release changes what runs; v1.0.0 never changes; republishing a version with other content is refused.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ArtifactStore, FakeCacheService, FakeGitHub, GitFixture, pullRequestEvent, runWorkflow, sampleMonorepo, scopesFor, type WorkflowRunResult } from '@maestro/harness';
@@ -113,15 +113,23 @@ describe('a consumer of the published actions', () => {
 
   test('a new release moves v1 (what runs changes); v1.0.0 stays; republishing v1.0.0 with other content is refused', async () => {
     const before = git('--git-dir', path.join(published, 'risk-score.git'), 'rev-parse', 'v1.0.0^{commit}');
-    // The next release of risk-score, from a source whose version and changelog moved on.
+    // The next release of risk-score, versioned the way we version: a changeset, then `changeset version`
+    // (which bumps the package and writes its CHANGELOG.md), in a copy of the workspace.
     const source = mkdtempSync(path.join(tmpdir(), 'release-source-'));
-    cpSync(path.join(root, 'LICENSE'), path.join(source, 'LICENSE'));
-    cpSync(path.join(root, 'package.json'), path.join(source, 'package.json'));
+    for (const f of ['LICENSE', 'package.json', '.changeset/config.json']) cpSync(path.join(root, f), path.join(source, f));
+    writeFileSync(path.join(source, 'pnpm-workspace.yaml'), 'packages:\n  - actions/*\n');
     mkdirSync(path.join(source, 'actions'));
     cpSync(path.join(root, 'actions/risk-score'), path.join(source, 'actions/risk-score'), { recursive: true, filter: (f) => !f.includes('node_modules') });
-    const pkg = JSON.parse(readFileSync(path.join(source, 'actions/risk-score/package.json'), 'utf8'));
-    writeFileSync(path.join(source, 'actions/risk-score/package.json'), JSON.stringify({ ...pkg, version: '1.1.0' }, null, 2));
-    writeFileSync(path.join(source, 'actions/risk-score/CHANGELOG.md'), '# risk-score\n\n## 1.1.0\n\n- the next release\n');
+    writeFileSync(path.join(source, '.changeset/quiet-owl.md'), '---\n"@maestro/action-risk-score": minor\n---\n\nrisk-score: a review budget per repository\n');
+    const inSource = (cmd: string, ...args: string[]) => spawnSync(cmd, args, { cwd: source, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } });
+    inSource('git', 'init', '-q');
+    inSource('git', 'add', '-A');
+    inSource('git', 'commit', '-qm', 'risk-score: review budget');
+    symlinkSync(path.join(root, 'node_modules'), path.join(source, 'node_modules'));
+    const versioned = inSource(process.execPath, path.join(root, 'node_modules/@changesets/cli/bin.js'), 'version');
+    expect(versioned.status).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(source, 'actions/risk-score/package.json'), 'utf8')).version).toBe('1.1.0');
+    expect(readFileSync(path.join(source, 'actions/risk-score/CHANGELOG.md'), 'utf8')).toContain('risk-score: a review budget per repository');
     const r = release('--push', '--only', 'risk-score', '--source', source);
     expect(r.stdout).toMatch(/risk-score {7}v1\.1\.0 {2}published; moved v1\.1\.0, v1\.1, v1 → [0-9a-f]{12}/);
     const v110 = git('--git-dir', path.join(published, 'risk-score.git'), 'rev-parse', 'v1.1.0^{commit}');
@@ -133,7 +141,9 @@ describe('a consumer of the published actions', () => {
     expect(steps.find((s) => s.id === 'risk')!.resolved).toBe(v110);
     expect(steps.find((s) => s.id === 'pinned')!.resolved).toBe(before);
 
-    // Versions are immutable: 1.0.0 again, with the changed tree, is refused and nothing moves.
+    // The release tree carries the changelog; versions are immutable: 1.0.0 again, with the changed tree, is refused and nothing moves.
+    expect(git('--git-dir', path.join(published, 'risk-score.git'), 'show', 'v1.1.0:CHANGELOG.md')).toContain('## 1.1.0');
+    const pkg = JSON.parse(readFileSync(path.join(source, 'actions/risk-score/package.json'), 'utf8'));
     writeFileSync(path.join(source, 'actions/risk-score/package.json'), JSON.stringify({ ...pkg, version: '1.0.0' }, null, 2));
     const again = release('--push', '--only', 'risk-score', '--source', source);
     expect(again.status).toBe(1);
