@@ -103,29 +103,25 @@ jobs:
   });
 
   test('permissions: become the job token\'s scopes; a job without pull-requests or issues write gets 403 on a comment', async () => {
+    // The same step in two jobs that differ only in their permissions: it posts a comment with the job's token.
+    const post = `    steps:
+      - id: post
+        env: { TOKEN: '\${{ github.token }}', API: '\${{ github.api_url }}' }
+        run: |
+          echo "status=$(node -e "fetch(process.env.API + '/repos/acme/shop/issues/1/comments', { method: 'POST', headers: { authorization: 'token ' + process.env.TOKEN, 'content-type': 'application/json' }, body: JSON.stringify({ body: 'x' }) }).then((r) => console.log(r.status))")" >> "$GITHUB_OUTPUT"
+    outputs: { status: '\${{ steps.post.outputs.status }}' }
+`;
     const file = wf('perm.yml', `on: push
 permissions: {}
 jobs:
   writer:
     runs-on: ubuntu-latest
     permissions: { pull-requests: write }
-    steps:
-      - id: post
-        env: { TOKEN: '\${{ github.token }}', API: '\${{ github.api_url }}' }
-        run: |
-          echo "status=$(node -e "fetch(process.env.API + '/repos/acme/shop/issues/1/comments', { method: 'POST', headers: { authorization: 'token ' + process.env.TOKEN, 'content-type': 'application/json' }, body: JSON.stringify({ body: 'x' }) }).then((r) => console.log(r.status))")" >> "$GITHUB_OUTPUT"
-    outputs: { status: '\${{ steps.post.outputs.status }}' }
-  reader:
+${post}  reader:
     runs-on: ubuntu-latest
     permissions:
       contents: read
-    steps:
-      - id: post
-        env: { TOKEN: '\${{ github.token }}', API: '\${{ github.api_url }}' }
-        run: |
-          echo "status=$(node -e "fetch(process.env.API + '/repos/acme/shop/issues/1/comments', { method: 'POST', headers: { authorization: 'token ' + process.env.TOKEN, 'content-type': 'application/json' }, body: JSON.stringify({ body: 'x' }) }).then((r) => console.log(r.status))")" >> "$GITHUB_OUTPUT"
-    outputs: { status: '\${{ steps.post.outputs.status }}' }
-`);
+${post}`);
     const r = await run(file);
     expect(r.jobs.map((j) => [j.id, j.outputs['status'], j.permissions])).toEqual([
       ['writer', '201', { 'pull-requests': 'write' }],
