@@ -129,9 +129,12 @@ describe('templates run as written', () => {
     }
   });
 
-  test('build-attest.yml parses and converts (its jobs need docker and OIDC, which this machine has not: not run)', async () => {
+  test('build-attest.yml and release.yml parse and convert (their jobs need docker and OIDC, which this machine has not: not run)', async () => {
     // runWorkflow validates before running anything: a template error would throw here with its location.
-    await expect(runWorkflow({ root, file: path.join(root, 'workflows-templates/build-attest.yml'), event: pushEvent({ repo: REPO, before: '0'.repeat(40), after: fx.head('main') }), inputs: { image: 'ghcr.io/acme/shop', bogus: 'x' }, fx, gh, run: { id: 4301 }, artifacts })).rejects.toThrow(new WorkflowError("input 'bogus' is not declared by the workflow (declared: image, context, file, attest-policy, policy)"));
+    const head = fx.head('main');
+    const go = (file: string, inputs: Record<string, string>) => runWorkflow({ root, file: path.join(root, 'workflows-templates', file), event: pushEvent({ repo: REPO, before: '0'.repeat(40), after: head }), inputs, fx, gh, run: { id: 4301 }, artifacts });
+    await expect(go('build-attest.yml', { image: 'ghcr.io/acme/shop', bogus: 'x' })).rejects.toThrow(new WorkflowError("input 'bogus' is not declared by the workflow (declared: image, context, file, attest-policy, policy)"));
+    await expect(go('release.yml', { 'build-command': 'npm pack', artifacts: '*.tgz', bogus: 'x' })).rejects.toThrow(new WorkflowError("input 'bogus' is not declared by the workflow (declared: build-command, artifacts, sbom-command, signer-ref)"));
   });
 });
 
