@@ -27,8 +27,10 @@ const ANNOTATIONS = 10;
 /** The policy: from the base commit on pull requests (the change under review does not loosen its own gate). */
 async function readPolicy(cwd: string, file: string): Promise<{ source: string; file: string; where: string }> {
   const t = runnerEvent();
-  const base = (t.event as { pull_request?: { base?: { sha?: string } } }).pull_request?.base?.sha;
-  if (t.eventName.startsWith('pull_request') && base) {
+  const ev = t.event as { pull_request?: { base?: { sha?: string } }; merge_group?: { base_sha?: string } };
+  // Pull requests and merge-queue groups carry the change under review: the policy is the base's.
+  const base = t.eventName === 'merge_group' ? ev.merge_group?.base_sha : t.eventName.startsWith('pull_request') ? ev.pull_request?.base?.sha : undefined;
+  if (base) {
     const source = await readFileAt(base, file, { cwd });
     if (source === undefined) throw new ConfigError(`the attestation policy is not readable at the base commit ${base.slice(0, 12)}`, { file, fix: 'commit the policy to the base branch first, and check out with fetch-depth: 2 or more so the base commit is present' });
     return { source, file, where: `${file} (base ${base.slice(0, 7)})` };

@@ -57,6 +57,8 @@ export async function attest(o: AttestOptions): Promise<AttestResult> {
 
   const subjects = await resolveSubjects(o.subjects, { cwd: o.cwd, resolve: (f) => resolveInputFile(o.cwd, f, { what: 'artifact', input: 'subjects', fix: 'build the artifact before this step', maxBytes: Number.MAX_SAFE_INTEGER, ...roots }) });
 
+  if (!subjects.length) throw new ConfigError('no subject resolved: nothing would be verified', { file: "input 'subjects'", fix: 'check the paths and globs; a gate with nothing to check does not pass' });
+
   const files: Candidate[] = [];
   for (const pattern of o.bundles ?? []) {
     const names = /[*?[{]/.test(pattern) ? globFiles(o.cwd, pattern) : [pattern];

@@ -60,7 +60,12 @@ function signerWords(r: AttestationResult): string {
 function refusal(r: AttestationResult, rule: PolicyRule, subject: Subject, o: GateOptions): { why?: string; sbom?: SbomReport } {
   const s = r.signer!;
   if (s.kind === 'key' && s.npm) {
-    return r.kind === NPM_PUBLISH && subject.kind === 'npm' ? {} : { why: 'signed by the npm registry key, which only vouches for npm publish attestations' };
+    if (r.kind !== NPM_PUBLISH || subject.kind !== 'npm') return { why: 'signed by the npm registry key, which only vouches for npm publish attestations' };
+    // The registry vouches that these bytes were published as the package it names: that must be this one.
+    const pred = (r.predicate ?? {}) as { name?: unknown; version?: unknown };
+    const named = (r.subjectNames ?? []).some((n) => decodeURIComponent(n) === subject.name);
+    if (!named || pred.name !== subject.npm?.name || pred.version !== subject.npm?.version) return { why: `the npm registry published these bytes as ${String(pred.name)}@${String(pred.version)}, not ${subject.name}` };
+    return {};
   }
   if (s.kind === 'key') {
     if (rule.identity.kind !== 'key') return { why: `signed with ${s.key}, but the policy expects a keyless signature from ${rule.identity.kind === 'github' ? rule.identity.signerWorkflow : rule.identity.issuer}` };

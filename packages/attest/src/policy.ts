@@ -144,6 +144,13 @@ export function ruleFor(policy: AttestPolicy, subjectName: string): PolicyRule |
 
 const gh = (u: string | undefined) => u?.replace(/^https:\/\/github\.com\//, '');
 
+/** `owner/repo/.github/workflows/x.yml@ref` → parts; the ref is all that follows the file's `@` (refs may contain `@`). */
+export function splitWorkflow(s: string): { repo: string; file: string; ref?: string } | undefined {
+  const m = /^([^/]+\/[^/]+)\/(.+?\.ya?ml)(?:@(.*))?$/.exec(s);
+  if (!m) return undefined;
+  return { repo: m[1]!, file: m[2]!, ...(m[3] !== undefined ? { ref: m[3] } : {}) };
+}
+
 /** Why a keyless signer does not satisfy the identity (empty when it does). */
 export function identityProblems(id: Identity, c: CertClaims): string[] {
   if (id.kind === 'key') return ['signed with a certificate, but the policy expects the key ' + id.key];
@@ -158,10 +165,13 @@ export function identityProblems(id: Identity, c: CertClaims): string[] {
   if (id.repository !== 'any' && repo?.toLowerCase() !== id.repository.toLowerCase()) out.push(`built from ${repo ?? 'an unknown repository'}, the policy expects ${id.repository}`);
   if (id.signerWorkflow !== 'any') {
     const san = gh(c.san) ?? '';
-    const [wantPath, wantRef] = id.signerWorkflow.split('@') as [string, string | undefined];
-    const [path, ref] = san.split('@') as [string, string | undefined];
-    if (path.toLowerCase() !== wantPath.toLowerCase()) out.push(`signed by the workflow ${san || 'missing'}, the policy expects ${id.signerWorkflow}`);
-    else if (wantRef !== undefined && ref !== wantRef) out.push(`signed by ${path} at ${ref ?? '?'}, the policy pins ${wantRef} (the signer's ref is the one in its SAN: the triggering ref, or the uses: ref of a reusable workflow)`);
+    const want = splitWorkflow(id.signerWorkflow);
+    const got = splitWorkflow(san);
+    // owner/repo compare without case (GitHub's names), the file path and the ref exactly (git's); the ref is
+    // everything after the workflow file's `@`, so `v2@evil` is not `v2`.
+    const samePath = !!got && !!want && got.repo.toLowerCase() === want.repo.toLowerCase() && got.file === want.file;
+    if (!samePath) out.push(`signed by the workflow ${san || 'missing'}, the policy expects ${id.signerWorkflow}`);
+    else if (want!.ref !== undefined && got!.ref !== want!.ref) out.push(`signed by ${got!.repo}/${got!.file} at ${got!.ref ?? '?'}, the policy pins ${want!.ref} (the signer's ref is the one in its SAN: the triggering ref, or the uses: ref of a reusable workflow)`);
   }
   if (id.ref !== 'any') {
     const ref = sourceRef(c);

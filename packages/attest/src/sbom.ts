@@ -42,7 +42,8 @@ const ALG: Record<string, string> = { SHA256: 'sha256', 'SHA-256': 'sha256', SHA
 function bind(subject: Subject, digests: Array<[string, string]>, purls: string[]): Pick<SbomReport, 'binding' | 'bindingDetail'> {
   const comparable = digests.filter(([alg]) => subject.digests[alg]);
   if (comparable.some(([alg, hex]) => subject.digests[alg] === hex)) return { binding: 'bound', bindingDetail: 'the root package carries the subject digest' };
-  if (subject.npm && purls.some((p) => p.replace(/\?.*$/, '').replace(/%40/g, '@') === subject.name)) return { binding: 'bound', bindingDetail: `the root package is ${subject.name}` };
+  // A digest to compare that differs decides it: a matching name does not outweigh it.
+  if (!comparable.length && subject.npm && purls.some((p) => p.replace(/\?.*$/, '').replace(/%40/g, '@') === subject.name)) return { binding: 'bound', bindingDetail: `the root package is ${subject.name}` };
   if (comparable.length) return { binding: 'mismatch', bindingDetail: `the root package's digest is ${comparable[0]![0]}:${comparable[0]![1].slice(0, 16)}…, the subject's ${comparable[0]![0]}:${subject.digests[comparable[0]![0]]!.slice(0, 16)}…: this SBOM describes another artifact` };
   return { binding: 'unbound', bindingDetail: 'the root package has no checksum or purl digest to compare with the subject' };
 }

@@ -10,7 +10,7 @@
  *   `(cd dir && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum`.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { minimatch } from 'minimatch';
 import { ConfigError, isInside } from '@maestro/core';
@@ -74,6 +74,10 @@ export function treeDigest(dir: string): { digest: string; files: number } {
     }
   };
   walk('');
+  // The manifest is line-based: a name with a line break (or a backslash, which sha256sum escapes) could
+  // forge lines of another tree's manifest. Such trees are refused.
+  const odd = files.find((f) => /[\n\r\\]/.test(f));
+  if (odd) throw new ConfigError(`a file name in ${dir} contains a line break or a backslash`, { file: dir, fix: 'publish trees with plain file names' });
   files.sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
   const manifest = files.map((f) => `${createHash('sha256').update(readFileSync(path.join(root, f))).digest('hex')}  ${f}\n`).join('');
   return { digest: createHash('sha256').update(manifest).digest('hex'), files: files.length };
@@ -97,7 +101,7 @@ export function globFiles(cwd: string, pattern: string): string[] {
       if (e.isDirectory()) {
         if ((e.name === '.git' || e.name === 'node_modules') && !pattern.includes(e.name)) continue;
         walk(r);
-      } else if (e.isFile() && minimatch(r, pattern, { dot: true })) out.push(r);
+      } else if ((e.isFile() || e.isSymbolicLink()) && minimatch(r, pattern, { dot: true })) out.push(r); // links: the caller's resolve() confines them
     }
   };
   walk(fixed.join('/'));
@@ -152,12 +156,15 @@ export async function resolveSubjects(specs: readonly string[], o: SubjectOption
     } else matches.push(spec);
     for (const f of matches) {
       let abs: string;
+      let isDir: boolean;
       try {
         abs = path.resolve(o.cwd, f);
-        if (lstatSync(abs).isDirectory()) continue;
+        isDir = statSync(abs).isDirectory();
       } catch {
         throw new ConfigError(`${f} does not exist`, { file: INPUT, line, fix: 'build the artifact before this step, or fix the path' });
       }
+      // A directory where a file was named (or globbed) is not silently dropped from the gate.
+      if (isDir) throw new ConfigError(`${f} is a directory, not an artifact`, { file: INPUT, line, fix: `name its files, or use tree:${f} for the directory as one subject` });
       out.push({ name: f, kind: 'file', digests: fileDigestsAt(o.resolve(f)) });
     }
   }

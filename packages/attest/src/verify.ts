@@ -35,6 +35,8 @@ export interface AttestationResult {
   predicateType?: string;
   /** Canonical kind: versioned SPDX/CycloneDX types folded to their base URI. */
   kind?: string;
+  /** Names of the statement's subjects (an npm publish attestation names the package). */
+  subjectNames?: string[];
   predicate?: unknown;
   signer?: SignerInfo;
   /** When the signature was made, per the log or the timestamp authority (never the wall clock). */
@@ -139,7 +141,7 @@ export function verifyCandidate(c: Candidate, subject: Subject, trust: Trust, o:
   if ('invalid' in parsed) return fail(c.origin, 'BUNDLE_INVALID', `not a valid Sigstore bundle: ${parsed.invalid}`);
   const { bundle, statement, problem } = parsed;
   if (!statement) return fail(c.origin, 'NOT_AN_ATTESTATION', problem!);
-  const base: Partial<AttestationResult> = { predicateType: statement.predicateType, kind: canonicalType(statement.predicateType) };
+  const base: Partial<AttestationResult> = { predicateType: statement.predicateType, kind: canonicalType(statement.predicateType), subjectNames: statement.subject.map((x) => String(x.name ?? '')) };
   if (!matchSubject(statement, subject)) {
     const named = statement.subject.slice(0, 3).map((s) => `${s.name ?? '?'} (${Object.entries(s.digest).map(([a, h]) => `${a}:${String(h).slice(0, 12)}…`).join(', ')})`);
     return fail(c.origin, 'SUBJECT_MISMATCH', `an attestation of another artifact: ${named.join('; ')}${statement.subject.length > 3 ? ` and ${statement.subject.length - 3} more` : ''}`, base);

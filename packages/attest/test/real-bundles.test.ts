@@ -2,7 +2,9 @@ import { describe, expect, test } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { candidatesFromFile, candidatesFromText, loadTrust, parsePolicy, parsePublicKey, judge, verifyCandidate, type Subject } from '../src/index.js';
+import { candidatesFromFile, candidatesFromText, checkSbom, identityProblems, loadTrust, parsePolicy, parsePublicKey, judge, resolveSubjects, treeDigest, verifyCandidate, type Subject } from '../src/index.js';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const fx = (f: string) => path.resolve('packages/attest/test/fixtures', f);
 const trust = loadTrust();
@@ -179,5 +181,47 @@ describe('policy: identity and requirements', () => {
 
   test('SRI integrity turns into the sha512 hex the attestation names', () => {
     expect(hexToSri(c.subject.digests['sha512']!)).toMatch(/^sha512-8G\+/);
+  });
+});
+
+describe('fail-open cases found in review', () => {
+  const claims = (san: string) => ({ san, issuer: 'https://token.actions.githubusercontent.com', sourceRepositoryURI: 'https://github.com/acme/app', sourceRepositoryRef: 'refs/heads/main', runnerEnvironment: 'github-hosted' });
+  const id = (signerWorkflow: string) => parsePolicy(`version: 1\nsubjects:\n  - match: "**"\n    require: [provenance]\n    identity: { issuer: github, repository: acme/app, signer-workflow: "${signerWorkflow}", ref: any, signer-digest: any, runner: github-hosted }\n`, 'p.yml').rules[0]!.identity;
+
+  test('a pinned signer ref is the whole ref: refs/tags/v2@evil is not refs/tags/v2', () => {
+    expect(identityProblems(id('acme/build/.github/workflows/attest.yml@refs/tags/v2'), claims('https://github.com/acme/build/.github/workflows/attest.yml@refs/tags/v2'))).toEqual([]);
+    expect(identityProblems(id('acme/build/.github/workflows/attest.yml@refs/tags/v2'), claims('https://github.com/acme/build/.github/workflows/attest.yml@refs/tags/v2@evil'))[0]).toMatch(/at refs\/tags\/v2@evil, the policy pins refs\/tags\/v2/);
+  });
+
+  test('owner/repo compare without case, the workflow file path with it', () => {
+    expect(identityProblems(id('acme/build/.github/workflows/release.yml'), claims('https://github.com/ACME/Build/.github/workflows/release.yml@refs/heads/main'))).toEqual([]);
+    expect(identityProblems(id('acme/build/.github/workflows/release.yml'), claims('https://github.com/acme/build/.github/workflows/Release.yml@refs/heads/main'))[0]).toMatch(/signed by the workflow/);
+  });
+
+  test("the npm registry's publish attestation counts only for the package it names", () => {
+    const c = REAL['sigstore@2.3.1']!;
+    const cands = candidatesFromFile(fx(c.file), c.file);
+    const policy = parsePolicy('version: 1\nsubjects:\n  - match: "pkg:npm/*"\n    require: [npm-publish]\n    identity: { issuer: github, repository: any, signer-workflow: any, ref: any, signer-digest: any, runner: any }\n', 'p.yml');
+    expect(judge(c.subject, cands, trust, policy).ok).toBe(true);
+    const impostor: Subject = { ...c.subject, name: 'pkg:npm/left-pad@1.3.0', npm: { name: 'left-pad', version: '1.3.0' } };
+    const v = judge(impostor, cands, trust, policy);
+    expect(v.ok).toBe(false);
+    expect(v.failures[0]).toContain('the npm registry published these bytes as sigstore@2.3.1, not pkg:npm/left-pad@1.3.0');
+  });
+
+  test('an SBOM whose root names the package but carries another digest is a mismatch, not bound', () => {
+    const subject: Subject = { name: 'pkg:npm/@acme/x@1.0.0', kind: 'npm', npm: { name: '@acme/x', version: '1.0.0' }, digests: { sha512: 'a'.repeat(128) } };
+    const sbom = { bomFormat: 'CycloneDX', specVersion: '1.6', serialNumber: 'urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79', metadata: { component: { type: 'library', name: '@acme/x', purl: 'pkg:npm/%40acme/x@1.0.0', hashes: [{ alg: 'SHA-512', content: 'b'.repeat(128) }] } }, components: [] };
+    expect(checkSbom(sbom, subject).binding).toBe('mismatch');
+    expect(checkSbom({ ...sbom, metadata: { component: { type: 'library', name: '@acme/x', purl: 'pkg:npm/%40acme/x@1.0.0' } } }, subject).binding).toBe('bound');
+  });
+
+  test('tree digests refuse file names that could forge manifest lines; a directory named as a file subject is an error', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tree-'));
+    writeFileSync(path.join(dir, `a\n${'0'.repeat(64)}  b`), 'x');
+    expect(() => treeDigest(dir)).toThrow(/contains a line break or a backslash/);
+    const ws = mkdtempSync(path.join(tmpdir(), 'ws-'));
+    mkdirSync(path.join(ws, 'app.tgz'));
+    await expect(resolveSubjects(['app.tgz'], { cwd: ws, resolve: (f) => path.join(ws, f) })).rejects.toThrow(/app\.tgz is a directory, not an artifact/);
   });
 });
