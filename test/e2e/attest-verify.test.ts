@@ -3,7 +3,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { FakeGitHub, GitFixture, assertContract, pullRequestEvent, pushEvent, runAction, type RunResult } from '@maestro/harness';
+import { FakeGitHub, GitFixture, assertContract, mergeGroupEvent, pullRequestEvent, pushEvent, runAction, type RunResult } from '@maestro/harness';
 
 const actionDir = path.resolve('actions/attest-verify');
 const FIX = path.resolve('packages/attest/test/fixtures');
@@ -195,4 +195,18 @@ describe('attest-verify bundle under runner-sim', () => {
     expect(report(r).subjects[0].failures[0]).toMatch(/no rule in .maestro\/attest-policy.yml matches other/);
     expect(report(r).policy).toMatch(/\(base [0-9a-f]{7}\)$/);
   });
+
+  test('in a merge queue the policy also comes from the base: a group whose head loosens it is judged by the old one', async () => {
+    fx.checkout('main');
+    const base = fx.head('main');
+    fx.branch('queue-loosen');
+    const loosened = fx.commit('loosen in the queue', { '.maestro/attest-policy.yml': POLICY + '  - match: "**"\n    require: [provenance]\n    identity: { issuer: github, repository: any, signer-workflow: any, ref: any, signer-digest: any, runner: any }\n' });
+    fx.push('queue-loosen');
+    const ws = fx.checkoutLike(loosened, { depth: 2 });
+    const r = await runAction({ actionDir, workspace: ws, event: mergeGroupEvent({ repo: REPO, baseSha: base, headSha: loosened, prNumber: 8 }), token, apiUrl: gh.url, with: { 'github-api': 'false', subjects: `other@sha256:${BAZEL}` } });
+    expect(r.conclusion).toBe('failure');
+    expect(report(r).subjects[0].failures[0]).toMatch(/no rule in .maestro\/attest-policy.yml matches other/);
+    expect(report(r).policy).toBe(`.maestro/attest-policy.yml (base ${base.slice(0, 7)})`);
+  });
 });
+
