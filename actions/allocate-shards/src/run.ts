@@ -311,17 +311,23 @@ async function planMode(inputs: Inputs): Promise<void> {
 
 const PLAN_FIX = 'pass plan-path: the plan file uploaded by the plan job (its `plan-path` output) and downloaded in this job, or plan: ${{ needs.<plan job>.outputs.plan }} for small plans';
 
-function shardMode(inputs: Inputs): void {
-  if (inputs.shard === '') throw new ConfigError('shard mode needs `shard`', { file: "input 'shard'", fix: 'pass shard: ${{ matrix.shard }}' });
+/** The plan file of the plan step (shard, queue and collect mode). */
+function readPlanInput(inputs: Inputs): Plan & { queue?: { startup: number; chunks: Chunk[] } } {
   let text = inputs.plan;
   let source = "input 'plan'";
   if (!text) {
-    if (!inputs['plan-path']) throw new ConfigError('shard mode needs the plan', { file: "input 'plan-path'", fix: PLAN_FIX });
+    if (!inputs['plan-path']) throw new ConfigError(`${inputs.mode} mode needs the plan`, { file: "input 'plan-path'", fix: PLAN_FIX });
     source = "input 'plan-path'";
     text = readInputFile(process.cwd(), inputs['plan-path'], { what: 'plan file', input: 'plan-path', fix: PLAN_FIX, maxBytes: MAX_FILE_BYTES });
   }
   const p = readPlan(parseJson(text, source));
   if (!p) throw new ConfigError('not a shard plan', { file: source, fix: 'pass the plan written by the allocate-shards plan step (its `plan-path` file or `plan` output)' });
+  return p;
+}
+
+function shardMode(inputs: Inputs): void {
+  if (inputs.shard === '') throw new ConfigError('shard mode needs `shard`', { file: "input 'shard'", fix: 'pass shard: ${{ matrix.shard }}' });
+  const p = readPlanInput(inputs);
   const files = shardList(p, inputs.shard);
   const dir = workDir();
   const listPath = path.join(dir, `shard-${inputs.shard}.txt`);
@@ -336,20 +342,6 @@ function shardMode(inputs: Inputs): void {
   if (!inline) annotate('notice', { title: ACTION, message: `shard ${inputs.shard} lists ${files.length} tests (${Math.ceil(Buffer.byteLength(list) / 1024)} KiB), over the ${OUTPUT_INLINE_MAX / 1024} KiB output limit, so the \`files\` output is empty: read \`files-path\`` });
   writeSummary(`## Shard ${inputs.shard} of ${p.count}\n\n${files.length} test(s), predicted ${s.predicted.toFixed(1)} s.\n`);
   setOutputs({ files: inline ? list : '', 'files-path': listPath, count: files.length, any: files.length > 0, 'plan-path': path.join(dir, 'shard-plan.json') });
-}
-
-/** The plan file of the plan step (shard and queue mode). */
-function readPlanInput(inputs: Inputs): Plan & { queue?: { startup: number; chunks: Chunk[] } } {
-  let text = inputs.plan;
-  let source = "input 'plan'";
-  if (!text) {
-    if (!inputs['plan-path']) throw new ConfigError(`${inputs.mode} mode needs the plan`, { file: "input 'plan-path'", fix: PLAN_FIX });
-    source = "input 'plan-path'";
-    text = readInputFile(process.cwd(), inputs['plan-path'], { what: 'plan file', input: 'plan-path', fix: PLAN_FIX, maxBytes: MAX_FILE_BYTES });
-  }
-  const p = readPlan(parseJson(text, source));
-  if (!p) throw new ConfigError('not a shard plan', { file: source, fix: 'pass the plan written by the allocate-shards plan step (its `plan-path` file or `plan` output)' });
-  return p;
 }
 
 /** Claims as create-only Actions cache entries: lookup = the newest entry under the queue's prefix, claim = reserve a key. */

@@ -6,7 +6,7 @@
  * (cosign-style) attestations. Never TUF, never the network.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { TrustedRoot, PublicKey } from '@sigstore/protobuf-specs';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, Verifier, type TrustMaterial, type VerifierOptions } from '@sigstore/verify';
 import { ConfigError } from '@maestro/core';
 import { NPM_REGISTRY_KEYS, PUBLIC_GOOD_TRUSTED_ROOT } from './roots.generated.js';
@@ -59,11 +59,18 @@ function caNamesOf(root: TrustedRoot): string[] {
   return root.certificateAuthorities.map((ca) => ca.uri || ca.subject?.commonName || '').filter(Boolean);
 }
 
+/**
+ * The key a bundle's hint names. cosign writes `keyid: ""` (and other tools ids of their own), so a hint
+ * that names no trusted key means the one user key when there is exactly one; never an npm registry key.
+ */
+export function findKey(keys: readonly NamedKey[], hint: string): NamedKey | undefined {
+  const own = keys.filter((k) => !k.npm);
+  return keys.find((k) => k.id === hint) ?? (own.length === 1 ? own[0] : undefined);
+}
+
 function keyFinder(keys: readonly NamedKey[]) {
   return (hint: string) => {
-    // A hint names the key; cosign's `keyid: ""` names none, so with one user key that key is meant.
-    const own = keys.filter((k) => !k.npm);
-    const found = keys.find((k) => k.id === hint) ?? (hint === '' || !keys.some((k) => k.id === hint) ? (own.length === 1 ? own[0] : undefined) : undefined);
+    const found = findKey(keys, hint);
     if (!found) {
       const e = new Error(`key not found: ${hint || '(no key id in the bundle)'}`) as Error & { code: string };
       e.code = 'PUBLIC_KEY_ERROR';
@@ -81,8 +88,7 @@ function thresholds(root: TrustedRoot): VerifierOptions {
   return root.tlogs.length ? { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 } : { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 1 };
 }
 
-function context(name: string, root: TrustedRoot, keys: readonly NamedKey[]): TrustContext {
-  const material: TrustMaterial = toTrustMaterial(root, keyFinder(keys) as never);
+function context(name: string, root: TrustedRoot, material: TrustMaterial): TrustContext {
   return { name, verifier: new Verifier(material, thresholds(root)), tsaOnly: root.tlogs.length === 0, caNames: caNamesOf(root) };
 }
 
@@ -141,14 +147,13 @@ export interface TrustOptions {
 
 export function loadTrust(o: TrustOptions = {}): Trust {
   const keys = [...npmKeys(), ...(o.keys ?? [])];
-  const roots = o.roots?.length ? o.roots : [{ name: 'public-good', root: TrustedRoot.fromJSON(PUBLIC_GOOD_TRUSTED_ROOT) }];
-  const contexts = roots.map((r) => context(r.name, r.root, keys));
+  const finder = keyFinder(keys) as never;
+  const roots = (o.roots?.length ? o.roots : [{ name: 'public-good', root: TrustedRoot.fromJSON(PUBLIC_GOOD_TRUSTED_ROOT) }]).map((r) => ({ ...r, material: toTrustMaterial(r.root, finder) }));
+  const contexts = roots.map((r) => context(r.name, r.root, r.material));
   // Key-signed bundles check their tlog entries against the logs of the first root that has any.
-  const logRoot = roots.find((r) => r.root.tlogs.length)?.root ?? TrustedRoot.fromJSON(PUBLIC_GOOD_TRUSTED_ROOT);
-  const material = toTrustMaterial(logRoot, keyFinder(keys) as never);
+  const material = roots.find((r) => r.root.tlogs.length)?.material ?? toTrustMaterial(TrustedRoot.fromJSON(PUBLIC_GOOD_TRUSTED_ROOT), finder);
   const withTlog = new Verifier(material, { tlogThreshold: 1, ctlogThreshold: 0, timestampThreshold: 1 });
   const noTlog = new Verifier(material, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
   return { roots: contexts, keys, keyVerifier: (tlog) => (tlog ? withTlog : noTlog) };
 }
 
-export { PublicKey };

@@ -11,7 +11,7 @@ import type { Candidate } from './bundles.js';
 import { claimsOf, type CertClaims } from './claims.js';
 import { canonicalType, provenanceMismatches, type Mismatch } from './predicates.js';
 import type { Subject } from './subjects.js';
-import type { Trust } from './trust.js';
+import { findKey, type Trust } from './trust.js';
 
 export const STATEMENT_TYPES = ['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1'];
 export const INTOTO_PAYLOAD = 'application/vnd.in-toto+json';
@@ -177,8 +177,7 @@ export function verifyCandidate(c: Candidate, subject: Subject, trust: Trust, o:
       const err = errorCode(e);
       return { ...fail(c.origin, err.code, explain(err.code, err.message)), ...withSubject, ok: false };
     }
-    const own = trust.keys.filter((k) => !k.npm);
-    const key = trust.keys.find((k) => k.id === hint) ?? (own.length === 1 ? own[0] : undefined);
+    const key = findKey(trust.keys, hint);
     signer = { kind: 'key', key: key ? `${key.name} (${key.id})` : hint, npm: !!key?.npm };
   }
   if (signer.kind === 'keyless') {
