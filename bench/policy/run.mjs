@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildLib } from '../build-lib.mjs';
 import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,8 +20,7 @@ const repo = path.resolve(here, '../..');
 const { values } = parseArgs({ options: { files: { type: 'string', default: '100000' }, runs: { type: 'string', default: '5' } } });
 const N = Number(values.files);
 const RUNS = Number(values.runs);
-await import('./build-lib.mjs');
-const lib = await import(path.join(repo, 'bench/policy/.lib/index.js'));
+const lib = await buildLib(here);
 const { loadPolicy, evaluatePaths } = lib;
 const { minimatch } = await import(path.join(repo, 'packages/policy/node_modules/minimatch/dist/esm/index.js'));
 

@@ -5,13 +5,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bundle } from '../../scripts/build.mjs';
+import { buildLib } from '../build-lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const { values } = parseArgs({ options: { data: { type: 'string', default: path.resolve(repo, '../shared/data/jit') } } });
-await bundle(path.join(here, 'lib.ts'), path.join(here, '.lib/index.js'), { typeModuleDir: path.join(here, '.lib') });
-const { auc, ece, fit, fitAnchored, readJitCsv, recallAtBudget, score, seedScore, withBaseRate, DEFAULT_MODEL } = await import(path.join(here, '.lib/index.js'));
+const { auc, ece, fit, fitAnchored, readJitCsv, recallAtBudget, score, seedScore, withBaseRate, DEFAULT_MODEL } = await buildLib(here);
 
 const r3 = (x) => Math.round(x * 1000) / 1000;
 /** The seed's KPI "FN = 0, FP < 15 %": what catching every defect costs, and what FP 15 % catches. */

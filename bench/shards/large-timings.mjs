@@ -4,13 +4,13 @@
 //
 //   node bench/shards/large-timings.mjs [--entries 1000000] [--runs 3]
 import { parseArgs } from 'node:util';
+import { buildLib } from '../build-lib.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { entries: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '3' } } });
-await import('./build-lib.mjs');
-const { readTimings, durations, plan } = await import(path.join(here, '.lib/index.js'));
+const { readTimings, durations, plan } = await buildLib(here);
 
 const n = Number(values.entries);
 const parts = [];

@@ -12,13 +12,13 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildLib } from '../build-lib.mjs';
 import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const { values } = parseArgs({ options: { data: { type: 'string', default: path.resolve(repo, '../shared/data/timings') }, seeds: { type: 'string', default: '3' }, unknown: { type: 'string', default: '0.3' }, noise: { type: 'string', default: '0.25' } } });
-await import('./build-lib.mjs');
-const lib = await import(path.join(repo, 'bench/shards/.lib/index.js'));
+const lib = await buildLib(here);
 const { plan, estimate, atGranularity, durations, readTimings, queueChunks } = lib;
 
 const STARTUP = 3; // seconds per chunk (a test runner's boot)

@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildLib } from '../build-lib.mjs';
 import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const { values } = parseArgs({ options: { data: { type: 'string', default: path.resolve(repo, '../shared/data/timings') } } });
 // The planner under test: the same source the action bundles, built fresh with ncc.
-await import('./build-lib.mjs');
-const lib = await import(path.join(repo, 'bench/shards/.lib/index.js'));
+const lib = await buildLib(here);
 const { plan, atGranularity, durations, readTimings } = lib;
 
 const sha1 = (s) => createHash('sha1').update(s).digest('hex');
