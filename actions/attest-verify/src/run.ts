@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_POLICY_PATH, attest, renderSummary, type ApiPage, type CollectOptions } from '@maestro/attest';
-import { ConfigError, annotate, booleanInput, getGitHubClient, integerInput, listInput, log, parseInputs, readFileAt, readInputFile, runAction, runnerEvent, runnerTempPath, setOutputs, writeEvidence, writeSummary, type GitHubClient } from '@maestro/core';
+import { ConfigError, annotate, booleanInput, getGitHubClient, httpStatus, integerInput, listInput, log, parseInputs, readFileAt, readInputFile, runAction, runnerEvent, runnerTempPath, setOutputs, writeEvidence, writeSummary, type GitHubClient } from '@maestro/core';
 
 export const ACTION = 'attest-verify';
 
@@ -49,7 +49,7 @@ export function githubSource(gh: GitHubClient, repository: string): NonNullable<
         const link = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers.link ?? ''))?.[1];
         return { status: res.status, data: res.data, ...(link ? { next: link } : {}) };
       } catch (e) {
-        if ((e as { status?: number }).status === 404) return { status: 404, data: undefined };
+        if (httpStatus(e) === 404) return { status: 404, data: undefined };
         throw e;
       }
     },

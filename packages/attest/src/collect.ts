@@ -5,6 +5,7 @@
  * becomes a note on the subject (its verdict still needs a valid bundle), and
  * every download is capped in size and time.
  */
+import { httpStatus } from '@maestro/core';
 import { MAX_BUNDLE_BYTES, candidatesFromText, candidatesIn, type Candidate } from './bundles.js';
 import { bundleText, readCapped } from './fetch.js';
 import type { Subject } from './subjects.js';
@@ -37,7 +38,7 @@ export interface Collected {
 }
 
 function describeError(e: unknown): string {
-  const status = (e as { status?: number })?.status;
+  const status = httpStatus(e);
   const msg = String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
   if (status === 401 || status === 403) return `HTTP ${status}: the token cannot read attestations (it needs \`attestations: read\`; private and internal repositories need GitHub Enterprise Cloud)`;
   return status ? `HTTP ${status}: ${msg}` : msg;
