@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { FakeGitHub, GitFixture, assertContract, pullRequestEvent, runAction, type RunResult } from '@maestro/harness';
+import { FakeCacheService, FakeGitHub, GitFixture, assertContract, pullRequestEvent, runAction, scopesFor, type RunResult } from '@maestro/harness';
 
 const actionDir = path.resolve('actions/risk-score');
 const REPO = { owner: 'acme', name: 'shop' };
@@ -232,8 +232,45 @@ describe('risk-score bundle under runner-sim', () => {
     expect(report).toMatchObject({ mode: 'cold-start', commits: 5 });
     expect(r.outputs['model-path']).toBe(path.join(workspace, 'policy/risk-model.json'));
     expect(r.summary).toContain('## Risk model calibration');
+    // No cache service in this environment: said once, no waiting on retries.
+    expect(r.summary).toContain('the Actions cache is not available here (no cache service in the environment): every commit is read');
     const next = await runAction({ actionDir, workspace, event: prEvent(2, big), with: { mode: 'observe' }, stages: ['main'] });
     expect(json(next, 'model').source).toBe('policy/risk-model.json');
+  });
+
+  test('calibrate mode keeps its history in the Actions cache: the next run reads only the new commits, with the same model', async () => {
+    const cache = await FakeCacheService.start();
+    try {
+      const env = { ...cache.env(scopesFor('refs/heads/main')) };
+      const workspace = fx.checkoutLike(small.base, { depth: 0 });
+      const first = await runAction({ actionDir, workspace, event: prEvent(1, small), env: { ...env, GITHUB_RUN_ID: '9000000001' }, with: { mode: 'calibrate', 'maturity-days': '0' }, stages: ['main'] });
+      assertContract(first);
+      expect(first.conclusion).toBe('success');
+      expect(json(first, 'calibration').reused).toEqual({ commits: 0, fixes: 0, fixesTraced: 0 });
+      expect(first.summary).toContain('no history cache yet: every commit is read');
+      expect(cache.entries.filter((e) => e.finalized).map((e) => e.key)).toEqual(['maestro-risk-history-v1-9000000001-1']);
+      // A later run on a newer commit: four commits come from the cache, the new one is read.
+      const later = fx.checkoutLike(big.head, { depth: 0 });
+      const second = await runAction({ actionDir, workspace: later, event: prEvent(2, big), env: { ...env, GITHUB_RUN_ID: '9000000002' }, with: { mode: 'calibrate', 'maturity-days': '0' }, stages: ['main'] });
+      expect(second.conclusion).toBe('success');
+      const report = json(second, 'calibration');
+      expect(report).toMatchObject({ commits: 5, reused: { commits: 4 } });
+      expect(second.summary).toMatch(/history cache: 4 commits, 0 traced fixes \(maestro-risk-history-v1-9000000001-1\); reused 4 commits/);
+      // Without the cache the model is the same.
+      const fresh = fx.checkoutLike(big.head, { depth: 0 });
+      const none = await runAction({ actionDir, workspace: fresh, event: prEvent(2, big), with: { mode: 'calibrate', 'maturity-days': '0', 'history-cache': 'false' }, stages: ['main'] });
+      const { readFileSync } = await import('node:fs');
+      const model = (dir: string) => { const m = JSON.parse(readFileSync(path.join(dir, 'policy/risk-model.json'), 'utf8')); delete m.provenance.generated; return m; };
+      expect(model(later)).toEqual(model(fresh));
+      expect(json(none, 'calibration').reused).toEqual({ commits: 0, fixes: 0, fixesTraced: 0 });
+      // A cache that refuses writes (a fork's token) costs time, never the result.
+      cache.mode = 'read-only';
+      const down = await runAction({ actionDir, workspace: fx.checkoutLike(big.head, { depth: 0 }), event: prEvent(2, big), env: { ...env, GITHUB_RUN_ID: '9000000003' }, with: { mode: 'calibrate', 'maturity-days': '0' }, stages: ['main'] });
+      expect(down.conclusion).toBe('success');
+      expect(json(down, 'calibration')).toMatchObject({ commits: 5 });
+    } finally {
+      await cache.stop();
+    }
   });
 
   test('bad input: thresholds out of range or inverted, a model file that is not a model', async () => {

@@ -23,7 +23,7 @@ import {
   writeEvidence,
   writeSummary,
 } from '@maestro/core';
-import { assess, budgetThreshold, calibrate, changedPaths, codeownersAt, collectExtras, withBaseRate, resolveModel, type ExtraSignal, DEFAULT_SOURCE, modelAgeDays, parseCodeowners, reviewersFor, type Assessment } from '@maestro/risk';
+import { assess, budgetThreshold, calibrate, loadHistoryCache, saveHistoryCache, type HistoryCache, changedPaths, codeownersAt, collectExtras, withBaseRate, resolveModel, type ExtraSignal, DEFAULT_SOURCE, modelAgeDays, parseCodeowners, reviewersFor, type Assessment } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -52,6 +52,7 @@ export const inputSchema = z.object({
   junit: listInput().default([]),
   'maturity-days': integerInput({ min: 0, max: 3650 }).default(30),
   'window-days': integerInput({ min: 1, max: 36500 }).default(365),
+  'history-cache': booleanInput().default(true),
 });
 
 interface EventPayload {
@@ -92,7 +93,9 @@ export function run(): Promise<void> {
     if (inputs.mode === 'calibrate') {
       // The model is written inside the workspace only (`model: ../x.json` is refused before any work).
       const out = outputPathInWorkspace(cwd, inputs.model || 'policy/risk-model.json', 'model');
-      const { model, report } = await calibrate({ cwd, maturityDays: inputs['maturity-days'], windowDays: inputs['window-days'], ...exclude });
+      const stored = inputs['history-cache'] ? await restoreHistory() : undefined;
+      const { model, report } = await calibrate({ cwd, maturityDays: inputs['maturity-days'], windowDays: inputs['window-days'], ...exclude, ...(stored ? { cache: stored.cache } : {}) });
+      if (stored) await saveHistory(stored.cache);
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, JSON.stringify(model, null, 2) + '\n');
       const h = report.holdout;
@@ -103,6 +106,11 @@ export function run(): Promise<void> {
           `${report.commits} commits read; ${report.matured} matured in the window; ${report.positives} defect-inducing (labels: ${report.labels.trailer} from trailers, ${report.labels.revert} from reverts, ${report.labels.szz} from SZZ).`,
           '',
           `**${report.mode}**: ${report.reason}.`,
+          '',
+          ...(stored ? [`${mdText(stored.note)}; reused ${report.reused.commits} commits' metrics and ${report.reused.fixes} of ${report.reused.fixesTraced} traced fixes.`, ''] : []),
+          `Labels in the window: ${(report.audit.positiveRate * 100).toFixed(1)} % of matured commits; SZZ by fix rule: ${Object.entries(report.audit.byRule).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`,
+          '',
+          report.audit.topFixes.length ? table(['fix that labelled the most', 'labelled'], report.audit.topFixes.map((f) => [`${f.sha.slice(0, 10)} ${mdText(f.subject)}`, f.labelled])) : '',
           '',
           h ? table(['hold-out (newest 30 %)', 'model', 'lines added'], [['AUC', h.auc, h.laAuc], ['recall at a 20 % review budget', h.recallAt20, h.laRecallAt20], ['ECE', h.ece, '—']]) : '',
         ].join('\n') + '\n',
@@ -215,4 +223,40 @@ export function run(): Promise<void> {
       log.info(`${ACTION}: failing the step: risk ${shown(a)} is at or above the enforce threshold ${a.model.calibrated ? `${(a.thresholds.enforce * 100).toFixed(0)} %` : a.thresholds.enforce}: ${a.factors.map((f) => f.text).join('; ')}`);
     }
   });
+}
+
+// The cache version hashes the path as given: '~/…' is the same on every runner (RUNNER_TEMP is not, locally).
+const HISTORY_CACHE_PATH = '~/.maestro-risk-history';
+const HISTORY_DIR = () => path.join(process.env['HOME'] ?? process.cwd(), '.maestro-risk-history');
+const HISTORY_PREFIX = 'maestro-risk-history-v1-';
+
+/** The newest history cache entry of the repository (none, or unreadable: started afresh, said so). */
+async function restoreHistory(): Promise<{ cache: HistoryCache; note: string }> {
+  const cache = await import('@actions/cache');
+  const dir = HISTORY_DIR();
+  if (!cache.isFeatureAvailable()) return { ...loadHistoryCache(path.join(dir, 'none')), note: 'the Actions cache is not available here (no cache service in the environment): every commit is read' };
+  try {
+    const hit = await cache.restoreCache([HISTORY_CACHE_PATH], HISTORY_PREFIX, [HISTORY_PREFIX]);
+    if (!hit) return { ...loadHistoryCache(path.join(dir, 'none')), note: 'no history cache yet: every commit is read' };
+    const loaded = loadHistoryCache(path.join(dir, 'history.json.gz'));
+    return { ...loaded, note: `${loaded.note} (${hit})` };
+  } catch (e) {
+    log.warning(`${ACTION}: could not restore the history cache: ${(e as Error).message}`);
+    return { ...loadHistoryCache(path.join(dir, 'none')), note: 'the history cache could not be restored: every commit is read' };
+  }
+}
+
+/** Saved under a key of its own per run attempt: entries are immutable, the next run restores the newest. */
+async function saveHistory(h: HistoryCache): Promise<void> {
+  const cache = await import('@actions/cache');
+  const dir = HISTORY_DIR();
+  saveHistoryCache(path.join(dir, 'history.json.gz'), h);
+  if (!cache.isFeatureAvailable()) return;
+  const key = `${HISTORY_PREFIX}${process.env['GITHUB_RUN_ID'] || 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] || '1'}`;
+  try {
+    await cache.saveCache([HISTORY_CACHE_PATH], key);
+  } catch (e) {
+    // Losing the cache costs the next run time, never a result.
+    log.warning(`${ACTION}: could not save the history cache: ${(e as Error).message}`);
+  }
 }

@@ -10,6 +10,8 @@ export class GitError extends Error {
     readonly args: readonly string[],
     readonly exitCode: number | null,
     readonly stderr: string,
+    /** What git wrote to stdout before it failed (a log that stops at a missing object streams the commits before it). */
+    readonly stdout = '',
   ) {
     super(`git ${args.join(' ')} failed (exit ${exitCode}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
     this.name = 'GitError';
@@ -21,9 +23,9 @@ export interface GitOptions {
   env?: Record<string, string | undefined>;
 }
 
-export function git(args: readonly string[], opts: GitOptions): Promise<string> {
+export function git(args: readonly string[], opts: GitOptions & { input?: string }): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       args as string[],
       {
@@ -35,10 +37,15 @@ export function git(args: readonly string[], opts: GitOptions): Promise<string> 
       (err, stdout, stderr) => {
         if (err) {
           const code = typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : null;
-          reject(new GitError(args, code, stderr || err.message));
+          reject(new GitError(args, code, stderr || err.message, typeof stdout === 'string' ? stdout : ''));
         } else resolve(stdout);
       },
     );
+    if (opts.input !== undefined) {
+      // git may exit before reading all of its input (a failed log): that is its error to report, not EPIPE's.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(opts.input);
+    }
   });
 }
 

@@ -11,3 +11,4 @@ export * from './extra.js';
 export * from './seed.js';
 export * from './anchored.js';
 export * from './trusted.js';
+export * from './cache-file.js';

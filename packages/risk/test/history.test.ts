@@ -29,7 +29,7 @@ afterAll(() => fx?.dispose());
 
 describe('labelled history', () => {
   test('labels by trust — trailer, revert, B-SZZ — and not cosmetic or documentation fixes', async () => {
-    const history = await readHistory({ cwd: fx.work });
+    const { commits: history } = await readHistory({ cwd: fx.work });
     expect(history.map((c) => c.sha)).toEqual(Object.values(sha));
     const labels = await labelHistory(history, { cwd: fx.work });
     const bySha = Object.fromEntries(labels.map((l) => [l.sha, [l.source, l.fixedBy]]));
@@ -41,7 +41,7 @@ describe('labelled history', () => {
   });
 
   test('one chronological pass gives the same metrics as computing a single change from git', async () => {
-    const history = await readHistory({ cwd: fx.work });
+    const { commits: history } = await readHistory({ cwd: fx.work });
     for (const name of ['szzFix', 'trailerFix', 'ok']) {
       const c = history.find((h) => h.sha === sha[name])!;
       const direct = await changeSignals({ cwd: fx.work, base: c.parents[0]!, head: c.sha });
@@ -91,6 +91,12 @@ describe('calibration', () => {
       expect([0, 0.25, 0.5, 1, 2]).toContain(report.choice!.laWeight);
       expect(model.provenance['choice']).toEqual(report.choice);
       expect(String(model.provenance['method'])).toMatch(/chosen on the newest 30 % of the data/);
+      expect(report.holdout!.ece).toBeLessThanOrEqual(0.05);
+      // Above the calibration bar, the fit is not written: the default is kept, the reason gives both models' numbers.
+      const strict = await calibrate({ cwd: big.work, maturityDays: 5, minCommits: 100, minPositives: 15, maxEce: report.holdout!.ece / 2 });
+      expect(strict.report.mode).toBe('default-kept');
+      expect(strict.report.reason).toMatch(new RegExp(`its calibration error on the hold-out part is ${report.holdout!.ece}, above .* \\(AUC ${report.holdout!.auc}; the default there: AUC ${report.holdout!.defaultAuc}, calibration error ${report.holdout!.defaultEce}\\)`));
+      expect(strict.model.weights).toEqual(DEFAULT_MODEL.weights);
     } finally {
       big.dispose();
     }
@@ -111,7 +117,7 @@ describe('calibration', () => {
       // A fix that edits every one of the twelve files (and the test): blames at most 3 commits with the cap below.
       const edits = Object.fromEntries(Object.keys(files).map((f, i) => [f.replace('src/', 'lib/'), `export const v${i}_0 = 99;\n`]));
       fx.commit('fix: off-by-one everywhere', { ...edits, 'src/f0.test.ts': 'expect(2).toBe(2);\n' }, { author: B, date: day(15) });
-      const history = await readHistory({ cwd: fx.work });
+      const { commits: history } = await readHistory({ cwd: fx.work });
       const labels = await labelHistory(history, { cwd: fx.work, maxBlamedPerFix: 3 });
       expect(labels.filter((l) => l.source === 'szz')).toHaveLength(3);
       expect(labels.every((l) => l.rule === 'conventional')).toBe(true);
@@ -125,19 +131,82 @@ describe('calibration', () => {
     }
   });
 
-  test('a history with a missing object (partial mirror): a ConfigError naming the object and the fix, not an internal error', async () => {
+  test('a history with missing objects (partial mirror): the unreadable commits are skipped and counted, the rest is read', async () => {
     const fx = GitFixture.create();
     try {
-      fx.commit('one', { 'src/a.ts': 'export const a = 1;\n' }, { author: A, date: day(1) });
-      fx.commit('two', { 'src/a.ts': 'export const a = 2;\n' }, { author: A, date: day(2) });
-      const blob = fx.git(['rev-parse', 'HEAD~1:src/a.ts']).trim();
+      const one = fx.commit('one', { 'src/a.ts': 'export const a = 1;\n' }, { author: A, date: day(1) });
+      const two = fx.commit('two', { 'src/a.ts': 'export const a = 2;\n', 'src/b.ts': 'export const b = 1;\n' }, { author: A, date: day(2) });
+      const three = fx.commit('three', { 'src/b.ts': 'export const b = 2;\n' }, { author: B, date: day(3) });
+      const four = fx.commit('four', { 'src/c.ts': 'export const c = 1;\n' }, { author: B, date: day(4) });
+      // The blob `one` added and `two` changed: neither numstat can be computed.
+      const blob = fx.git(['rev-parse', `${one}:src/a.ts`]).trim();
       const { rmSync } = await import('node:fs');
       rmSync(`${fx.work}/.git/objects/${blob.slice(0, 2)}/${blob.slice(2)}`);
-      const err = await readHistory({ cwd: fx.work }).catch((e: unknown) => e);
-      expect((err as Error).name).toBe('ConfigError');
-      expect((err as Error).message).toMatch(new RegExp(`the history cannot be read: git log --numstat failed \\(exit \\d+\\) on the missing object ${blob.slice(0, 7)}`));
+      const read = await readHistory({ cwd: fx.work });
+      expect(read.unreadable).toEqual({ count: 2, sample: [two, one], object: blob });
+      expect(read.commits.map((c) => c.sha)).toEqual([three, four]);
+      // Metrics of what was read are computed from what was read: three is src/b.ts's first change here.
+      expect(read.commits[0]!.signals).toMatchObject({ la: 1, ld: 1, nuc: 1, exp: 0 });
+      // calibrate says so and goes on (cold start here: four commits).
+      const { report } = await calibrate({ cwd: fx.work, maturityDays: 0, now: new Date('2026-03-01T00:00:00Z') });
+      expect(report.unreadable.count).toBe(2);
+      expect(report.warnings.join('\n')).toMatch(new RegExp(`2 commit\\(s\\) could not be read \\(missing objects, e\\.g\\. ${blob}; first: ${two.slice(0, 10)}, ${one.slice(0, 10)}\\) and were left out`));
     } finally {
       fx.dispose();
+    }
+  });
+
+  test('a history whose older part is missing (a truncated mirror): the readable newer part, the rest counted after a run of failures', async () => {
+    const fx = GitFixture.create();
+    try {
+      const shas: string[] = [];
+      for (let i = 0; i < 30; i++) shas.push(fx.commit(`c${i}`, { [`src/f${i}.ts`]: `export const v = ${i};\n` }, { author: A, date: day(i) }));
+      // The trees of the 25 oldest commits are gone: git can read neither their diffs nor their parents' trees.
+      const { rmSync } = await import('node:fs');
+      for (const sha of shas.slice(0, 25)) {
+        const tree = fx.git(['rev-parse', `${sha}^{tree}`]).trim();
+        rmSync(`${fx.work}/.git/objects/${tree.slice(0, 2)}/${tree.slice(2)}`);
+      }
+      const read = await readHistory({ cwd: fx.work });
+      // c25's parent tree is gone too, so c25 cannot be diffed either: 26 unreadable, 4 read.
+      expect(read.commits.map((c) => c.sha)).toEqual(shas.slice(26));
+      expect(read.unreadable.count).toBe(26);
+    } finally {
+      fx.dispose();
+    }
+  });
+
+  test('incremental: a second run reads only the new commits and traces only the new fixes, with the same result as a run from scratch', async () => {
+    const fx2 = GitFixture.create();
+    try {
+      const { emptyHistoryCache, historyCacheFrom } = await import('../src/index.js');
+      fx2.commit('initial calc', { 'src/calc.ts': 'export function add(a, b) {\n  return a + b;\n}\n' }, { author: A, date: day(0) });
+      const bad = fx2.commit('add rounding', { 'src/calc.ts': 'export function add(a, b) {\n  return a + b;\n}\nexport const round = (x) => Math.floor(x);\n' }, { author: B, date: day(3) });
+      const cache = emptyHistoryCache();
+      const first = await calibrate({ cwd: fx2.work, maturityDays: 0, cache, now: new Date('2026-03-01T00:00:00Z') });
+      expect(first.report.reused).toEqual({ commits: 0, fixes: 0, fixesTraced: 0 });
+      expect(Object.keys(cache.commits).sort()).toEqual([bad, fx2.git(['rev-parse', 'HEAD~1']).trim()].sort());
+      // A week later: a fix of the rounding commit. Through JSON, as the Actions cache stores it.
+      const fix = fx2.commit('fix: rounding must round half up (#12)', { 'src/calc.ts': 'export function add(a, b) {\n  return a + b;\n}\nexport const round = (x) => Math.round(x);\n' }, { author: A, date: day(10) });
+      const stored = historyCacheFrom(JSON.parse(JSON.stringify(cache)));
+      expect(stored.valid).toBe(true);
+      const second = await calibrate({ cwd: fx2.work, maturityDays: 0, cache: stored.cache, now: new Date('2026-03-01T00:00:00Z') });
+      expect(second.report.reused).toEqual({ commits: 2, fixes: 0, fixesTraced: 1 });
+      expect(stored.cache.szz[fix]).toEqual([[bad, 1]]);
+      const third = await calibrate({ cwd: fx2.work, maturityDays: 0, cache: stored.cache, now: new Date('2026-03-01T00:00:00Z') });
+      expect(third.report.reused).toEqual({ commits: 3, fixes: 1, fixesTraced: 1 });
+      const scratch = await calibrate({ cwd: fx2.work, maturityDays: 0, now: new Date('2026-03-01T00:00:00Z') });
+      for (const r of [second, third]) {
+        expect(r.labels).toEqual(scratch.labels);
+        expect(r.model).toEqual(scratch.model);
+      }
+      expect(scratch.labels.map((l) => l.sha)).toEqual([bad]);
+      // A cache of another version (or not a cache at all) is not used: started afresh, said by valid: false.
+      expect(historyCacheFrom({ ...cache, version: 0 }).valid).toBe(false);
+      expect(historyCacheFrom('[]').valid).toBe(false);
+      expect(historyCacheFrom({ version: 1, commits: [], szz: {} }).valid).toBe(false);
+    } finally {
+      fx2.dispose();
     }
   });
 });

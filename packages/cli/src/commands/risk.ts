@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { assess, calibrate, changedPaths, codeownersAt, collectExtras, resolveModel, SEED_SOURCE } from '@maestro/risk';
+import { assess, calibrate, changedPaths, codeownersAt, collectExtras, loadHistoryCache, resolveModel, saveHistoryCache, SEED_SOURCE } from '@maestro/risk';
+import { git } from '@maestro/core/git';
 import type { CommandContext } from '../main.js';
 import { defaultBase } from './base.js';
 
@@ -15,6 +16,9 @@ async function calibrateCommand(ctx: CommandContext): Promise<number> {
       'maturity-days': { type: 'string', default: '30' },
       'window-days': { type: 'string', default: '365' },
       'max-commits': { type: 'string', default: '20000' },
+      cache: { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
+      labels: { type: 'string' },
       json: { type: 'boolean', default: false },
       cwd: { type: 'string' },
     },
@@ -26,10 +30,15 @@ async function calibrateCommand(ctx: CommandContext): Promise<number> {
     if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} must be a whole number, got '${v}'`, { file: 'maestro risk calibrate', fix: `pass e.g. --${name} 30` });
     return n;
   };
-  const { model, report } = await calibrate({ cwd, maturityDays: int(values['maturity-days'], 'maturity-days'), windowDays: int(values['window-days'], 'window-days'), maxCommits: int(values['max-commits'], 'max-commits') });
+  // Incremental by default: numstat records and blame results kept in the repository's git directory.
+  const cacheFile = values['no-cache'] ? undefined : values.cache ? path.resolve(cwd, values.cache) : path.resolve(cwd, (await git(['rev-parse', '--git-common-dir'], { cwd })).trim(), 'maestro/risk-history.json.gz');
+  const loaded = cacheFile ? loadHistoryCache(cacheFile) : undefined;
+  const { model, report, labels } = await calibrate({ cwd, maturityDays: int(values['maturity-days'], 'maturity-days'), windowDays: int(values['window-days'], 'window-days'), maxCommits: int(values['max-commits'], 'max-commits'), ...(loaded ? { cache: loaded.cache } : {}) });
+  if (cacheFile && loaded) saveHistoryCache(cacheFile, loaded.cache);
   const out = path.resolve(cwd, values.out!);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(model, null, 2) + '\n');
+  if (values.labels) writeFileSync(path.resolve(cwd, values.labels), JSON.stringify(labels, null, 2) + '\n');
   if (values.json) {
     ctx.stdout(JSON.stringify(report, null, 2));
     return 0;
@@ -41,6 +50,9 @@ async function calibrateCommand(ctx: CommandContext): Promise<number> {
       `${report.mode}: ${report.reason}`,
       ...report.warnings.map((w) => `warning: ${w}`),
       ...(h ? [`hold-out (newest 30 %, ${h.rows} commits): AUC ${h.auc} (lines added ${h.laAuc}), ECE ${h.ece}, recall at a 20 % review budget ${h.recallAt20} (lines added ${h.laRecallAt20})`] : []),
+      `labels in the window: ${(report.audit.positiveRate * 100).toFixed(1)} % of matured commits; SZZ by fix rule: ${Object.entries(report.audit.byRule).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+      ...report.audit.topFixes.slice(0, 3).map((f) => `  labelled ${f.labelled} by ${f.sha.slice(0, 10)} ${f.subject}`),
+      ...(loaded ? [`${loaded.note}; reused ${report.reused.commits} commits and ${report.reused.fixes} of ${report.reused.fixesTraced} traced fixes`] : []),
       `wrote ${values.out}`,
     ].join('\n'),
   );
