@@ -145,9 +145,13 @@ export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model;
   const model = withPercentiles(fitted, rows);
   // The written model is its own fit: check it, not only the hold-out fit, before anyone scores with it.
   // Probabilities people read as probabilities: a fit whose hold-out calibration error is above the bar
-  // is not written, however well it ranks (the reason names both models' numbers).
+  // is not written when the default is calibrated at least as well there (the reason names both models'
+  // numbers); when the default is worse still, the fit is written with a warning saying so.
   const maxEce = opts.maxEce ?? 0.05;
-  const broken = checkWrittenModel(model, test, holdout.auc) ?? (holdout.ece > maxEce ? `its calibration error on the hold-out part is ${holdout.ece}, above ${maxEce} (AUC ${holdout.auc}; the default there: AUC ${holdout.defaultAuc}, calibration error ${holdout.defaultEce})` : undefined);
+  const eceNote = `its calibration error on the hold-out part is ${holdout.ece}, above ${maxEce} (AUC ${holdout.auc}; the default there: AUC ${holdout.defaultAuc}, calibration error ${holdout.defaultEce})`;
+  const verdict = calibrationVerdict(holdout, maxEce);
+  const broken = checkWrittenModel(model, test, holdout.auc) ?? (verdict === 'keep-default' ? eceNote : undefined);
+  if (!broken && verdict === 'write-with-warning') warnings.push(`the fitted model is written, but ${eceNote}: the default would be further off. Read its probabilities as a ranking more than as rates`);
   if (broken) {
     const rate = positives / rows.length;
     const kept = withPercentiles(withBaseRate(DEFAULT_MODEL, rate), rows);
@@ -171,6 +175,15 @@ export function checkWrittenModel(m: Model, test: readonly Row[], holdoutAuc: nu
   const a = auc(p, test.map((r) => r.y));
   if (Number.isFinite(holdoutAuc) && a < holdoutAuc - 0.05) return `its AUC on the hold-out part is ${a.toFixed(3)}, below the hold-out fit's ${holdoutAuc.toFixed(3)}`;
   return undefined;
+}
+
+/**
+ * What a hold-out calibration error above the bar means: keep the default when it is calibrated at
+ * least as well on the same hold-out, else write the fit and say both are off.
+ */
+export function calibrationVerdict(h: { ece: number; defaultEce: number }, maxEce: number): 'ok' | 'write-with-warning' | 'keep-default' {
+  if (!(h.ece > maxEce)) return 'ok';
+  return h.defaultEce <= h.ece ? 'keep-default' : 'write-with-warning';
 }
 
 /** Days since a model was generated (undefined for models without a date). */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { GitFixture } from '@maestro/harness';
-import { calibrate, changeSignals, DEFAULT_MODEL, labelHistory, modelAgeDays, readHistory } from '../src/index.js';
+import { calibrate, calibrationVerdict, changeSignals, DEFAULT_MODEL, labelHistory, modelAgeDays, readHistory } from '../src/index.js';
 
 const A = { name: 'Ann', email: 'ann@example.com' };
 const B = { name: 'Ben', email: 'ben@example.com' };
@@ -92,11 +92,16 @@ describe('calibration', () => {
       expect(model.provenance['choice']).toEqual(report.choice);
       expect(String(model.provenance['method'])).toMatch(/chosen on the newest 30 % of the data/);
       expect(report.holdout!.ece).toBeLessThanOrEqual(0.05);
-      // Above the calibration bar, the fit is not written: the default is kept, the reason gives both models' numbers.
+      // Above the calibration bar: here the default is calibrated worse on the same hold-out, so the fit
+      // is still written, with a warning giving both models' numbers.
       const strict = await calibrate({ cwd: big.work, maturityDays: 5, minCommits: 100, minPositives: 15, maxEce: report.holdout!.ece / 2 });
-      expect(strict.report.mode).toBe('default-kept');
-      expect(strict.report.reason).toMatch(new RegExp(`its calibration error on the hold-out part is ${report.holdout!.ece}, above .* \\(AUC ${report.holdout!.auc}; the default there: AUC ${report.holdout!.defaultAuc}, calibration error ${report.holdout!.defaultEce}\\)`));
-      expect(strict.model.weights).toEqual(DEFAULT_MODEL.weights);
+      expect(report.holdout!.defaultEce).toBeGreaterThan(report.holdout!.ece);
+      expect(strict.report.mode).toBe('fitted');
+      expect(strict.report.warnings.join('\n')).toMatch(new RegExp(`the fitted model is written, but its calibration error on the hold-out part is ${report.holdout!.ece}, above .* \\(AUC ${report.holdout!.auc}; the default there: AUC ${report.holdout!.defaultAuc}, calibration error ${report.holdout!.defaultEce}\\): the default would be further off`));
+      // The rule itself: within the bar, fine; above it, the better-calibrated of the two.
+      expect(calibrationVerdict({ ece: 0.04, defaultEce: 0.2 }, 0.05)).toBe('ok');
+      expect(calibrationVerdict({ ece: 0.08, defaultEce: 0.06 }, 0.05)).toBe('keep-default');
+      expect(calibrationVerdict({ ece: 0.08, defaultEce: 0.2 }, 0.05)).toBe('write-with-warning');
     } finally {
       big.dispose();
     }

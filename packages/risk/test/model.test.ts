@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { auc, blendWithLinesAdded, ece, fit, fitAnchored, readJitCsv, recalibrate, recallAtBudget, score, type Row } from '../src/index.js';
+import { gunzipSync } from 'node:zlib';
+import { auc, aucStandardError, blendWithLinesAdded, ece, fit, fitAnchored, readJitCsv, recalibrate, recallAtBudget, score, type Row } from '../src/index.js';
 
 const FIX = path.resolve('packages/risk/test/fixtures');
 const rows = (p: string) => readJitCsv(readFileSync(path.join(FIX, `${p}.jit.csv`), 'utf8'), `${p}.jit.csv`);
@@ -49,6 +50,25 @@ describe("calibrate's fit: the model anchored to lines added", () => {
     expect(auc(probs, y)).toBeGreaterThanOrEqual(auc(la, y));
     expect(recallAtBudget(probs, y, 0.2)).toBeGreaterThanOrEqual(recallAtBudget(la, y, 0.2));
     expect(ece(probs, y)).toBeLessThanOrEqual(0.05);
+  });
+
+  // Data the default model was not fitted on (two other projects, and earlier windows of three fitted ones):
+  // the fit's choice must not lose to lines added on newer data (Go 2011–14 did, by 0.05, when the choice
+  // was the top validation score rather than the one-standard-error rule).
+  test.each(['jdt', 'jdt.old', 'platform', 'platform.old', 'openstack.old', 'go.old', 'gerrit.old'])('unseen %s: at least lines added on the hold-out', (name) => {
+    const data = readJitCsv(gunzipSync(readFileSync(path.join(FIX, 'unseen', `${name}.lapredict.csv.gz`))).toString('utf8'), name);
+    const [train, testRows] = split(data);
+    const { model, choice } = fitAnchored(train);
+    const y = testRows.map((r) => r.y);
+    expect(auc(testRows.map((r) => score(model, r.x, 0).probability), y)).toBeGreaterThanOrEqual(auc(testRows.map((r) => r.x.la!), y));
+    // The choice is within one standard error of the best validation score, never below it by more.
+    expect(choice.validationAuc).toBeGreaterThanOrEqual(choice.bestValidationAuc! - choice.standardError! - 1e-6);
+  });
+
+  test('the standard error of an AUC (Hanley & McNeil): a value worked by hand, and it shrinks with more data', () => {
+    // A = 0.8, 50 + 50: Q1 = 0.8/1.2, Q2 = 1.28/1.8; (0.16 + 49·(Q1 − 0.64) + 49·(Q2 − 0.64)) / 2500 = 0.001980, √ = 0.0445.
+    expect(aucStandardError(0.8, 50, 50)).toBeCloseTo(0.0445, 4);
+    expect(aucStandardError(0.8, 500, 500)).toBeLessThan(aucStandardError(0.8, 50, 50) / 3);
   });
 
   test('the blend is the same linear model: logit / sd + w · z(la), factors per feature', () => {
