@@ -64,10 +64,12 @@ describe('affected bundle under runner-sim', () => {
     expect(r.outputs['base']).toBe(pr.base);
     expect(r.outputs['head']).toBe(pr.merge);
     expect(r.outputs['base-source']).toBe('merge-commit-parent');
-    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils']);
+    // The named workspace root owns README.md (as pnpm's filter sees it); a docs change runs none of its tasks.
+    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils', 'shop']);
     expect(json(r, 'reasons')).toEqual({
       '@shop/api': ['depends on @shop/utils (@shop/api → @shop/utils): packages/utils/src/money.ts changed'],
       '@shop/utils': ['packages/utils/src/money.ts changed'],
+      shop: ['README.md changed'],
     });
     expect(json(r, 'matrix')).toEqual({
       include: [
@@ -89,7 +91,7 @@ describe('affected bundle under runner-sim', () => {
     const report = JSON.parse(readFileSync(r.outputs['report-path']!, 'utf8'));
     expect(report.fetched).toEqual([pr.base]);
     expect(r.summary).toContain('| `@shop/utils` | packages/utils/src/money.ts changed | build, test |');
-    expect(r.summary).toContain('1 changed file(s) outside any project');
+    expect(r.summary).toContain('| `shop` | README.md changed | — |');
     expect(gh.requests.filter((q) => q.operationId?.startsWith('actions/'))).toEqual([]); // no API needed on PRs
   });
 
@@ -99,7 +101,7 @@ describe('affected bundle under runner-sim', () => {
     assertContract(r);
     expect(r.outputs['base-source']).toBe('push-before');
     expect(r.outputs['base']).toBe(mainTip);
-    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils']);
+    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils', 'shop']);
   });
 
   test('force push: the newest successful run that is an ancestor, verified locally (not main~1)', async () => {
@@ -136,7 +138,7 @@ describe('affected bundle under runner-sim', () => {
     expect(r.outputs['all']).toBe('true');
     expect(r.outputs['base']).toBe('');
     expect(r.outputs['all-reason']).toMatch(/not an ancestor .*force push/);
-    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils', '@shop/web']);
+    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils', '@shop/web', 'shop']);
     expect(r.annotations.some((a) => a.level === 'warning' && /No base commit/.test(a.message))).toBe(true);
   });
 
@@ -184,7 +186,7 @@ describe('affected bundle under runner-sim', () => {
     assertContract(r);
     expect(r.outputs['base-source']).toBe('merge-group-base');
     expect(r.outputs['base']).toBe(pr.base);
-    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils']);
+    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils', 'shop']);
   });
 
   test('schedule with a base input that does not exist → fetched, then everything with the reason', async () => {
@@ -246,7 +248,7 @@ describe('affected bundle under runner-sim', () => {
     const r = await runAction({ actionDir, workspace, event: pullRequestEvent({ repo: REPO, number: 1, ...pr, headRef: 'feature' }), token, apiUrl: gh.url, with: { 'working-directory': 'src/shop' }, stages: ['main'] });
     assertContract(r);
     expect(r.outputs['base-source']).toBe('merge-commit-parent');
-    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils']);
+    expect(json(r, 'projects')).toEqual(['@shop/api', '@shop/utils', 'shop']);
   });
 
   test('a malformed maestro.projects.yaml fails with file, line and a fix', async () => {

@@ -333,6 +333,18 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
       const a = omit(tryJson(semanticBase.get(file)), ROOT_MANIFEST_IGNORED);
       const b = omit(tryJson(semantic.get(file)), ROOT_MANIFEST_IGNORED);
       if (!isDeepStrictEqual(a, b)) all ??= `the root package.json changed beyond scripts and metadata`;
+      else {
+        // Scripts and metadata only: the workspace root's own change, when the root is a project.
+        const root = [...ws.projects.values()].find((p) => p.root === '.');
+        if (root) {
+          const scriptsOf = (t: string | undefined) => (tryJson(t) as { scripts?: unknown } | undefined)?.scripts;
+          const scripts = !isDeepStrictEqual(scriptsOf(semanticBase.get(file)), scriptsOf(semantic.get(file)));
+          addReason(root.name, { kind: 'file', file }, scripts);
+          if (!ownFiles.has(root.name)) ownFiles.set(root.name, []);
+          ownFiles.get(root.name)!.push(file);
+          if (scripts) prodChanged.add(root.name);
+        }
+      }
       continue;
     }
     if (file === 'pnpm-workspace.yaml') {
@@ -340,12 +352,23 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
       if (global.length) all ??= `pnpm-workspace.yaml changed ${global.map((k) => `\`${k}\``).join(', ')}, which can change how every package installs or runs`;
       continue;
     }
+    if (ws.cargoGlobal?.includes(file) || baseWs?.cargoGlobal?.includes(file)) {
+      // The workspace manifest, Cargo.lock, the toolchain pin: every crate, and nothing else.
+      for (const p of ws.projects.values()) {
+        if (p.source !== 'cargo') continue;
+        addReason(p.name, { kind: 'file', file }, true);
+        prodChanged.add(p.name);
+      }
+      continue;
+    }
     if (globalMatchers.some((m) => m.test(file))) {
       all ??= `${file} is a global input`;
       continue;
     }
     let owners = headOwners.owners(file);
-    if (!owners.length && baseOwners) owners = baseOwners.owners(file).filter((p) => ws.projects.has(p.name)).map((p) => ws.projects.get(p.name)!);
+    // A file whose project moved or was removed belonged to that project, not to the workspace root.
+    const fallen = !owners.length || (headOwners.rootOnly(file) && !!baseOwners && baseOwners.owners(file).some((p) => p.root !== '.'));
+    if (fallen && baseOwners) owners = baseOwners.owners(file).filter((p) => ws.projects.has(p.name)).map((p) => ws.projects.get(p.name)!);
     if (!owners.length) {
       unowned.push(file);
       continue;

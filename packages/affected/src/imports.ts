@@ -9,7 +9,7 @@
 import path from 'node:path/posix';
 import { readAll, type Tree } from './tree.js';
 import type { AffectedResult } from './affected.js';
-import { compileGlob, loadGlobEngine, Ownership } from './workspace.js';
+import { compileGlob, inRoot, loadGlobEngine, Ownership } from './workspace.js';
 
 export const CODE_EXT = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 const RESOLVE_EXT = [...CODE_EXT, '.json', '.node'];
@@ -116,13 +116,13 @@ export async function selectTests(tree: Tree, affected: AffectedResult, changedF
 
   // Read every code file of the affected projects (dependents are where tests live).
   const scan = [...affectedNames].flatMap((n) => (projectFiles.get(n) ?? []).filter((f) => CODE_EXT.includes(path.extname(f))));
-  const manifests = await readAll(tree, [...ws.projects.values()].map((p) => `${p.root}/package.json`));
+  const manifests = await readAll(tree, [...ws.projects.values()].map((p) => inRoot(p.root, 'package.json')));
   const sources = await readAll(tree, scan);
 
   const packages = new Map<string, PackageEntry>();
   for (const p of ws.projects.values()) {
     const entries: string[] = [];
-    const m = manifests.get(`${p.root}/package.json`);
+    const m = manifests.get(inRoot(p.root, 'package.json'));
     let manifest: Record<string, unknown> = {};
     try {
       manifest = m ? (JSON.parse(m) as Record<string, unknown>) : {};

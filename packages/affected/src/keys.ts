@@ -10,7 +10,7 @@ import { byCodeUnit, type ProjectGraph } from './graph.js';
 import { sha256 } from './hash.js';
 import type { LockfileIndex } from './lockfile.js';
 import type { Tree } from './tree.js';
-import { compileGlob, matcherFor, Ownership, PRODUCTION_INPUTS, type InputMatcher, type Workspace } from './workspace.js';
+import { compileGlob, matcherFor, Ownership, relativeTo, PRODUCTION_INPUTS, type InputMatcher, type Workspace } from './workspace.js';
 
 export interface TargetKey {
   project: string;
@@ -58,6 +58,8 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
   }
   for (const list of files.values()) list.sort(([a], [b]) => byCodeUnit(a, b));
   const globalHash = sha256(globalFiles.sort().join('\n') + (opts.salt ?? ''));
+  // Crates also depend on the Cargo workspace files (JavaScript packages' keys do not change with them).
+  const cargoHash = ws.cargoGlobal ? sha256(ws.cargoGlobal.map((f) => `${f}:${tree.files.get(f) ?? ''}`).join('\n')) : '';
   // Without a per-package index the whole lockfile counts (yarn, bun, or not parsed).
   const rootLock = opts.lockfile ? (opts.lockfile.get('.')?.fingerprint ?? '') : ws.lockfile ? `file:${tree.files.get(ws.lockfile.path) ?? ''}` : '';
 
@@ -73,7 +75,7 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
     let text = '';
     let count = 0;
     for (const [file, oid] of files.get(name)!) {
-      const rel = file.slice(p.root.length + 1);
+      const rel = relativeTo(p.root, file) ?? file;
       const k = m.rooted ? file : rel;
       let hit = m.cache.get(k);
       if (hit === undefined) m.cache.set(k, (hit = matcher.matches(file, p.root)));
@@ -141,6 +143,7 @@ export function computeKeys(tree: Tree, ws: Workspace, graph: ProjectGraph, opts
       text += `files ${own.hash}\n`;
       text += `lock ${opts.lockfile?.get(p.root)?.fingerprint ?? ''} ${rootLock}\n`;
       text += `global ${globalHash}\n`;
+      if (p.source === 'cargo') text += `cargo ${cargoHash}\n`;
       for (const name of [...cfg.env].sort()) text += `env ${name}=${sha256(opts.env?.[name] ?? '\0unset')}\n`;
       text += `upstream\n${upstream}\n`;
       const hash = sha256(text);

@@ -10,6 +10,7 @@ import { parseJson, parseYaml, validateConfig } from '@maestro/core/config';
 import { depVersion, readPnpmProject } from './pnpm-lock-reader.js';
 import { isManifest, isNxProject, isPnpmWorkspace, type Manifest, type PnpmWorkspace, type SchemaName } from './guards.js';
 import { readAll, type Tree } from './tree.js';
+import { CARGO_GLOBAL, cargoMemberGlobs, discoverCargo } from './cargo.js';
 
 export const CONFIG_FILE = 'maestro.projects.yaml';
 
@@ -22,7 +23,7 @@ export interface TargetConfig {
   env: string[];
 }
 
-export type ProjectSource = 'pnpm' | 'npm' | 'nx' | 'maestro';
+export type ProjectSource = 'pnpm' | 'npm' | 'nx' | 'cargo' | 'maestro';
 
 export interface Project {
   name: string;
@@ -46,6 +47,8 @@ export interface Workspace {
   lockfile?: { path: string; kind: 'pnpm' | 'npm' | 'yarn' | 'bun' };
   /** Files whose change affects every project. */
   global: string[];
+  /** Files whose change affects every Cargo crate (present when the workspace has crates). */
+  cargoGlobal?: string[];
   /** Declared target defaults. */
   targetDefaults: Map<string, TargetConfig>;
   /** Non-fatal findings (duplicate names, cycles are reported by the graph). */
@@ -59,6 +62,11 @@ export const DEFAULT_TEST_INPUTS = ['**/*', ...DOCS];
 /** Default inputs of every other target ("production"): no docs, no tests. */
 export const PRODUCTION_INPUTS = ['**/*', ...DOCS, ...TESTS];
 export const TEST_TARGET = /(^|[-:_])(test|tests|spec|e2e|lint|typecheck|check)($|[-:_])/;
+
+/** Root scripts that are install hooks, not tasks. */
+const ROOT_LIFECYCLE = /^(pre|post)?(install|prepare|prepublish|prepublishOnly|prepack|postpack|publish|version|uninstall)$|^pre|^post/;
+/** Commands that run a script in every package (from the root they would run the whole workspace again). */
+const WORKSPACE_RUNNER = /(^|[\s;&|(])(?:(?:pnpm|pn|npm|yarn|bun)\b[^;&|]*\s(?:-r|--recursive|--filter|-F|--workspaces|-ws|--workspace|-w\b|workspaces\s+foreach|--all)\b|turbo\s+(?:run\s+)?\S|nx\s+(?:run-many|affected)|lerna\s+(?:run|exec)|ultra\s+-r)/;
 
 export function defaultTarget(name: string): TargetConfig {
   return { inputs: TEST_TARGET.test(name) ? DEFAULT_TEST_INPUTS : PRODUCTION_INPUTS, outputs: [], env: [] };
@@ -172,7 +180,9 @@ export async function discover(tree: Tree): Promise<Workspace> {
   // One batch for everything discovery may read: root files, project.json files and every package.json.
   // The lockfile rides along: keys and attribution read it later, and one more blob here is cheaper than another git process.
   const lockfiles = LOCKFILES.map(([f]) => f).filter((f) => tree.files.has(f));
-  const wanted = ['pnpm-workspace.yaml', CONFIG_FILE, ...nxFiles, ...manifests, ...lockfiles.slice(0, 1)];
+  // Cargo manifests only when the root one exists (a workspace); a repository without Rust reads none.
+  const cargoFiles = tree.files.has('Cargo.toml') ? [...tree.files.keys()].filter((f) => (f === 'Cargo.toml' || f.endsWith('/Cargo.toml')) && !isIgnoredDir(f) && !f.split('/').includes('target')) : [];
+  const wanted = ['pnpm-workspace.yaml', CONFIG_FILE, ...nxFiles, ...manifests, ...cargoFiles, ...lockfiles.slice(0, 1)];
   const contents = await readAll(tree, wanted);
 
   // --- the maestro config (optional) ---
@@ -230,6 +240,18 @@ export async function discover(tree: Tree): Promise<Workspace> {
     }
   }
 
+  // --- the workspace root, as pnpm sees it: a project owning every file no other project owns ---
+  // Only a named root (a name is what selects it), and without scripts that run the whole workspace
+  // (`pnpm -r test`, `turbo run`…) or install hooks as targets: those would run everything again.
+  if (globs && rootManifest?.name && !projects.has(rootManifest.name)) {
+    jsManifests.set(rootManifest.name, rootManifest);
+    const targets = new Map<string, TargetConfig>();
+    for (const [script, command] of Object.entries(rootManifest.scripts ?? {})) {
+      if (!ROOT_LIFECYCLE.test(script) && !WORKSPACE_RUNNER.test(command)) targets.set(script, targetFor(script));
+    }
+    add({ name: rootManifest.name, root: '.', source, manifest: 'package.json', deps: new Map(), targets, ...(rootManifest.scripts ? { scripts: rootManifest.scripts } : {}) });
+  } else if (globs && rootManifest?.name) warnings.push(`the workspace root is named ${rootManifest.name}, like the package at ${projects.get(rootManifest.name)!.root}; the root is not a project`);
+
   // --- Nx project.json (merges into a package.json project at the same root) ---
   const implicit = new Map<string, string[]>();
   for (const file of nxFiles) {
@@ -249,6 +271,24 @@ export async function discover(tree: Tree): Promise<Workspace> {
       }
     }
     if (nx.implicitDependencies?.length) implicit.set(name, nx.implicitDependencies.filter((d) => !d.startsWith('!')));
+  }
+
+  // --- Cargo workspace crates (a JavaScript package of the same name wins, with a warning) ---
+  let hasCrates = false;
+  if (cargoFiles.length) {
+    const cargoText = new Map(cargoFiles.map((f) => [f, contents.get(f) ?? '']));
+    await loadGlobEngine(cargoMemberGlobs(cargoText.get('Cargo.toml')));
+    const { crates, warnings: cw } = discoverCargo(cargoText, compileGlob);
+    warnings.push(...cw);
+    for (const c of crates) {
+      if (projects.has(c.name)) {
+        warnings.push(`crate ${c.name} (${c.root}) has the name of a package at ${projects.get(c.name)!.root}; the crate is not a project`);
+        continue;
+      }
+      const targets = new Map<string, TargetConfig>([['build', targetFor('build')], ['test', targetFor('test')]]);
+      add({ name: c.name, root: c.root, source: 'cargo', manifest: c.manifest, deps: c.deps, targets });
+      hasCrates = true;
+    }
   }
 
   // --- maestro.projects.yaml projects ---
@@ -277,7 +317,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
     for (const field of DEP_FIELDS) {
       for (const [key, spec] of Object.entries(m[field] ?? {})) {
         const target = referencedName(key, spec);
-        if (target === name || !projects.has(target) || project.deps.has(target)) continue;
+        if (target === name || !projects.has(target) || project.deps.has(target) || projects.get(target)!.source === 'cargo') continue;
         if (!/^(workspace|link|file):/.test(spec) && links()) {
           const how = links()!.get(project.root)?.get(key);
           // Resolved from the registry (e.g. `catalog:` pinned to a published version): not an edge.
@@ -308,10 +348,19 @@ export async function discover(tree: Tree): Promise<Workspace> {
     }
   }
   const global = config['global-replace'] ? [...(config.global ?? [])] : [...DEFAULT_GLOBAL, ...(config.global ?? [])];
-  const ws: Workspace = { projects, global, targetDefaults, warnings };
+  const ws: Workspace = { projects, global, targetDefaults, warnings, ...(hasCrates ? { cargoGlobal: CARGO_GLOBAL } : {}) };
   if (lockfile) ws.lockfile = lockfile;
   return ws;
 }
+
+/** `file` relative to a project root ('.' is the workspace root), or undefined when it is not inside. */
+export function relativeTo(root: string, file: string): string | undefined {
+  if (root === '.') return file;
+  return file.startsWith(`${root}/`) ? file.slice(root.length + 1) : undefined;
+}
+
+/** A path inside a project root ('.' is the workspace root). */
+export const inRoot = (root: string, rel: string) => (root === '.' ? rel : `${root}/${rel}`);
 
 /** Map each file to the project that owns it: the deepest root, plus config projects whose globs match. */
 export class Ownership {
@@ -335,7 +384,15 @@ export class Ownership {
       }
     }
     for (const g of this.globbed) if (g.matcher.matches(file, g.project.root)) out.push(g.project);
+    // The workspace root (when it is a project) owns what no other project does.
+    if (!out.length && this.byRoot.has('.')) out.push(this.byRoot.get('.')!);
     return out;
+  }
+
+  /** True if only the workspace root owns the file. */
+  rootOnly(file: string): boolean {
+    const o = this.owners(file);
+    return o.length === 1 && o[0]!.root === '.';
   }
 }
 
@@ -429,11 +486,8 @@ export class InputMatcher {
   }
 
   matches(file: string, root: string): boolean {
-    const inside = file.startsWith(`${root}/`);
-    if (inside) {
-      const rel = file.slice(root.length + 1);
-      if (this.rel.inc.some((m) => m.test(rel)) && !this.rel.exc.some((m) => m.test(rel)) && !this.abs.exc.some((m) => m.test(file))) return true;
-    }
-    return this.abs.inc.some((m) => m.test(file)) && !this.abs.exc.some((m) => m.test(file)) && !(inside && this.rel.exc.some((m) => m.test(file.slice(root.length + 1))));
+    const rel = relativeTo(root, file);
+    if (rel !== undefined && this.rel.inc.some((m) => m.test(rel)) && !this.rel.exc.some((m) => m.test(rel)) && !this.abs.exc.some((m) => m.test(file))) return true;
+    return this.abs.inc.some((m) => m.test(file)) && !this.abs.exc.some((m) => m.test(file)) && !(rel !== undefined && this.rel.exc.some((m) => m.test(rel)));
   }
 }

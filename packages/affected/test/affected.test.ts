@@ -64,14 +64,16 @@ describe('project discovery and closure', () => {
     expect(r.all).toBe(false);
   });
 
-  test('README-only edit: the project is listed but no task runs; root docs affect nothing', async () => {
+  test('README-only edit: the project is listed but no task runs; root docs belong to the workspace root, which runs nothing for them', async () => {
     const f = shop();
     const base = f.head();
     f.commit('docs', { 'packages/utils/README.md': '# utils\n\nMore.\n', 'docs/NOTES.md': 'more notes\n', 'README.md': '# shop!\n' });
     const r = await affectedBetween(f, base);
-    expect(names(r)).toEqual(['@shop/api', '@shop/utils', 'web-app']);
+    // The named root is a project, as pnpm's --filter sees it: it owns what no package owns.
+    expect(names(r)).toEqual(['@shop/api', '@shop/utils', 'shop', 'web-app']);
+    expect(reasonsMap(r)['shop']).toEqual(['README.md changed', 'docs/NOTES.md changed']);
     expect(r.tasks).toEqual([]);
-    expect(r.unowned).toEqual(['README.md', 'docs/NOTES.md']);
+    expect(r.unowned).toEqual([]);
   });
 
   test('a test-only edit runs that project’s tests, not its build nor its dependents’ tasks', async () => {
@@ -110,17 +112,21 @@ describe('project discovery and closure', () => {
     expect(describeReason(r.projects[0]!.reasons[0]!)).toBe('new project (packages/cart/package.json)');
   });
 
-  test('root package.json: scripts-only edits affect nothing, dependency edits affect everything', async () => {
+  test('root package.json: scripts-only edits affect the workspace root alone (not a script that runs every package), dependency edits affect everything', async () => {
     const f = shop();
     const base = f.head();
-    f.commit('scripts', { 'package.json': J({ name: 'shop', private: true, scripts: { lint: 'eslint .', fmt: 'prettier -w .' }, devDependencies: { typescript: '5.9.3' } }) });
-    expect((await affectedBetween(f, base)).projects).toEqual([]);
+    f.commit('scripts', { 'package.json': J({ name: 'shop', private: true, scripts: { lint: 'eslint .', fmt: 'prettier -w .', 'test-all': 'pnpm -r test', postinstall: 'husky' }, devDependencies: { typescript: '5.9.3' } }) });
+    const scripts = await affectedBetween(f, base);
+    expect(names(scripts)).toEqual(['shop']);
+    expect(reasonsMap(scripts)['shop']).toEqual(['package.json changed']);
+    // `pnpm -r test` from the root would run every package again; postinstall is an install hook.
+    expect(tasks(scripts)).toEqual(['shop:fmt', 'shop:lint']);
     const mid = f.head();
     f.commit('deps', { 'package.json': J({ name: 'shop', private: true, scripts: {}, devDependencies: { typescript: '5.9.2' } }) });
     const r = await affectedBetween(f, mid);
     expect(r.all).toBe(true);
     expect(r.allReason).toMatch(/root package.json changed/);
-    expect(names(r)).toHaveLength(4);
+    expect(names(r)).toHaveLength(5); // four packages and the root
   });
 
   test('global inputs (turbo.json, tsconfig.base.json, configured globs) affect everything with the reason', async () => {
@@ -130,7 +136,7 @@ describe('project discovery and closure', () => {
     const r = await affectedBetween(f, base);
     expect(r.all).toBe(true);
     expect(r.allReason).toBe('tools/gen.mjs is a global input');
-    expect(r.tasks.length).toBe(8);
+    expect(r.tasks.length).toBe(9); // the root's lint included
     const mid = f.head();
     f.commit('turbo', { 'turbo.json': '{}\n' });
     expect((await affectedBetween(f, mid)).allReason).toBe('turbo.json is a global input');
@@ -248,7 +254,8 @@ describe('non-JS and Nx projects', () => {
     const mid = f.head();
     f.commit('script', { 'scripts/go-lint.sh': 'false\n', 'services/api/README.md': 'go!\n' });
     const r2 = await affectedBetween(f, mid);
-    expect(names(r2)).toEqual(['api-go']);
+    // services/api/README.md is not one of api-go's declared inputs: the workspace root owns it.
+    expect(names(r2)).toEqual(['api-go', 'shop']);
     expect(tasks(r2)).toEqual([]); // neither file is an input of build or test... test defaults exclude docs only
   });
 });

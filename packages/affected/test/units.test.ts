@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { GitFixture } from '@maestro/harness';
-import { buildMatrix, computeAffected, importsOf, memoryTree, resolveBase, resolveFile, selectTests, stripComments, type AffectedTask } from '../src/index.js';
+import { buildMatrix, computeAffected, describeReason, importsOf, memoryTree, resolveBase, resolveFile, selectTests, stripComments, type AffectedTask } from '../src/index.js';
 
 let fx: GitFixture | undefined;
 afterEach(() => fx?.dispose());
@@ -106,5 +106,58 @@ describe('base resolution', () => {
     expect(r.reason).toBe('workflow_dispatch has no base commit; looking up the last successful run needs a token');
     const first = await resolveBase({ cwd: fx.work, eventName: 'push', event: { before: '0'.repeat(40), repository: { default_branch: 'main' } }, sha, ref: 'refs/heads/main' });
     expect(first.reason).toMatch(/new branch was pushed .* no other branch/);
+  });
+});
+
+describe('Cargo workspace crates (non-JavaScript projects in the same repository)', () => {
+  const files: Record<string, string> = {
+    'pnpm-workspace.yaml': 'packages:\n  - "packages/*"\n',
+    'package.json': JSON.stringify({ name: 'root', private: true }),
+    'packages/web/package.json': JSON.stringify({ name: 'web', scripts: { test: 'x' } }),
+    'packages/web/index.ts': 'export {};\n',
+    'Cargo.toml': '[workspace]\nmembers = ["crates/*", "tools/gen"]\nexclude = ["crates/scratch"]\n\n[workspace.dependencies]\ncore = { path = "crates/core" }\nserde = "1"\n',
+    'Cargo.lock': 'version = 3\n',
+    'crates/core/Cargo.toml': '[package]\nname = "core"\nversion = "0.1.0"\n',
+    'crates/core/src/lib.rs': 'pub fn f() {}\n',
+    // Inherits the path dependency from [workspace.dependencies]; serde is a registry crate, not an edge.
+    'crates/cli/Cargo.toml': '[package]\nname = "cli"\nversion = "0.1.0"\n\n[dependencies]\ncore = { workspace = true }\nserde = { workspace = true }\n',
+    'crates/cli/src/main.rs': 'fn main() {}\n',
+    // A dev-dependency written as a path, under a target table.
+    'tools/gen/Cargo.toml': "[package]\nname = \"gen\"\nversion = \"0.1.0\"\n\n[target.'cfg(unix)'.dev-dependencies]\ncli = { path = \"../../crates/cli\" }\n",
+    'tools/gen/src/main.rs': 'fn main() {}\n',
+    'crates/scratch/Cargo.toml': '[package]\nname = "scratch"\n',
+    'crates/scratch/src/lib.rs': '\n',
+  };
+  const run = async (change: Record<string, string>, path: string) => {
+    const base = memoryTree('base', files);
+    const head = memoryTree('head', { ...files, ...change });
+    return computeAffected({ base, head, changes: [{ status: 'modified', path }] });
+  };
+
+  test('members are projects with path edges (written or inherited); a change in one crate affects its dependents only', async () => {
+    const r = await run({ 'crates/core/src/lib.rs': 'pub fn f() { g() }\n' }, 'crates/core/src/lib.rs');
+    expect([...r.workspace.projects.values()].filter((p) => p.source === 'cargo').map((p) => [p.name, p.root, [...p.deps.keys()]])).toEqual([
+      ['cli', 'crates/cli', ['core']],
+      ['core', 'crates/core', []],
+      ['gen', 'tools/gen', ['cli']],
+    ]);
+    expect(r.projects.map((p) => p.name)).toEqual(['cli', 'core', 'gen']);
+    expect(r.unowned).toEqual([]);
+    expect(r.tasks.map((t) => `${t.project}:${t.target}`)).toEqual(['cli:build', 'cli:test', 'core:build', 'core:test', 'gen:build', 'gen:test']);
+  });
+
+  test('Cargo.lock and the workspace manifest affect every crate and no JavaScript package; a JS change no crate', async () => {
+    const lock = await run({ 'Cargo.lock': 'version = 4\n' }, 'Cargo.lock');
+    expect(lock.all).toBe(false);
+    expect(lock.projects.map((p) => p.name)).toEqual(['cli', 'core', 'gen']);
+    expect(describeReason(lock.projects[0]!.reasons[0]!)).toBe('Cargo.lock changed');
+    const js = await run({ 'packages/web/index.ts': 'export const x = 1;\n' }, 'packages/web/index.ts');
+    expect(js.projects.map((p) => p.name)).toEqual(['web']);
+  });
+
+  test('bad Cargo.toml: a ConfigError at its line; a crate named like a package is left out with a warning', async () => {
+    await expect(run({ 'crates/core/Cargo.toml': '[package\nname = "core"\n' }, 'crates/core/Cargo.toml')).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringMatching(/invalid TOML/) });
+    const clash = await run({ 'crates/core/Cargo.toml': '[package]\nname = "web"\n' }, 'crates/core/Cargo.toml');
+    expect(clash.warnings.join('\n')).toMatch(/crate web \(crates\/core\) has the name of a package at packages\/web; the crate is not a project/);
   });
 });
