@@ -45,7 +45,9 @@ function keyValue(line: string): [string, string] | undefined {
     }
     i++;
   } else {
-    const at = line.indexOf(':');
+    // A plain key ends at the first ': ' or a ':' ending the line (`node@runtime:26.7.0:` has colons inside).
+    const sp = line.indexOf(': ');
+    const at = sp >= 0 ? sp : line.endsWith(':') ? line.length - 1 : -1;
     if (at < 0) return undefined;
     i = at;
   }
@@ -88,13 +90,24 @@ export function readPnpmLockFast(source: string): PnpmLock | undefined {
   let l4: Obj | undefined; // field inside it (dependencies, …)
   let l6: Obj | undefined; // importer dependency {specifier, version}
   let l4Name = '';
+  let blockResolution: Obj | undefined;
   for (let n = 0; n < lines.length; n++) {
     const raw = lines[n]!;
     if (raw === '' || raw.trimStart().startsWith('#')) continue;
     const indent = raw.length - raw.trimStart().length;
     const line = raw.slice(indent);
     if (raw.endsWith('\r')) return undefined;
-    if (section === 'packages' && indent >= 6) continue; // nested fields of a package entry (engines, os lists, …)
+    if (section === 'packages' && indent >= 6) {
+      // Nested fields of a package entry (engines, os lists, …) are skipped; a block-form resolution
+      // (`resolution:` then its fields, e.g. node@runtime's variations) keeps its top-level scalars.
+      if (blockResolution && indent === 6) {
+        const f = keyValue(line);
+        const v = f && f[1] !== '' ? scalar(f[1]) : undefined;
+        if (f && v !== undefined) blockResolution[f[0]] = v;
+      }
+      continue;
+    }
+    blockResolution = undefined;
     if (section === 'snapshots' && indent === 6 && l4Name === 'transitivePeerDependencies' && line.startsWith('- ')) continue;
     if (indent % 2 !== 0 || line.startsWith('- ')) return undefined;
     const kv = keyValue(line);
@@ -132,9 +145,14 @@ export function readPnpmLockFast(source: string): PnpmLock | undefined {
       if (section === 'packages') {
         // Only `resolution` matters; other fields may be any shape on one line or nested below.
         if (key === 'resolution') {
-          const m = flowMap(value);
-          if (!m) return undefined;
-          l2['resolution'] = m;
+          if (value === '') {
+            blockResolution = {};
+            l2['resolution'] = blockResolution;
+          } else {
+            const m = flowMap(value);
+            if (!m) return undefined;
+            l2['resolution'] = m;
+          }
         }
         l4 = undefined;
         continue;

@@ -13,7 +13,8 @@ function projection(lock: Obj): Obj {
   return {
     lockfileVersion: String(lock['lockfileVersion']),
     importers: Object.fromEntries(Object.entries(lock['importers'] ?? {}).map(([k, v]) => [k, pick(v as Obj, ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'])])),
-    packages: Object.fromEntries(Object.entries(lock['packages'] ?? {}).map(([k, v]) => [k, { resolution: (v as Obj)?.['resolution'] }])),
+    // Attribution reads a package's integrity, tarball or commit (nothing nested deeper).
+    packages: Object.fromEntries(Object.entries(lock['packages'] ?? {}).map(([k, v]) => [k, pick((v as Obj)?.['resolution'], ['integrity', 'tarball', 'commit', 'type'])])),
     snapshots: Object.fromEntries(Object.entries(lock['snapshots'] ?? {}).map(([k, v]) => [k, pick(v as Obj, ['dependencies', 'optionalDependencies'])])),
   };
 }
@@ -28,6 +29,44 @@ const FIXTURES = ['pnpm-lock.v1.yaml', 'pnpm-lock.v2.yaml', 'pnpm-lock.v3.yaml']
 describe('fast pnpm v9 lockfile reader', () => {
   test.each([...FIXTURES, path.resolve('pnpm-lock.yaml')])('reads %s exactly as js-yaml does (for the fields used)', (file) => {
     const src = readFileSync(file, 'utf8');
+    expect(fastProjection(src)).toEqual(projection(load(src) as Obj));
+  });
+
+  test("a block-form resolution (pnpm's node@runtime variations, in pnpm/pnpm's own lockfile) is read, not left to js-yaml", () => {
+    const src = [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      '    devDependencies:',
+      '      node:',
+      '        specifier: runtime:26.7.0',
+      '        version: runtime:26.7.0',
+      'packages:',
+      "  a@1.0.0:",
+      "    resolution: {integrity: sha512-aaa}",
+      "    engines: {node: '>=18'}",
+      '',
+      '  node@runtime:26.7.0:',
+      '    resolution:',
+      '      type: variations',
+      '      variants:',
+      '        - resolution:',
+      '            archive: tarball',
+      '            integrity: sha256-aiblNEH7fhCX+gsZYWAAoDCpuWFW6xWg/iJoLP3xmtI=',
+      '            url: https://nodejs.org/download/release/v26.7.0/node-v26.7.0-aix-ppc64.tar.gz',
+      '          targets:',
+      '            - cpu: ppc64',
+      '              os: aix',
+      '    hasBin: true',
+      '  b@2.0.0:',
+      '    resolution:',
+      '      integrity: sha512-bbb',
+      '      tarball: https://example.com/b.tgz',
+      'snapshots:',
+      '  a@1.0.0: {}',
+      '',
+    ].join('\n');
+    expect(readPnpmLockFast(src)).toBeDefined();
     expect(fastProjection(src)).toEqual(projection(load(src) as Obj));
   });
 
