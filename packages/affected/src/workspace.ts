@@ -233,6 +233,13 @@ export async function discover(tree: Tree): Promise<Workspace> {
         warnings.push(`${file} has no "name"; it is not a workspace package`);
         continue;
       }
+      // pnpm accepts two packages of one name (vite's test fixtures do it); a name is a project here,
+      // so the first (in path order) keeps it and the other's files belong to whatever contains them.
+      const same = projects.get(m.name);
+      if (same) {
+        warnings.push(`${file}: the name ${m.name} is taken by ${same.root}; this package is not a separate project (its files belong to the project containing it)`);
+        continue;
+      }
       jsManifests.set(m.name, m);
       const targets = new Map<string, TargetConfig>();
       for (const script of Object.keys(m.scripts ?? {})) targets.set(script, targetFor(script));

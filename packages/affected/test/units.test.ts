@@ -161,3 +161,22 @@ describe('Cargo workspace crates (non-JavaScript projects in the same repository
     expect(clash.warnings.join('\n')).toMatch(/crate web \(crates\/core\) has the name of a package at packages\/web; the crate is not a project/);
   });
 });
+
+describe('two packages of one name (pnpm accepts it; vite has such test fixtures)', () => {
+  test('the first in path order keeps the name, the other is no project, a warning says so; nothing fails', async () => {
+    const files: Record<string, string> = {
+      'pnpm-workspace.yaml': 'packages:\n  - "packages/*"\n  - "packages/**/__tests__/**"\n',
+      'packages/vite/package.json': JSON.stringify({ name: 'vite', scripts: { test: 'x' } }),
+      'packages/vite/src/index.ts': 'export {};\n',
+      'packages/vite/src/__tests__/a/package.json': JSON.stringify({ name: 'mylib' }),
+      'packages/vite/src/__tests__/b/package.json': JSON.stringify({ name: 'mylib' }),
+      'packages/vite/src/__tests__/b/index.js': 'x\n',
+    };
+    const base = memoryTree('base', files);
+    const head = memoryTree('head', { ...files, 'packages/vite/src/__tests__/b/index.js': 'y\n' });
+    const r = await computeAffected({ base, head, changes: [{ status: 'modified', path: 'packages/vite/src/__tests__/b/index.js' }] });
+    expect(r.workspace.projects.get('mylib')?.root).toBe('packages/vite/src/__tests__/a');
+    expect(r.warnings.join('\n')).toMatch(/packages\/vite\/src\/__tests__\/b\/package.json: the name mylib is taken by packages\/vite\/src\/__tests__\/a/);
+    expect(r.projects.map((p) => p.name)).toEqual(['vite']);
+  });
+});
