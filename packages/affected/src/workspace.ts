@@ -95,6 +95,8 @@ const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'opti
 
 /** Parse and check a JSON file: a fast guard on the common path, the zod schema for the error. */
 async function readJson<T>(guard: (v: unknown) => v is T, schema: SchemaName, source: string, file: string): Promise<T> {
+  // npm and pnpm read a manifest that starts with a byte-order mark (vite's playground has one).
+  if (source.charCodeAt(0) === 0xfeff) source = source.slice(1);
   const data = parseJson(source, file);
   if (guard(data)) return data;
   return explain(schema, data, source, file, `fix ${path.basename(file)} so it is valid`);

@@ -162,7 +162,7 @@ describe('Cargo workspace crates (non-JavaScript projects in the same repository
   });
 });
 
-describe('two packages of one name (pnpm accepts it; vite has such test fixtures)', () => {
+describe('what pnpm accepts in a workspace: two packages of one name (vite test fixtures), a manifest with a BOM', () => {
   test('the first in path order keeps the name, the other is no project, a warning says so; nothing fails', async () => {
     const files: Record<string, string> = {
       'pnpm-workspace.yaml': 'packages:\n  - "packages/*"\n  - "packages/**/__tests__/**"\n',
@@ -171,6 +171,8 @@ describe('two packages of one name (pnpm accepts it; vite has such test fixtures
       'packages/vite/src/__tests__/a/package.json': JSON.stringify({ name: 'mylib' }),
       'packages/vite/src/__tests__/b/package.json': JSON.stringify({ name: 'mylib' }),
       'packages/vite/src/__tests__/b/index.js': 'x\n',
+      // A manifest with a byte-order mark, as npm and pnpm accept it.
+      'packages/bom/package.json': '\uFEFF' + JSON.stringify({ name: 'bom' }),
     };
     const base = memoryTree('base', files);
     const head = memoryTree('head', { ...files, 'packages/vite/src/__tests__/b/index.js': 'y\n' });
@@ -178,5 +180,6 @@ describe('two packages of one name (pnpm accepts it; vite has such test fixtures
     expect(r.workspace.projects.get('mylib')?.root).toBe('packages/vite/src/__tests__/a');
     expect(r.warnings.join('\n')).toMatch(/packages\/vite\/src\/__tests__\/b\/package.json: the name mylib is taken by packages\/vite\/src\/__tests__\/a/);
     expect(r.projects.map((p) => p.name)).toEqual(['vite']);
+    expect(r.workspace.projects.get('bom')?.root).toBe('packages/bom');
   });
 });
