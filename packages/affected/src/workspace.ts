@@ -115,9 +115,17 @@ function isIgnoredDir(p: string): boolean {
 
 /** Directories matched by workspace globs (`!` negates), in tree order. */
 function matchDirs(dirs: readonly string[], globs: readonly string[]): string[] {
-  const pos = globs.filter((g) => !g.startsWith('!')).map((g) => compileGlob(g.replace(/^\.\//, '').replace(/\/+$/, '')));
-  const neg = globs.filter((g) => g.startsWith('!')).map((g) => compileGlob(g.slice(1).replace(/^\.\//, '').replace(/\/+$/, '')));
-  return dirs.filter((d) => pos.some((m) => m.test(d)) && !neg.some((m) => m.test(d)));
+  // pnpm globs `<pattern>/package.json`, so a trailing `/**` also matches the directory itself
+  // (`packages/**/__tests__/**` includes `…/__tests__`): both forms are tried.
+  const forms = (g: string) => {
+    const clean = g.replace(/^\.\//, '').replace(/\/+$/, '');
+    return clean.endsWith('/**') ? [clean, clean.slice(0, -3)] : [clean];
+  };
+  const pos = globs.filter((g) => !g.startsWith('!')).flatMap(forms).map((g) => compileGlob(g));
+  const neg = globs.filter((g) => g.startsWith('!')).flatMap((g) => forms(g.slice(1))).map((g) => compileGlob(g));
+  // Shallower first: when two packages share a name, the outer one keeps it (nested ones are fixtures).
+  const depth = (d: string) => d.split('/').length;
+  return dirs.filter((d) => pos.some((m) => m.test(d)) && !neg.some((m) => m.test(d))).sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function mergeTarget(base: TargetConfig, over?: TargetOverride): TargetConfig {
@@ -236,7 +244,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
         continue;
       }
       // pnpm accepts two packages of one name (vite's test fixtures do it); a name is a project here,
-      // so the first (in path order) keeps it and the other's files belong to whatever contains them.
+      // so the shallower (then first in path order) keeps it and the other's files belong to whatever contains them.
       const same = projects.get(m.name);
       if (same) {
         warnings.push(`${file}: the name ${m.name} is taken by ${same.root}; this package is not a separate project (its files belong to the project containing it)`);

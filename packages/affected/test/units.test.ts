@@ -165,12 +165,17 @@ describe('Cargo workspace crates (non-JavaScript projects in the same repository
 describe('what pnpm accepts in a workspace: two packages of one name (vite test fixtures), a manifest with a BOM', () => {
   test('the first in path order keeps the name, the other is no project, a warning says so; nothing fails', async () => {
     const files: Record<string, string> = {
-      'pnpm-workspace.yaml': 'packages:\n  - "packages/*"\n  - "packages/**/__tests__/**"\n',
+      'pnpm-workspace.yaml': 'packages:\n  - "packages/*"\n  - "packages/*/dir/**"\n  - "packages/**/__tests__/**"\n',
       'packages/vite/package.json': JSON.stringify({ name: 'vite', scripts: { test: 'x' } }),
       'packages/vite/src/index.ts': 'export {};\n',
       'packages/vite/src/__tests__/a/package.json': JSON.stringify({ name: 'mylib' }),
       'packages/vite/src/__tests__/b/package.json': JSON.stringify({ name: 'mylib' }),
       'packages/vite/src/__tests__/b/index.js': 'x\n',
+      // The directory a trailing /** names is a package too (pnpm globs <pattern>/package.json).
+      'packages/vite/src/node/__tests__/package.json': JSON.stringify({ name: 'unit-node' }),
+      // Same name, nested deeper: the outer package keeps it.
+      'packages/outer/package.json': JSON.stringify({ name: 'dup' }),
+      'packages/outer/dir/module/package.json': JSON.stringify({ name: 'dup' }),
       // A manifest with a byte-order mark, as npm and pnpm accept it.
       'packages/bom/package.json': '\uFEFF' + JSON.stringify({ name: 'bom' }),
     };
@@ -181,5 +186,7 @@ describe('what pnpm accepts in a workspace: two packages of one name (vite test 
     expect(r.warnings.join('\n')).toMatch(/packages\/vite\/src\/__tests__\/b\/package.json: the name mylib is taken by packages\/vite\/src\/__tests__\/a/);
     expect(r.projects.map((p) => p.name)).toEqual(['vite']);
     expect(r.workspace.projects.get('bom')?.root).toBe('packages/bom');
+    expect(r.workspace.projects.get('unit-node')?.root).toBe('packages/vite/src/node/__tests__');
+    expect(r.workspace.projects.get('dup')?.root).toBe('packages/outer');
   });
 });
