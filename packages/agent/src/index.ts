@@ -1,0 +1,2 @@
+export * from './prices.js';
+export * from './ledger.js';
