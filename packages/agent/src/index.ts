@@ -1,2 +1,4 @@
 export * from './prices.js';
 export * from './ledger.js';
+export * from './call.js';
+export * from './anthropic.js';

@@ -33,6 +33,8 @@ export interface Usage {
   cacheRead?: number;
   cacheWrite5m?: number;
   cacheWrite1h?: number;
+  /** An attempt whose usage never came back (a cut stream, a timeout): counted at its worst case. */
+  worstCase?: { promptTokens: number; maxOutputTokens: number };
 }
 
 export function priceOf(table: PriceTable, model: string): ModelPrice {
@@ -48,6 +50,7 @@ function ratesFor(p: ModelPrice, promptTokens: number): z.infer<typeof rates> {
 
 /** What a call cost, in USD, from the usage the provider reported. */
 export function costOf(p: ModelPrice, u: Usage): number {
+  if (u.worstCase) return worstCaseOf(p, u.worstCase.promptTokens, u.worstCase.maxOutputTokens);
   const prompt = u.input + (u.cacheRead ?? 0) + (u.cacheWrite5m ?? 0) + (u.cacheWrite1h ?? 0);
   const r = ratesFor(p, prompt);
   // A cache rate the table does not give is billed like plain input (OpenAI writes) — never as 0.
