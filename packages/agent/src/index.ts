@@ -2,3 +2,4 @@ export * from './prices.js';
 export * from './ledger.js';
 export * from './call.js';
 export * from './anthropic.js';
+export * from './openai.js';
