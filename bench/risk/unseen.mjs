@@ -15,7 +15,7 @@ import { buildLib } from '../build-lib.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { resamples: { type: 'string', default: '1000' } } });
 const B = Number(values.resamples);
-const { auc, ece, fit, fitAnchored, readJitCsv, score, DEFAULT_MODEL } = await buildLib(here);
+const { auc, ece, fit, fitAnchored, readJitCsv, score, DEFAULT_MODEL, seededRandom: rng } = await buildLib(here);
 
 const SETS = [
   ['jdt', 'Eclipse JDT 2014–2016 (unseen project)'],
@@ -26,18 +26,6 @@ const SETS = [
   ['go.old', 'Go 2011–2014 (earlier window of a fitted project)'],
   ['gerrit.old', 'Gerrit 2011–2014 (earlier window of a fitted project)'],
 ];
-
-/** mulberry32: a seeded PRNG, so the intervals are the same on every run. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** AUC of a resample given as per-row multiplicities, over rows pre-sorted by score (O(n) per resample). */
 function weightedAuc(order, s, y, w) {

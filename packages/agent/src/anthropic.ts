@@ -6,7 +6,7 @@
  * TTL, cache reads, output).
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { ProviderError, type Provider, type ProviderCall, type ProviderResult } from './call.js';
+import { ProviderError, retryAfterMs, type Provider, type ProviderCall, type ProviderResult } from './call.js';
 import type { Usage } from './prices.js';
 
 export interface AnthropicOptions {
@@ -37,9 +37,7 @@ export function classify(e: unknown): ProviderError {
     const status = e.status ?? 0;
     const type = (e.type ?? (e.error as { error?: { type?: string } } | undefined)?.error?.type) as string | undefined;
     const message = `${type ?? 'error'}: ${e.apiMessage ?? e.message}`.slice(0, 300);
-    const header = e.headers?.get?.('retry-after');
-    const retryAfter = header == null || header.trim() === '' ? NaN : Number(header);
-    const wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined;
+    const wait = retryAfterMs(e.headers?.get?.('retry-after'));
     // Billing and auth do not heal by waiting: fail fast with the provider's words.
     if (status === 401 || status === 403 || status === 402 || type === 'billing_error' || type === 'authentication_error' || type === 'permission_error') return new ProviderError('fatal', message, status);
     if (status === 429 || status === 529 || type === 'overloaded_error' || type === 'rate_limit_error' || status >= 500) return new ProviderError('retryable', message, status, wait);

@@ -43,6 +43,12 @@ export class ProviderError extends Error {
   }
 }
 
+/** A `retry-after` header in ms (seconds as the providers send it); undefined when absent or not a number. */
+export function retryAfterMs(header: string | null | undefined): number | undefined {
+  const n = header == null || header.trim() === '' ? NaN : Number(header);
+  return Number.isFinite(n) && n >= 0 ? n * 1000 : undefined;
+}
+
 export interface Provider {
   readonly name: string;
   call(c: ProviderCall): Promise<ProviderResult>;

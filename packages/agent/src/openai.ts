@@ -6,7 +6,7 @@
  * read as the API reports it, cached input tokens apart.
  */
 import OpenAI from 'openai';
-import { ProviderError, type Provider, type ProviderCall, type ProviderResult } from './call.js';
+import { ProviderError, retryAfterMs, type Provider, type ProviderCall, type ProviderResult } from './call.js';
 import type { Usage } from './prices.js';
 
 export interface OpenAIOptions {
@@ -30,9 +30,7 @@ export function classifyOpenAI(e: unknown): ProviderError {
     const status = e.status ?? 0;
     const code = e.code ?? e.type ?? 'error';
     const message = `${code}: ${(e.error as { message?: string } | undefined)?.message ?? e.message}`.slice(0, 300);
-    const header = e.headers?.get?.('retry-after');
-    const retryAfter = header == null || header.trim() === '' ? NaN : Number(header);
-    const wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined;
+    const wait = retryAfterMs(e.headers?.get?.('retry-after'));
     // A 429 for an empty account is not a rate limit: waiting does not refill it.
     if (code === 'insufficient_quota' || status === 401 || status === 403) return new ProviderError('fatal', message, status);
     if (status === 429 || status >= 500) return new ProviderError('retryable', message, status, wait);

@@ -1,22 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { seededRandom as rng } from '@maestro/core/random';
 import { costOf, Ledger, MemoryLedgerLog, parsePriceTable, priceOf, promptTokenBound, stateOf, worstCaseOf, type Entry, type LedgerLog, type Limits, type PriceTable, type Usage } from '../src/index.js';
 
 const TABLE_TEXT = readFileSync(path.resolve('prompts/prices.json'), 'utf8');
 const TABLE = parsePriceTable(TABLE_TEXT);
-
-/** mulberry32: the same runs on every machine. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('price table', () => {
   test('the shipped table parses; a cost is the sum of each kind of token at its own rate, cache reads and writes included', () => {
