@@ -3,3 +3,4 @@ export * from './ledger.js';
 export * from './call.js';
 export * from './anthropic.js';
 export * from './openai.js';
+export * from './router.js';
