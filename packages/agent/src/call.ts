@@ -7,6 +7,7 @@
  */
 import type { PriceTable, Usage } from './prices.js';
 import type { Ledger } from './ledger.js';
+import type { ResponseCache } from './response-cache.js';
 
 export interface ProviderCall {
   model: string;
@@ -69,10 +70,12 @@ export interface BudgetedCallOptions {
   /** Injected: waiting is the caller's clock (tests never sleep). */
   sleep: (ms: number) => Promise<void>;
   log?: (line: string) => void;
+  /** A re-run on the same inputs is answered from here (no call, no spend). */
+  cache?: { store: ResponseCache; promptVersion: string; revision: string };
 }
 
 export type BudgetedCallResult =
-  | { ok: true; result: ProviderResult; cost: number; attempts: number; reservation: string }
+  | { ok: true; result: ProviderResult; cost: number; attempts: number; reservation?: string; cached?: boolean }
   | { ok: false; reason: string; cost: number; attempts: number };
 
 /** The model that answered is the one asked for, allowing a dated snapshot of it (`…-20261001`). */
@@ -83,6 +86,14 @@ export function sameModel(requested: string, served: string): boolean {
 export async function budgetedCall(o: BudgetedCallOptions): Promise<BudgetedCallResult> {
   const retries = o.retries ?? 2;
   const maxWait = o.maxWaitMs ?? 60_000;
+  const parts = o.cache && { model: o.call.model, promptVersion: o.cache.promptVersion, revision: o.cache.revision, system: o.call.system, prompt: o.call.prompt };
+  if (o.cache && parts) {
+    const hit = await o.cache.store.get(parts);
+    if (hit) {
+      o.log?.(`${o.role}: answered from the response cache (${o.cache.promptVersion} at ${o.cache.revision.slice(0, 12)}); no call, no spend`);
+      return { ok: true, result: hit, cost: 0, attempts: 0, cached: true };
+    }
+  }
   const decision = await o.ledger.reserve({ role: o.role, model: o.call.model, promptTokens: o.promptTokens, maxOutputTokens: o.call.maxOutputTokens, attempts: 1 + retries });
   if (!decision.ok) {
     o.log?.(`${o.role}: not called — ${decision.reason}`);
@@ -102,6 +113,7 @@ export async function budgetedCall(o: BudgetedCallOptions): Promise<BudgetedCall
       }
       usages.push(result.usage);
       const cost = await o.ledger.settle(decision.id, model, usages);
+      if (o.cache && parts) await o.cache.store.set(parts, result);
       return { ok: true, result, cost, attempts: attempt, reservation: decision.id };
     } catch (e) {
       if (!(e instanceof ProviderError)) throw e;

@@ -4,3 +4,4 @@ export * from './call.js';
 export * from './anthropic.js';
 export * from './openai.js';
 export * from './router.js';
+export * from './response-cache.js';
