@@ -136,7 +136,7 @@ function callersOf(bins: readonly string[]): (scripts: Record<string, string> | 
   return (scripts) => Object.entries(scripts ?? {}).filter(([, cmd]) => res.some((r) => r.test(cmd))).map(([t]) => t).sort();
 }
 
-const STRUCTURAL = /(^|\/)(package\.json|project\.json)$|^(pnpm-workspace\.yaml|maestro\.projects\.yaml|pnpm-lock\.yaml|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|bun\.lockb?)$/;
+const STRUCTURAL = /(^|\/)(package\.json|project\.json|Cargo\.toml)$|^(pnpm-workspace\.yaml|maestro\.projects\.yaml|pnpm-lock\.yaml|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|bun\.lockb?)$/;
 
 /** True when a change can alter the project set or the lockfile (so the base workspace must be read). */
 export function isStructural(changes: readonly FileChange[]): boolean {
@@ -175,7 +175,7 @@ export function globalWorkspaceSettingsChanged(before: unknown, after: unknown):
 function tryJson(s: string | undefined): unknown {
   if (s === undefined) return undefined;
   try {
-    return JSON.parse(s);
+    return JSON.parse(s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
   } catch {
     return Symbol('invalid');
   }
@@ -234,6 +234,14 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
         if (wanted && !wanted.has(target)) continue;
         const primary = ap.reasons[0]!;
         let why: string | undefined;
+        // The workspace root's scripts run for the root's own files only: a package the root depends on
+        // (devDependencies: workspace:*) or a lockfile change must not run root-wide scripts.
+        if (p.root === '.' && primary.kind !== 'all' && primary.kind !== 'new') {
+          const m = matcherFor(cfg.inputs);
+          const hit = (ownFiles.get(p.name) ?? []).find((f) => m.matches(f, p.root));
+          if (hit) tasks.push({ project: p.name, root: p.root, target, reason: `${hit} changed (an input of ${target})` });
+          continue;
+        }
         if (primary.kind === 'all' || primary.kind === 'new') why = describeReason(primary);
         else if (primary.kind === 'needed-by') {
           if (depTargets.has(target)) why = describeReason(primary);

@@ -64,9 +64,32 @@ export const PRODUCTION_INPUTS = ['**/*', ...DOCS, ...TESTS];
 export const TEST_TARGET = /(^|[-:_])(test|tests|spec|e2e|lint|typecheck|check)($|[-:_])/;
 
 /** Root scripts that are install hooks, not tasks. */
-const ROOT_LIFECYCLE = /^(pre|post)?(install|prepare|prepublish|prepublishOnly|prepack|postpack|publish|version|uninstall)$|^pre|^post/;
+const ROOT_LIFECYCLE = /^(pre|post)?(install|prepare|prepublish|prepublishOnly|prepack|postpack|publish|version|uninstall)$/;
 /** Commands that run a script in every package (from the root they would run the whole workspace again). */
-const WORKSPACE_RUNNER = /(^|[\s;&|(])(?:(?:pnpm|pn|npm|yarn|bun)\b[^;&|]*\s(?:-r|--recursive|--filter|-F|--workspaces|-ws|--workspace|-w\b|workspaces\s+foreach|--all)\b|turbo\s+(?:run\s+)?\S|nx\s+(?:run-many|affected)|lerna\s+(?:run|exec)|ultra\s+-r)/;
+const WORKSPACE_RUNNER = /(^|[\s;&|(])(?:(?:pnpm|pn|npm|yarn|bun)\b[^;&|]*\s(?:-r|--recursive|recursive|--filter|-F|--workspaces|-ws|--workspace|-w\b|workspaces\s+(?:foreach|run)|--all)\b|turbo\s+(?:run\s+)?\S|nx\s+(?:run-many|affected)|lerna\s+(?:run|exec)|ultra\s+-r)/;
+
+/**
+ * The root scripts that are tasks: not install hooks, not `pre<x>`/`post<x>` of another script, and not
+ * a script that runs the whole workspace — directly or through another root script (`pnpm test:all`).
+ */
+export function rootTaskScripts(scripts: Readonly<Record<string, string>>): string[] {
+  const names = Object.keys(scripts);
+  const hook = (n: string) => ROOT_LIFECYCLE.test(n) || names.some((o) => o !== n && (n === `pre${o}` || n === `post${o}`));
+  const runner = new Set(names.filter((n) => WORKSPACE_RUNNER.test(scripts[n]!)));
+  // A script that calls a runner script (`pnpm run x`, `npm run x`, `yarn x`, `pnpm x`) is one too.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of names) {
+      if (runner.has(n)) continue;
+      const calls = [...scripts[n]!.matchAll(/(?:^|[\s;&|(])(?:pnpm|pn|npm|yarn|bun)\s+(?:run\s+|run-script\s+)?([\w:.-]+)/g)].map((m) => m[1]!);
+      if (calls.some((c) => runner.has(c))) {
+        runner.add(n);
+        changed = true;
+      }
+    }
+  }
+  return names.filter((n) => !hook(n) && !runner.has(n));
+}
 
 export function defaultTarget(name: string): TargetConfig {
   return { inputs: TEST_TARGET.test(name) ? DEFAULT_TEST_INPUTS : PRODUCTION_INPUTS, outputs: [], env: [] };
@@ -263,9 +286,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
   if (globs && rootManifest?.name && !projects.has(rootManifest.name)) {
     jsManifests.set(rootManifest.name, rootManifest);
     const targets = new Map<string, TargetConfig>();
-    for (const [script, command] of Object.entries(rootManifest.scripts ?? {})) {
-      if (!ROOT_LIFECYCLE.test(script) && !WORKSPACE_RUNNER.test(command)) targets.set(script, targetFor(script));
-    }
+    for (const script of rootTaskScripts(rootManifest.scripts ?? {})) targets.set(script, targetFor(script));
     add({ name: rootManifest.name, root: '.', source, manifest: 'package.json', deps: new Map(), targets, ...(rootManifest.scripts ? { scripts: rootManifest.scripts } : {}) });
   } else if (globs && rootManifest?.name) warnings.push(`the workspace root is named ${rootManifest.name}, like the package at ${projects.get(rootManifest.name)!.root}; the root is not a project`);
 
@@ -310,7 +331,7 @@ export async function discover(tree: Tree): Promise<Workspace> {
 
   // --- maestro.projects.yaml projects ---
   for (const [i, p] of (config.projects ?? []).entries()) {
-    const root = p.root.replace(/^\.\//, '').replace(/\/+$/, '');
+    const root = p.root.replace(/^\.\//, '').replace(/\/+$/, '') || '.';
     const targets = new Map<string, TargetConfig>();
     for (const [t, over] of Object.entries(p.targets ?? {})) targets.set(t, targetFor(t, over));
     assertSafeName(p.name, CONFIG_FILE);
@@ -381,12 +402,17 @@ export const inRoot = (root: string, rel: string) => (root === '.' ? rel : `${ro
 
 /** Map each file to the project that owns it: the deepest root, plus config projects whose globs match. */
 export class Ownership {
-  private readonly byRoot = new Map<string, Project>();
+  /** Projects by root; a folder can hold two (a napi crate beside its package.json). */
+  private readonly byRoot = new Map<string, Project[]>();
   private readonly globbed: Array<{ project: Project; matcher: InputMatcher }> = [];
   constructor(projects: Iterable<Project>) {
     for (const p of projects) {
       if (p.inputs) this.globbed.push({ project: p, matcher: matcherFor(p.inputs) });
-      else if (!this.byRoot.has(p.root)) this.byRoot.set(p.root, p);
+      else {
+        const list = this.byRoot.get(p.root);
+        if (list) list.push(p);
+        else this.byRoot.set(p.root, [p]);
+      }
     }
   }
 
@@ -394,15 +420,15 @@ export class Ownership {
   owners(file: string): Project[] {
     const out: Project[] = [];
     for (let dir = path.dirname(file); dir !== '.' && dir !== '/'; dir = path.dirname(dir)) {
-      const p = this.byRoot.get(dir);
-      if (p) {
-        out.push(p);
+      const ps = this.byRoot.get(dir);
+      if (ps) {
+        out.push(...ps);
         break;
       }
     }
     for (const g of this.globbed) if (g.matcher.matches(file, g.project.root)) out.push(g.project);
     // The workspace root (when it is a project) owns what no other project does.
-    if (!out.length && this.byRoot.has('.')) out.push(this.byRoot.get('.')!);
+    if (!out.length && this.byRoot.has('.')) out.push(...this.byRoot.get('.')!);
     return out;
   }
 

@@ -190,3 +190,53 @@ describe('what pnpm accepts in a workspace: two packages of one name (vite test 
     expect(r.workspace.projects.get('dup')?.root).toBe('packages/outer');
   });
 });
+
+describe('the workspace root as a project: what a review found', () => {
+  const files: Record<string, string> = {
+    'pnpm-workspace.yaml': 'packages:\n  - "packages/*"\n',
+    // The root depends on a package (as this repository's own root does) and has scripts of every kind.
+    'package.json': JSON.stringify({ name: 'root', devDependencies: { a: 'workspace:*' }, scripts: { test: 'pnpm test:all', 'test:all': 'pnpm -r test', preview: 'vite preview', 'prettier:check': 'prettier -c .', pretest: 'x', postinstall: 'husky', lint: 'eslint .' } }),
+    'packages/a/package.json': JSON.stringify({ name: 'a', scripts: { test: 'x' } }),
+    'packages/a/src/index.ts': 'export {};\n',
+    'scripts/release.mjs': 'x\n',
+    'Cargo.toml': '[workspace]\nmembers = ["packages/*", "crates/*"]\n',
+    // A napi crate in the same folder as a package.json.
+    'packages/a/Cargo.toml': '[package]\nname = "a_core"\n',
+    'packages/a/src/lib.rs': 'pub fn f() {}\n',
+    'crates/user/Cargo.toml': '[package]\nname = "user"\n\n[dependencies]\na_core = { path = "../../packages/a" }\n',
+    'crates/user/src/lib.rs': '\n',
+  };
+  const run = async (head: Record<string, string | null>, changed: string[]) => {
+    const next = { ...files, ...head };
+    for (const [k, v] of Object.entries(head)) if (v === null) delete next[k];
+    return computeAffected({ base: memoryTree('b', files), head: memoryTree('h', next as Record<string, string>), changes: changed.map((p) => ({ status: head[p] === null ? 'deleted' : 'modified', path: p })) });
+  };
+
+  test("root targets: scripts that reach a workspace-wide runner through another script, and install hooks, are not targets; 'preview' and 'prettier:check' are", async () => {
+    const r = await run({ 'scripts/release.mjs': 'y\n' }, ['scripts/release.mjs']);
+    expect([...r.workspace.projects.get('root')!.targets.keys()].sort()).toEqual(['lint', 'prettier:check', 'preview']);
+    expect(r.tasks.map((t) => `${t.project}:${t.target}`)).toEqual(['root:lint', 'root:prettier:check', 'root:preview']);
+  });
+
+  test('a package the root depends on changing does not run the root’s scripts', async () => {
+    const r = await run({ 'packages/a/src/index.ts': 'export const x = 1;\n' }, ['packages/a/src/index.ts']);
+    expect(r.projects.map((p) => p.name)).toContain('root');
+    expect(r.tasks.filter((t) => t.project === 'root')).toEqual([]);
+  });
+
+  test('a crate beside a package.json owns its files too; removing a crate is a removal, not a root change', async () => {
+    const r = await run({ 'packages/a/src/lib.rs': 'pub fn f() { g() }\n' }, ['packages/a/src/lib.rs']);
+    expect(r.projects.map((p) => p.name).sort()).toEqual(['a', 'a_core', 'root', 'user']);
+    const gone = await run({ 'crates/user/Cargo.toml': null, 'crates/user/src/lib.rs': null }, ['crates/user/Cargo.toml', 'crates/user/src/lib.rs']);
+    expect(gone.removed).toEqual([{ name: 'user', root: 'crates/user' }]);
+    expect(gone.tasks).toEqual([]);
+  });
+
+  test('a root package.json with a byte-order mark: a description edit is not "everything"', async () => {
+    const bom = { 'package.json': '\uFEFF' + files['package.json']! };
+    const base = memoryTree('b', { ...files, ...bom });
+    const head = memoryTree('h', { ...files, 'package.json': '\uFEFF' + JSON.stringify({ ...JSON.parse(files['package.json']!), description: 'x' }) });
+    const r = await computeAffected({ base, head, changes: [{ status: 'modified', path: 'package.json' }] });
+    expect(r.all).toBe(false);
+  });
+});

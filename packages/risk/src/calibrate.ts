@@ -183,7 +183,8 @@ export function checkWrittenModel(m: Model, test: readonly Row[], holdoutAuc: nu
  */
 export function calibrationVerdict(h: { ece: number; defaultEce: number }, maxEce: number): 'ok' | 'write-with-warning' | 'keep-default' {
   if (!(h.ece > maxEce)) return 'ok';
-  return h.defaultEce <= h.ece ? 'keep-default' : 'write-with-warning';
+  // Never more than three times the bar, whatever the default does: such probabilities are not worth writing.
+  return h.defaultEce <= h.ece || h.ece > 3 * maxEce ? 'keep-default' : 'write-with-warning';
 }
 
 /** Days since a model was generated (undefined for models without a date). */

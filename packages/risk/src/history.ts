@@ -62,7 +62,7 @@ export interface HistoryCache {
 }
 
 /** Bumped whenever what is cached would be computed differently (the numstat format, SZZ's filters). */
-export const HISTORY_CACHE_VERSION = 1;
+export const HISTORY_CACHE_VERSION = 2;
 
 export const emptyHistoryCache = (): HistoryCache => ({ version: HISTORY_CACHE_VERSION, commits: {}, szz: {} });
 
@@ -70,7 +70,16 @@ export const emptyHistoryCache = (): HistoryCache => ({ version: HISTORY_CACHE_V
 export function historyCacheFrom(data: unknown): { cache: HistoryCache; valid: boolean } {
   const d = data as Partial<HistoryCache> | null;
   const ok = !!d && typeof d === 'object' && d.version === HISTORY_CACHE_VERSION && !!d.commits && typeof d.commits === 'object' && !Array.isArray(d.commits) && !!d.szz && typeof d.szz === 'object' && !Array.isArray(d.szz);
-  return ok ? { cache: { version: HISTORY_CACHE_VERSION, commits: d.commits!, szz: d.szz! }, valid: true } : { cache: emptyHistoryCache(), valid: false };
+  if (!ok) return { cache: emptyHistoryCache(), valid: false };
+  // Entry by entry: a damaged one is dropped (and read again from git), never a crash.
+  const n = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const commits: HistoryCache['commits'] = {};
+  for (const [sha, e] of Object.entries(d.commits!)) {
+    if (Array.isArray(e) && e.length === 5 && typeof e[0] === 'string' && typeof e[1] === 'string' && n(e[2]) && typeof e[3] === 'string' && Array.isArray(e[4]) && e[4].every((f) => Array.isArray(f) && f.length === 3 && typeof f[0] === 'string' && n(f[1]) && n(f[2]))) commits[sha] = e;
+  }
+  const szz: HistoryCache['szz'] = {};
+  for (const [sha, e] of Object.entries(d.szz!)) if (Array.isArray(e) && e.every((b) => Array.isArray(b) && b.length === 2 && typeof b[0] === 'string' && n(b[1]))) szz[sha] = e;
+  return { cache: { version: HISTORY_CACHE_VERSION, commits, szz }, valid: true };
 }
 
 export interface HistoryRead {
@@ -328,35 +337,37 @@ export async function labelHistory(history: readonly HistoryCommit[], opts: Labe
   );
   // Blame is most of calibration's time and each git process uses one core: several fixes at once,
   // results applied in history order (the same labels whatever finishes first).
-  const results = new Array<Array<[string, number]>>(fixes.length);
+  const results = new Array<{ blamed: Array<[string, number]>; complete: boolean }>(fixes.length);
   let nextFix = 0;
+  // On a shallow clone blame pins old lines on the boundary commit: such results are used, not cached.
+  const shallow = opts.cache ? (await git(['rev-parse', '--is-shallow-repository'], opts).catch(() => 'true')).trim() !== 'false' : false;
   const worker = async () => {
     while (nextFix < fixes.length) {
       const i = nextFix++;
       const fix = fixes[i]!;
-      results[i] = opts.cache?.szz[fix.sha] ?? (await blameFix(fix, opts));
+      const cached = opts.cache?.szz[fix.sha];
+      results[i] = cached ? { blamed: cached, complete: true } : await blameFix(fix, opts);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? availableParallelism()) }, worker));
   fixes.forEach((fix, i) => {
-    const blamed = results[i]!;
-    if (opts.cache) opts.cache.szz[fix.sha] = blamed;
+    const { blamed, complete } = results[i]!;
+    if (opts.cache && complete && !shallow) opts.cache.szz[fix.sha] = blamed;
     const rule = fixRule(fix.message);
     for (const [sha] of blamed.filter(([sha]) => known.has(sha)).slice(0, maxBlamed)) add(sha, 'szz', fix.sha, rule);
   });
   return [...labels.values()];
 }
 
-/** At most this many blamed commits are kept per fix (the cache stores them; a fix uses its top few). */
-const KEEP_BLAMED = 50;
-
 /**
  * B-SZZ for one fix: the lines it removed or changed in source files (not tests, not cosmetic), blamed on
  * its parent with moves and whitespace ignored. The commits they came from, most lines first.
  */
-async function blameFix(fix: HistoryCommit, opts: GitOptions): Promise<Array<[string, number]>> {
+async function blameFix(fix: HistoryCommit, opts: GitOptions): Promise<{ blamed: Array<[string, number]>; complete: boolean }> {
   const parent = fix.parents[0]!;
-  const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '-M', '--no-ext-diff', parent, fix.sha, '--'], opts).catch(() => '');
+  // A git failure (a missing object) makes the result incomplete: used for this run, never cached.
+  let complete = true;
+  const diff = await git(['-c', 'core.quotePath=false', 'diff', '-U0', '-M', '--no-ext-diff', parent, fix.sha, '--'], opts).catch(() => ((complete = false), ''));
   // The lines the fix removed or changed, by their line numbers in the parent: hunks read by their
   // counts (a removed line "-- a/x" is content, not a file header), quoted names unquoted.
   const ranges = new Map<string, Array<[number, number]>>();
@@ -370,7 +381,7 @@ async function blameFix(fix: HistoryCommit, opts: GitOptions): Promise<Array<[st
   const blamed = new Map<string, number>();
   for (const [f, rs] of ranges) {
     const args = ['blame', '--porcelain', '-w', '-M', ...rs.flatMap(([a, b]) => ['-L', `${a},${b}`]), parent, '--', f];
-    const blame = await git(args, opts).catch(() => '');
+    const blame = await git(args, opts).catch(() => ((complete = false), ''));
     let current = '';
     for (const line of blame.split('\n')) {
       const hm = /^([0-9a-f]{40}) \d+ \d+/.exec(line);
@@ -381,5 +392,5 @@ async function blameFix(fix: HistoryCommit, opts: GitOptions): Promise<Array<[st
       if (line.startsWith('\t') && current && !looksCosmetic(line.slice(1))) blamed.set(current, (blamed.get(current) ?? 0) + 1);
     }
   }
-  return [...blamed].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, KEEP_BLAMED);
+  return { blamed: [...blamed].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])), complete };
 }

@@ -102,6 +102,8 @@ describe('calibration', () => {
       expect(calibrationVerdict({ ece: 0.04, defaultEce: 0.2 }, 0.05)).toBe('ok');
       expect(calibrationVerdict({ ece: 0.08, defaultEce: 0.06 }, 0.05)).toBe('keep-default');
       expect(calibrationVerdict({ ece: 0.08, defaultEce: 0.2 }, 0.05)).toBe('write-with-warning');
+      // A ceiling whatever the default does: three times the bar.
+      expect(calibrationVerdict({ ece: 0.16, defaultEce: 0.4 }, 0.05)).toBe('keep-default');
     } finally {
       big.dispose();
     }
@@ -209,7 +211,13 @@ describe('calibration', () => {
       // A cache of another version (or not a cache at all) is not used: started afresh, said by valid: false.
       expect(historyCacheFrom({ ...cache, version: 0 }).valid).toBe(false);
       expect(historyCacheFrom('[]').valid).toBe(false);
-      expect(historyCacheFrom({ version: 1, commits: [], szz: {} }).valid).toBe(false);
+      expect(historyCacheFrom({ version: 2, commits: [], szz: {} }).valid).toBe(false);
+      // A damaged entry is dropped (read again from git), not a crash.
+      const damaged = historyCacheFrom({ ...JSON.parse(JSON.stringify(stored.cache)), szz: { [fix]: 'x', other: [['a', 1]] }, commits: { ...JSON.parse(JSON.stringify(stored.cache.commits)), broken: [1, 2] } });
+      expect(damaged.valid).toBe(true);
+      expect(Object.keys(damaged.cache.szz)).toEqual(['other']);
+      expect(damaged.cache.commits['broken']).toBeUndefined();
+      expect((await calibrate({ cwd: fx2.work, maturityDays: 0, cache: damaged.cache, now: new Date('2026-03-01T00:00:00Z') })).model).toEqual(scratch.model);
     } finally {
       fx2.dispose();
     }
