@@ -23,7 +23,7 @@ import {
   writeEvidence,
   writeSummary,
 } from '@maestro/core';
-import { assess, budgetThreshold, calibrate, loadHistoryCache, saveHistoryCache, type HistoryCache, changedPaths, codeownersAt, collectExtras, withBaseRate, resolveModel, type ExtraSignal, DEFAULT_SOURCE, modelAgeDays, parseCodeowners, reviewersFor, type Assessment } from '@maestro/risk';
+import { assess, auditLine, budgetThreshold, calibrate, emptyHistoryCache, loadHistoryCache, saveHistoryCache, type HistoryCache, changedPaths, codeownersAt, collectExtras, withBaseRate, resolveModel, type ExtraSignal, DEFAULT_SOURCE, modelAgeDays, parseCodeowners, reviewersFor, type Assessment } from '@maestro/risk';
 
 export const ACTION = 'risk-score';
 
@@ -108,7 +108,7 @@ export function run(): Promise<void> {
           `**${report.mode}**: ${report.reason}.`,
           '',
           ...(stored ? [`${mdText(stored.note)}; reused ${report.reused.commits} commits' metrics and ${report.reused.fixes} of ${report.reused.fixesTraced} traced fixes.`, ''] : []),
-          `Labels in the window: ${(report.audit.positiveRate * 100).toFixed(1)} % of matured commits; SZZ by fix rule: ${Object.entries(report.audit.byRule).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`,
+          `${mdText(auditLine(report.audit))}.`,
           '',
           report.audit.topFixes.length ? table(['fix that labelled the most', 'labelled'], report.audit.topFixes.map((f) => [`${f.sha.slice(0, 10)} ${mdText(f.subject)}`, f.labelled])) : '',
           '',
@@ -234,15 +234,15 @@ const HISTORY_PREFIX = 'maestro-risk-history-v1-';
 async function restoreHistory(): Promise<{ cache: HistoryCache; note: string }> {
   const cache = await import('@actions/cache');
   const dir = HISTORY_DIR();
-  if (!cache.isFeatureAvailable()) return { ...loadHistoryCache(path.join(dir, 'none')), note: 'the Actions cache is not available here (no cache service in the environment): every commit is read' };
+  if (!cache.isFeatureAvailable()) return { cache: emptyHistoryCache(), note: 'the Actions cache is not available here (no cache service in the environment): every commit is read' };
   try {
     const hit = await cache.restoreCache([HISTORY_CACHE_PATH], HISTORY_PREFIX, [HISTORY_PREFIX]);
-    if (!hit) return { ...loadHistoryCache(path.join(dir, 'none')), note: 'no history cache yet: every commit is read' };
+    if (!hit) return { cache: emptyHistoryCache(), note: 'no history cache yet: every commit is read' };
     const loaded = loadHistoryCache(path.join(dir, 'history.json.gz'));
     return { ...loaded, note: `${loaded.note} (${hit})` };
   } catch (e) {
     log.warning(`${ACTION}: could not restore the history cache: ${(e as Error).message}`);
-    return { ...loadHistoryCache(path.join(dir, 'none')), note: 'the history cache could not be restored: every commit is read' };
+    return { cache: emptyHistoryCache(), note: 'the history cache could not be restored: every commit is read' };
   }
 }
 

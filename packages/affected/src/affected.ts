@@ -9,7 +9,7 @@ import type { FileChange } from '@maestro/core/git';
 import { byCodeUnit, ProjectGraph } from './graph.js';
 import { UnsupportedLockfile, describeChanges, importersThatMayDiffer, parseLockfile, rootDependencyChanges, type LockfileIndex, type RootDependencyChange } from './lockfile.js';
 import { readAll, type Tree } from './tree.js';
-import { compileGlob, discover, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
+import { compileGlob, discover, withoutBom, loadGlobEngine, matcherFor, Ownership, PRODUCTION_INPUTS, type Workspace } from './workspace.js';
 
 export type Reason =
   | { kind: 'file'; file: string }
@@ -175,7 +175,7 @@ export function globalWorkspaceSettingsChanged(before: unknown, after: unknown):
 function tryJson(s: string | undefined): unknown {
   if (s === undefined) return undefined;
   try {
-    return JSON.parse(s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
+    return JSON.parse(withoutBom(s));
   } catch {
     return Symbol('invalid');
   }
@@ -234,15 +234,15 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
         if (wanted && !wanted.has(target)) continue;
         const primary = ap.reasons[0]!;
         let why: string | undefined;
-        // The workspace root's scripts run for the root's own files only: a package the root depends on
-        // (devDependencies: workspace:*) or a lockfile change must not run root-wide scripts.
-        if (p.root === '.' && primary.kind !== 'all' && primary.kind !== 'new') {
+        const ownInput = () => {
           const m = matcherFor(cfg.inputs);
           const hit = (ownFiles.get(p.name) ?? []).find((f) => m.matches(f, p.root));
-          if (hit) tasks.push({ project: p.name, root: p.root, target, reason: `${hit} changed (an input of ${target})` });
-          continue;
-        }
+          return hit && `${hit} changed (an input of ${target})`;
+        };
         if (primary.kind === 'all' || primary.kind === 'new') why = describeReason(primary);
+        // The workspace root's scripts run for the root's own files only: a package the root depends on
+        // (devDependencies: workspace:*) or a lockfile change must not run root-wide scripts.
+        else if (p.root === '.') why = ownInput();
         else if (primary.kind === 'needed-by') {
           if (depTargets.has(target)) why = describeReason(primary);
         } else {
@@ -250,11 +250,7 @@ export async function computeAffected(opts: AffectedOptions): Promise<AffectedRe
           if (lockReason) why = describeReason(lockReason);
           const toolReason = ap.reasons.find((r) => r.kind === 'tool' && r.targets.includes(target));
           if (!why && toolReason) why = describeReason(toolReason);
-          if (!why) {
-            const m = matcherFor(cfg.inputs);
-            const hit = (ownFiles.get(p.name) ?? []).find((f) => m.matches(f, p.root));
-            if (hit) why = `${hit} changed (an input of ${target})`;
-          }
+          if (!why) why = ownInput();
           if (!why && graph.deps(p.name).some((d) => upstreamProd.has(d))) {
             const dep = ap.reasons.find((r) => r.kind === 'dependency');
             why = dep ? describeReason(dep) : `a dependency changed (${graph.deps(p.name).filter((d) => upstreamProd.has(d)).join(', ')})`;

@@ -117,10 +117,11 @@ const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'opti
 
 
 /** Parse and check a JSON file: a fast guard on the common path, the zod schema for the error. */
+/** npm and pnpm read a manifest that starts with a byte-order mark (vite's playground has one). */
+export const withoutBom = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
+
 async function readJson<T>(guard: (v: unknown) => v is T, schema: SchemaName, source: string, file: string): Promise<T> {
-  // npm and pnpm read a manifest that starts with a byte-order mark (vite's playground has one).
-  if (source.charCodeAt(0) === 0xfeff) source = source.slice(1);
-  const data = parseJson(source, file);
+  const data = parseJson(withoutBom(source), file);
   if (guard(data)) return data;
   return explain(schema, data, source, file, `fix ${path.basename(file)} so it is valid`);
 }

@@ -61,6 +61,11 @@ export interface LabelAudit {
   sample: Array<{ sha: string; subject: string; source: Label['source']; rule?: string; fixedBy: string; fixSubject: string }>;
 }
 
+/** The audit in one line, as the action's summary and `maestro risk calibrate` print it. */
+export function auditLine(a: LabelAudit): string {
+  return `Labels in the window: ${(a.positiveRate * 100).toFixed(1)} % of matured commits; SZZ by fix rule: ${Object.entries(a.byRule).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`;
+}
+
 const subjectOf = (m: string | undefined) => (m ?? '').split('\n', 1)[0]!.slice(0, 120);
 
 function auditLabels(labels: readonly Label[], inWindow: ReadonlySet<string>, messages: ReadonlyMap<string, string>, rows: number): LabelAudit {
@@ -127,7 +132,8 @@ export async function calibrate(opts: CalibrateOptions): Promise<{ model: Model;
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   // The default model at the training part's rate, on the same hold-out: what keeping it would give.
   const trainRate = train.reduce((a, r) => a + r.y, 0) / train.length;
-  const d = test.map((r) => score(withBaseRate(DEFAULT_MODEL, trainRate), r.x, 0).probability);
+  const shiftedDefault = withBaseRate(DEFAULT_MODEL, trainRate);
+  const d = test.map((r) => score(shiftedDefault, r.x, 0).probability);
   const holdout = { rows: test.length, positives: y.reduce<number>((a, b) => a + b, 0), auc: r3(auc(p, y)), laAuc: r3(auc(la, y)), ece: r3(ece(p, y)), recallAt20: r3(recallAtBudget(p, y, 0.2)), laRecallAt20: r3(recallAtBudget(la, y, 0.2)), defaultAuc: r3(auc(d, y)), defaultEce: r3(ece(d, y)) };
   const { model: anchored, choice } = fitAnchored(rows, { windows });
   const fitted: Model = {

@@ -185,15 +185,13 @@ export async function readHistory(opts: GitOptions & { rev?: string; maxCommits?
   let cached = 0;
   for (let i = ids.length - 1; i >= 0; i--) {
     const sha = ids[i]!;
-    const raw = bySha.get(sha);
-    if (raw) commits.push({ ...raw, files: raw.files.filter((f) => !excluded(f.path)), signals: {} });
-    else if (cache && Object.hasOwn(cache.commits, sha)) {
+    let raw = bySha.get(sha);
+    if (!raw && cache && Object.hasOwn(cache.commits, sha)) {
       const [parents, author, time, message, files] = cache.commits[sha]!;
-      const kept: HistoryCommit['files'] = [];
-      for (const [p, a, d] of files) if (!excluded(p)) kept.push({ path: p, added: a, deleted: d });
-      commits.push({ sha, parents: parents.split(' ').filter(Boolean), author, time, message, files: kept, signals: {} });
+      raw = { sha, parents: parents.split(' ').filter(Boolean), author, time, message, files: files.map(([p, a, d]) => ({ path: p, added: a, deleted: d })) };
       cached++;
     }
+    if (raw) commits.push({ ...raw, files: raw.files.filter((f) => !excluded(f.path)), signals: {} });
   }
   // One pass in time order: the metrics of a commit use only what came before it.
   const lines = new Map<string, number>();

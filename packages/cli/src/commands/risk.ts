@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@maestro/core/errors';
-import { assess, calibrate, changedPaths, codeownersAt, collectExtras, loadHistoryCache, resolveModel, saveHistoryCache, SEED_SOURCE } from '@maestro/risk';
+import { assess, auditLine, calibrate, changedPaths, codeownersAt, collectExtras, loadHistoryCache, resolveModel, saveHistoryCache, SEED_SOURCE } from '@maestro/risk';
 import { git } from '@maestro/core/git';
 import type { CommandContext } from '../main.js';
 import { defaultBase } from './base.js';
@@ -50,7 +50,7 @@ async function calibrateCommand(ctx: CommandContext): Promise<number> {
       `${report.mode}: ${report.reason}`,
       ...report.warnings.map((w) => `warning: ${w}`),
       ...(h ? [`hold-out (newest 30 %, ${h.rows} commits): AUC ${h.auc} (lines added ${h.laAuc}), ECE ${h.ece}, recall at a 20 % review budget ${h.recallAt20} (lines added ${h.laRecallAt20})`] : []),
-      `labels in the window: ${(report.audit.positiveRate * 100).toFixed(1)} % of matured commits; SZZ by fix rule: ${Object.entries(report.audit.byRule).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+      auditLine(report.audit),
       ...report.audit.topFixes.slice(0, 3).map((f) => `  labelled ${f.labelled} by ${f.sha.slice(0, 10)} ${f.subject}`),
       ...(loaded ? [`${loaded.note}; reused ${report.reused.commits} commits and ${report.reused.fixes} of ${report.reused.fixesTraced} traced fixes`] : []),
       `wrote ${values.out}`,
